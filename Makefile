@@ -1,0 +1,31 @@
+# One virtual environment in .venv, made on first use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# CPU build of torch: small and fast to install. GPU workstations: see README.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: run test test-slow lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/dsaviewer --demo
+
+test: $(VENV)/.installed
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	$(VENV)/bin/ruff check dsaviewer training tests benchmarks
+
+test-slow: $(VENV)/.installed
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m slow
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_core.py
+
+clean:
+	rm -rf $(VENV) build dist

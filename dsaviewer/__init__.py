@@ -1,0 +1,3 @@
+"""DSA Viewer: liver DSA review, segmentation and TACE response prediction."""
+
+__version__ = "0.1.0"

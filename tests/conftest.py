@@ -1,0 +1,24 @@
+"""Shared test set-up: Qt offscreen, and the real public DICOM files beside the project."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Qt must not look for a display in CI; set before any Qt import.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_dicom_dir() -> Path:
+    """The folder of real public angiography DICOM files, or a skip naming what is missing."""
+    folder = SHARED_DATA / "dicom"
+    if not folder.is_dir():
+        pytest.skip(f"real DICOM test files not found at {folder}")
+    return folder

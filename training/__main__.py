@@ -1,0 +1,33 @@
+"""``python -m training <command> …``: each command lives in its own module, imported only
+when it runs so that ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command name -> module exposing ``add_arguments(parser)`` and ``run(args) -> int``
+COMMANDS = {
+    "synth": "training.synth.cli",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m training")
+    sub = parser.add_subparsers(dest="command", required=True)
+    modules = {}
+    for name, module_name in COMMANDS.items():
+        if argv and argv[0] != name:
+            sub.add_parser(name)  # listed in --help without importing it
+            continue
+        module = importlib.import_module(module_name)
+        modules[name] = module
+        module.add_arguments(sub.add_parser(name, help=module.__doc__.splitlines()[0]))
+    args = parser.parse_args(argv)
+    return modules[args.command].run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
