@@ -1,0 +1,99 @@
+"""Detection metrics of DSA-Net Table 2: lesion-level sensitivity and false-positive ratio
+within a case, and patient-level tumour presence over cases.
+
+A lesion is an 8-connected component of a tumour mask. A ground-truth lesion and a predicted
+component *match* when their IoU exceeds ``min_iou``; the default 0.0 means any shared pixel
+(the rule of Lambert et al.: a true positive has non-zero intersection with the ground
+truth). Pass e.g. ``min_iou=0.1`` for the stricter rule some challenges use.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsaviewer.core.binary_masks import as_mask, as_mask_pair, label_components
+from dsaviewer.core.metrics_classification import BinaryConfusion, confusion_from_labels
+from dsaviewer.errors import InputError
+
+
+@dataclass(frozen=True)
+class LesionDetection:
+    """Lesion counts of one case, or of many pooled with :func:`pool_lesion_detections`."""
+
+    n_gt: int  # ground-truth lesions
+    n_detected: int  # ground-truth lesions matched by at least one predicted component
+    n_predicted: int  # predicted components
+    n_false_positive: int  # predicted components matching no ground-truth lesion
+
+    @property
+    def sensitivity(self) -> float:
+        """Detected / ground-truth lesions; nan without ground-truth lesions."""
+        return self.n_detected / self.n_gt if self.n_gt else math.nan
+
+    @property
+    def false_positive_ratio(self) -> float:
+        """False-positive / predicted components; nan without predicted components."""
+        return self.n_false_positive / self.n_predicted if self.n_predicted else math.nan
+
+
+def lesion_detection(pred: np.ndarray, gt: np.ndarray, min_iou: float = 0.0) -> LesionDetection:
+    """Match the predicted components of one case against its ground-truth lesions."""
+    p, g = as_mask_pair(pred, gt)
+    if not 0.0 <= min_iou < 1.0:
+        raise InputError(f"must be within [0, 1), got {min_iou}", "minimum lesion IoU")
+    n_pred, pred_labels = label_components(p)
+    n_gt, gt_labels = label_components(g)
+    if n_pred == 0 or n_gt == 0:
+        return LesionDetection(n_gt=n_gt, n_detected=0, n_predicted=n_pred, n_false_positive=n_pred)
+    # Pixel counts of every (gt label, pred label) pair, background row/column included.
+    joint = np.bincount(
+        gt_labels.ravel().astype(np.int64) * (n_pred + 1) + pred_labels.ravel(),
+        minlength=(n_gt + 1) * (n_pred + 1),
+    ).reshape(n_gt + 1, n_pred + 1)
+    intersection = joint[1:, 1:]
+    gt_area = joint[1:, :].sum(axis=1)
+    pred_area = joint[:, 1:].sum(axis=0)
+    union = gt_area[:, None] + pred_area[None, :] - intersection
+    matches = (intersection > 0) & (intersection > min_iou * union)
+    n_detected = int(matches.any(axis=1).sum())
+    return LesionDetection(
+        n_gt=n_gt,
+        n_detected=n_detected,
+        n_predicted=n_pred,
+        n_false_positive=int((~matches.any(axis=0)).sum()),
+    )
+
+
+def pool_lesion_detections(per_case: Iterable[LesionDetection]) -> LesionDetection:
+    """Sum the counts of many cases: lesion-level rates are over all lesions, not per case."""
+    cases = list(per_case)
+    return LesionDetection(
+        n_gt=sum(case.n_gt for case in cases),
+        n_detected=sum(case.n_detected for case in cases),
+        n_predicted=sum(case.n_predicted for case in cases),
+        n_false_positive=sum(case.n_false_positive for case in cases),
+    )
+
+
+def patient_level_confusion(
+    pred_masks: Iterable[np.ndarray], gt_masks: Iterable[np.ndarray], min_area_px: int = 1
+) -> BinaryConfusion:
+    """Per case, "tumour present" in ground truth vs prediction, as a confusion matrix
+    (read sensitivity, specificity, PPV, NPV from it). A mask shows a tumour when it has at
+    least ``min_area_px`` foreground pixels."""
+    if min_area_px < 1:
+        raise InputError(f"must be at least 1, got {min_area_px}", "minimum tumour area")
+    preds, gts = list(pred_masks), list(gt_masks)
+    if len(preds) != len(gts):
+        raise InputError(f"{len(preds)} predicted masks for {len(gts)} cases", "predicted masks")
+    predicted, truth = [], []
+    for index, (pred, gt) in enumerate(zip(preds, gts, strict=True)):
+        p = as_mask(pred, f"predicted mask of case {index}")
+        g = as_mask(gt, f"ground-truth mask of case {index}")
+        predicted.append(int(np.count_nonzero(p)) >= min_area_px)
+        truth.append(int(np.count_nonzero(g)) >= min_area_px)
+    return confusion_from_labels(np.array(truth, dtype=bool), np.array(predicted, dtype=bool))
