@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dsaviewer.errors import InputError
+
 
 @dataclass(frozen=True)
 class Video:
@@ -38,3 +40,70 @@ class Video:
     def max_value(self) -> int:
         """The largest representable pixel value, for window/level defaults."""
         return (1 << self.bits_stored) - 1
+
+
+def load_video(path: str | Path) -> Video:
+    """Load a video from whatever ``path`` is: an AVI/MP4 file, a DICOM file, a case folder,
+    a folder of single-frame DICOM files or a folder of PNG/JPEG/TIFF frames.
+
+    Raises :class:`~dsaviewer.errors.InputError` naming the file and the problem for anything
+    that is not a readable video. Never writes to ``path``.
+    """
+    path = Path(path)
+    try:
+        return _load_any(path)
+    except OSError as error:  # permissions, vanished files, disk errors while reading
+        raise InputError(
+            f"cannot be read: {error.strerror or error}", error.filename or path
+        ) from error
+
+
+def _load_any(path: Path) -> Video:
+    # The readers import Video from this module, so they are imported here, not at the top.
+    from dsaviewer.io.case_folder import is_case_folder, open_case
+    from dsaviewer.io.dicom import (
+        DICOM_SUFFIXES,
+        dicom_files_in,
+        is_dicom_file,
+        read_dicom_file,
+        read_dicom_series,
+    )
+    from dsaviewer.io.frame_folder import FRAME_SUFFIXES, frame_files_in, read_frame_folder
+    from dsaviewer.io.video_file import VIDEO_FILE_SUFFIXES, read_video_file
+
+    if not path.exists():
+        raise InputError("no such file or folder", path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError("the file is empty (0 bytes)", path)
+    if path.is_dir():
+        if is_case_folder(path):
+            return _load_any(open_case(path).video_path)
+        dicom_files = dicom_files_in(path)
+        frame_files = frame_files_in(path)
+        if dicom_files and frame_files:
+            raise InputError(
+                f"the folder mixes {len(dicom_files)} DICOM files and {len(frame_files)} image "
+                "files; keep one kind of video source per folder",
+                path,
+            )
+        if len(dicom_files) == 1:
+            return read_dicom_file(dicom_files[0])
+        if dicom_files:
+            return read_dicom_series(path, dicom_files)
+        if frame_files:
+            return read_frame_folder(path)
+        raise InputError(
+            "the folder holds no video: expected a case folder (video.avi, video.mp4, video.dcm "
+            f"or frames/), DICOM files, or frame images ({', '.join(FRAME_SUFFIXES)})",
+            path,
+        )
+    if path.suffix.lower() in VIDEO_FILE_SUFFIXES:
+        return read_video_file(path)
+    if is_dicom_file(path):
+        return read_dicom_file(path)
+    supported = ", ".join((*VIDEO_FILE_SUFFIXES, *DICOM_SUFFIXES))
+    raise InputError(
+        f"unsupported file type {path.suffix or '(no suffix)'!r}: open a video file ({supported}, "
+        "or a DICOM file without suffix) or a folder of frames, DICOM files or a case",
+        path,
+    )
