@@ -1,0 +1,180 @@
+"""Timing and memory of loading a DSA run and of the core steps before the models.
+
+A 30-frame 1021 x 788 run (the papers' size) is written as MJPEG AVI, XA DICOM (8- and
+12-bit) and a PNG folder, then loaded with ``load_video``; the core steps are border removal,
+key frame, frame difference and model input. Targets on a 2-core machine: core steps under
+100 ms together, peak memory under 3x the raw frame bytes.
+
+Run: ``.venv/bin/python benchmarks/bench_core.py``
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dsaviewer.core.difference import frame_difference, temporal_stack
+from dsaviewer.core.keyframe import select_key_frame
+from dsaviewer.core.preprocess import make_geometry, to_model
+from dsaviewer.io.video import load_video
+from dsaviewer.io.writers import write_avi, write_dicom_xa, write_frame_folder
+
+N_FRAMES, HEIGHT, WIDTH = 30, 788, 1021
+FPS = 7.5
+REPEATS = 7
+
+
+def synthetic_run(seed: int = 0) -> np.ndarray:
+    """A subtracted DSA run as the viewer sees it: black collimator border with burned-in
+    text, a light field with noise and faint bone residue, an arterial tree filling from the
+    trunk outwards, tumour stain rising and holding, washout and a breath at the end."""
+    rng = np.random.default_rng(seed)
+    rows, columns = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
+    field = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
+    cv2.rectangle(field, (95, 40), (935, 750), 1, -1)
+    field = field.astype(bool)
+    background = 185 + 12 * np.sin(columns / 140) * np.cos(rows / 170)
+    residue = 6 * (np.abs(np.sin((columns + 0.4 * rows) / 35)) > 0.97)  # rib edges
+
+    # Arterial tree: segments carry the depth at which contrast reaches them.
+    tree_depth = np.zeros((HEIGHT, WIDTH), dtype=np.float32)
+    stack = [((300.0, 120.0), np.pi / 2.6, 9.0, 1.0)]
+    while stack:
+        (x, y), angle, width, depth = stack.pop()
+        length = rng.uniform(60, 140)
+        end = (x + length * np.cos(angle), y + length * np.sin(angle))
+        cv2.line(
+            tree_depth,
+            (int(x), int(y)),
+            (int(end[0]), int(end[1])),
+            float(depth),
+            max(1, int(width)),
+        )
+        if width > 2.0:
+            for turn in (-0.5, 0.45):
+                stack.append((end, angle + turn + rng.normal(0, 0.2), width * 0.72, depth + 1))
+    tumours = np.zeros((HEIGHT, WIDTH), dtype=np.float32)
+    for centre, axes in (((560, 360), (55, 42)), ((690, 470), (22, 18)), ((470, 520), (12, 10))):
+        cv2.ellipse(tumours, centre, axes, 20, 0, 360, 1.0, -1)
+    tumours = cv2.GaussianBlur(tumours, (0, 0), 6)
+
+    frames = np.empty((N_FRAMES, HEIGHT, WIDTH), dtype=np.uint8)
+    for t in range(N_FRAMES):
+        arterial = np.clip((t - 2) / 1.5 - tree_depth + 1, 0, 1) * (tree_depth > 0)
+        arterial *= 1.0 if t < 22 else max(0.4, 1 - (t - 22) / 10)  # washout
+        stain = np.clip((t - 8) / 8, 0, 1)
+        image = background + residue - 95 * arterial - 60 * stain * tumours
+        image += rng.normal(0, 4, (HEIGHT, WIDTH)).astype(np.float32)
+        if t >= 27:  # the patient breathes
+            image = np.roll(image, 2 * (t - 26), axis=0)
+        frame = np.where(field, image, np.abs(rng.normal(0, 2, (HEIGHT, WIDTH))))
+        frame = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+        text = (("HOSPITAL A  DSA LIVER", (10, 25)), (f"F {t + 1:02d}/30  7.5 fps", (10, 780)))
+        for line, origin in text:
+            cv2.putText(frame, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
+        frames[t] = frame
+    return frames
+
+
+def core_steps(frames: np.ndarray) -> dict[str, float]:
+    """Run the core pipeline once; return each step's time in ms."""
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    geometry = make_geometry(frames)
+    times["border removal (make_geometry)"] = _ms_since(start)
+
+    start = time.perf_counter()
+    key = select_key_frame(frames, field=geometry.field).index
+    times["key frame"] = _ms_since(start)
+
+    start = time.perf_counter()
+    frame_difference(frames, key)
+    times["frame difference (display, full size)"] = _ms_since(start)
+
+    start = time.perf_counter()
+    model = to_model(frames, geometry)
+    times["to_model (incl. polarity)"] = _ms_since(start)
+
+    start = time.perf_counter()
+    frame_difference(model, key)
+    temporal_stack(model, key)
+    times["FD + temporal stack (model size)"] = _ms_since(start)
+    return times
+
+
+def peak_traced_bytes(work: Callable[[], object]) -> int:
+    """The peak of Python-traced allocations (numpy and OpenCV outputs) while ``work`` runs."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def _ms_since(start: float) -> float:
+    return 1000 * (time.perf_counter() - start)
+
+
+def main() -> None:
+    cv2.setNumThreads(2)
+    frames = synthetic_run()
+    raw = frames.nbytes
+    print(f"run: {N_FRAMES} frames of {WIDTH} x {HEIGHT}, raw {raw / 2**20:.1f} MiB (uint8)")
+
+    with tempfile.TemporaryDirectory() as folder:
+        sources = {
+            "MJPEG AVI": write_avi(Path(folder) / "video.avi", frames, FPS),
+            "XA DICOM 8-bit": write_dicom_xa(Path(folder) / "video.dcm", frames, FPS),
+            "XA DICOM 12-bit": write_dicom_xa(
+                Path(folder) / "video12.dcm", frames.astype(np.uint16) * 16, FPS, bits_stored=12
+            ),
+            "PNG folder": write_frame_folder(Path(folder) / "frames", frames),
+        }
+        print("\nload_video             median ms   peak traced / raw of that file")
+        loaded = {}
+        for name, path in sources.items():
+            timings = []
+            for _ in range(3):
+                start = time.perf_counter()
+                loaded[name] = load_video(path)
+                timings.append(_ms_since(start))
+            video_raw = loaded[name].frames.nbytes
+            peak = peak_traced_bytes(lambda path=path: load_video(path))
+            print(f"  {name:<20} {statistics.median(timings):9.1f}   {peak / video_raw:5.2f}x")
+
+    print(f"\ncore steps on the AVI-decoded frames, median of {REPEATS} runs (first run apart)")
+    decoded = loaded["MJPEG AVI"].frames
+    first = core_steps(decoded)
+    runs = [core_steps(decoded) for _ in range(REPEATS)]
+    for step in first:
+        median = statistics.median(run[step] for run in runs)
+        print(f"  {step:<40} {median:7.1f} ms   (first {first[step]:.1f})")
+    totals = [sum(run.values()) for run in runs]
+    total = statistics.median(totals)
+    print(f"  {'total':<40} {total:7.1f} ms   (first {sum(first.values()):.1f}) target < 100 ms")
+
+    peak = peak_traced_bytes(lambda: core_steps(decoded))
+    print(
+        f"\npeak traced memory of the core steps: {peak / 2**20:.1f} MiB = "
+        f"{peak / raw:.2f}x the raw frames (not counting the frames themselves); target < 3x"
+    )
+    print("\neach format's frames: field, key frame (MJPEG is lossy and stable frames differ")
+    print("only by noise, so the key frame may move by one), core steps total")
+    for name, video in loaded.items():
+        geometry = make_geometry(video.frames)
+        choice = select_key_frame(video.frames, field=geometry.field)
+        total = statistics.median(sum(core_steps(video.frames).values()) for _ in range(3))
+        print(f"  {name:<16} {geometry.field}, key frame {choice.index}, {total:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Key-frame selection, the rule of DSA-LTDNet (Jiang et al.).
+
+Over the last 15 frames, sum the absolute difference image of each pair of adjacent frames; a
+frame's score is the mean of the sums just before and just after it; the key frame is the one
+with the lowest score: the most stable, complete tumour stain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from dsaviewer.core.preprocess import FieldBox, as_frame_stack
+from dsaviewer.errors import InputError
+
+KEY_FRAME_WINDOW = 15
+
+
+@dataclass(frozen=True, eq=False)
+class KeyFrameChoice:
+    """The chosen key frame and how every candidate scored.
+
+    ``index`` and ``candidates`` are frame indices into the whole video; ``scores[i]`` is the
+    score of frame ``candidates[i]``: the mean, over the adjacent pairs that frame belongs to,
+    of the pair's absolute difference summed over the pixels (NaN for a one-frame video,
+    which has nothing to compare).
+    """
+
+    index: int
+    candidates: np.ndarray
+    scores: np.ndarray
+
+    def score_of(self, frame_index: int) -> float:
+        """The score of one candidate frame; KeyError for a frame outside the window."""
+        where = np.flatnonzero(self.candidates == frame_index)
+        if where.size == 0:
+            raise KeyError(f"frame {frame_index} is not a key-frame candidate")
+        return float(self.scores[where[0]])
+
+
+def select_key_frame(
+    frames: np.ndarray, window: int = KEY_FRAME_WINDOW, field: FieldBox | None = None
+) -> KeyFrameChoice:
+    """Choose the key frame among the last ``window`` frames of ``(T, H, W)`` frames.
+
+    Edges: every candidate is scored with the adjacent differences that exist in the video,
+    so the first candidate uses the pair just before the window when the video has one; only
+    the video's last frame (and its first, when the video is no longer than the window) has a
+    single neighbour, and its score is that one sum. Ties go to the earliest frame, so a
+    two-frame video picks frame 0 and a one-frame video frame 0 with a NaN score. A shorter
+    video than ``window`` uses all its frames. ``field`` limits the sums to the exposed field,
+    so a frame counter burned into the border cannot add motion. Full resolution: an L1 norm
+    per pair costs well under a millisecond, so a downscaled copy would buy nothing.
+    """
+    stack = as_frame_stack(frames)
+    if window < 1:
+        raise InputError(f"key-frame window must be at least 1 frame, not {window}", "window")
+    if field is not None:
+        stack = stack[(slice(None), *field.slices)]
+    count = stack.shape[0]
+    first = max(0, count - window)
+    candidates = np.arange(first, count)
+    if count == 1:
+        return KeyFrameChoice(index=0, candidates=candidates, scores=np.array([np.nan]))
+
+    # pair_sums[j] = sum |F[j+1] - F[j]| for the pairs touching a candidate: j from first-1.
+    pairs_from = max(0, first - 1)
+    pair_sums = np.array(
+        [_l1_difference(stack[j + 1], stack[j]) for j in range(pairs_from, count - 1)]
+    )
+    before = np.full(candidates.size, np.nan)
+    after = np.full(candidates.size, np.nan)
+    has_before = candidates >= 1
+    has_after = candidates <= count - 2
+    before[has_before] = pair_sums[candidates[has_before] - 1 - pairs_from]
+    after[has_after] = pair_sums[candidates[has_after] - pairs_from]
+    scores = np.nanmean(np.stack([before, after]), axis=0)
+    return KeyFrameChoice(
+        index=int(candidates[np.argmin(scores)]), candidates=candidates, scores=scores
+    )
+
+
+def _l1_difference(a: np.ndarray, b: np.ndarray) -> float:
+    if a.dtype in (np.uint8, np.uint16, np.int16, np.float32, np.float64):
+        return float(cv2.norm(a, b, cv2.NORM_L1))
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).sum())
