@@ -1,0 +1,115 @@
+"""DSA-Net Model 2: responder / non-responder to the first TACE from the key frame, the
+predicted tumor mask and the clinical variables.
+
+A ResNet18 reads the image [KF, KF·Pred, Pred]; an MLP reads the clinical vector (values
+followed by presence indicators, built by ``dsaviewer.core.clinical_features``); their
+features are concatenated and final linear layers give one logit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from dsaviewer.models.config_io import config_from_dict, config_to_dict
+from dsaviewer.models.resnet import ResNet18
+
+
+def response_image(key_frame: torch.Tensor, tumor_probability: torch.Tensor) -> torch.Tensor:
+    """The 3-channel image Model 2 reads: [KF, KF·Pred, Pred], each ``(B, 1, H, W)``."""
+    if key_frame.shape != tumor_probability.shape or key_frame.shape[1:2] != (1,):
+        raise ValueError(
+            "key frame and tumor probability must both be (B, 1, H, W), got "
+            f"{tuple(key_frame.shape)} and {tuple(tumor_probability.shape)}"
+        )
+    return torch.cat([key_frame, key_frame * tumor_probability, tumor_probability], dim=1)
+
+
+class ResponseNet(nn.Module):
+    """``forward(image, clinical)`` → responder logits ``(B,)``.
+
+    ``image``: ``(B, image_channels, H, W)``, normally :func:`response_image`.
+    ``clinical``: ``(B, clinical_features)``; None stands for a batch whose clinical
+    variables are all missing (an all-zero vector: zero values, zero presence indicators).
+    ``clinical_features = 0`` builds the image-only model of the paper's comparison.
+    """
+
+    def __init__(
+        self,
+        clinical_features: int,
+        image_channels: int = 3,
+        width: int = 64,
+        clinical_hidden: int = 32,
+        fusion_hidden: int = 64,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        self.clinical_features = clinical_features
+        self.image_encoder = ResNet18(image_channels, width)
+        self.clinical_encoder: nn.Module | None = None
+        fused = self.image_encoder.feature_dim
+        if clinical_features:
+            self.clinical_encoder = nn.Sequential(
+                nn.Linear(clinical_features, clinical_hidden),
+                nn.ReLU(inplace=True),
+                nn.Dropout(dropout),
+                nn.Linear(clinical_hidden, clinical_hidden),
+                nn.ReLU(inplace=True),
+            )
+            fused += clinical_hidden
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(fused, fusion_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(fusion_hidden, 1),
+        )
+
+    def forward(self, image: torch.Tensor, clinical: torch.Tensor | None = None) -> torch.Tensor:
+        features = [self.image_encoder(image)]
+        if self.clinical_encoder is not None:
+            if clinical is None:
+                clinical = image.new_zeros(image.shape[0], self.clinical_features)
+            if tuple(clinical.shape) != (image.shape[0], self.clinical_features):
+                raise ValueError(
+                    f"clinical must be ({image.shape[0]}, {self.clinical_features}), "
+                    f"got {tuple(clinical.shape)}"
+                )
+            features.append(self.clinical_encoder(clinical))
+        elif clinical is not None:
+            raise ValueError("clinical values given to a model built without a clinical branch")
+        return self.classifier(torch.cat(features, dim=1)).squeeze(1)
+
+
+@dataclass(frozen=True)
+class ResponseConfig:
+    """The architecture of one :class:`ResponseNet`, stored beside its weights."""
+
+    clinical_features: int
+    image_channels: int = 3
+    width: int = 64
+    clinical_hidden: int = 32
+    fusion_hidden: int = 64
+    dropout: float = 0.2
+    image_size: int = 256
+
+    def __post_init__(self) -> None:
+        for name in ("image_channels", "width", "clinical_hidden", "fusion_hidden", "image_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.clinical_features < 0:
+            raise ValueError(f"clinical_features must be ≥ 0, got {self.clinical_features}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str | Path | None = None) -> ResponseConfig:
+        """Inverse of :meth:`to_dict`; raises InputError naming ``source`` on bad data."""
+        return config_from_dict(cls, data, source)
