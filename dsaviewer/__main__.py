@@ -1,0 +1,5 @@
+import sys
+
+from dsaviewer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,44 @@
+"""What one analysis of a DSA run produces: the plain records the viewer, the command line
+and the packaged self-test read. They hold arrays and numbers only, no models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dsaviewer.core.lesions import Lesion
+
+
+@dataclass(frozen=True)
+class ResponsePrediction:
+    """DSA-Net Model 2's answer for the first TACE session."""
+
+    probability: float  # of response (CR or PR by mRECIST)
+    threshold: float  # the model's operating point
+    inputs_used: tuple[str, ...]  # e.g. ("image", "mask", "clinical")
+    missing_clinical: tuple[str, ...]  # clinical variables that were not given
+
+    @property
+    def responder(self) -> bool:
+        return self.probability >= self.threshold
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Masks and probabilities are at the original frame size, exactly aligned with it."""
+
+    key_frame: int  # the frame the analysis used
+    key_frame_auto: int  # DSA-LTDNet's automatic choice
+    key_frame_source: str  # "auto", "override" or "labels"
+    tumor_probability: np.ndarray  # (H, W) float32 in [0, 1]
+    liver_probability: np.ndarray  # (H, W) float32 in [0, 1]
+    tumor_mask: np.ndarray  # (H, W) bool, after post-processing
+    liver_mask: np.ndarray  # (H, W) bool, after post-processing
+    frame_difference: np.ndarray  # (H, W) float32, |F_k - F_(k-9)| in the video's grey units
+    lesions: list[Lesion]
+    prediction: ResponsePrediction | None
+    device: str  # e.g. "CPU" or "cuda:0 (NVIDIA RTX A4000)"
+    backend: str  # "torch" or "onnx"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # e.g. fewer than 10 frames: the first frame was repeated
