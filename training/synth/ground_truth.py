@@ -1,0 +1,72 @@
+"""The generator's answers: which frame is the key frame, and the masks on the labelled frames.
+
+Key frame (the papers' definition: the frame where the tumor stain is the clearest, most
+complete and most stable): among the frames the DSA-LTDNet rule considers (the last 15),
+at least 9 frames in (so the 10-frame temporal stack k-9..k exists) and at least 2 before
+the end (k+1 and k+2 are labelled too), not moving, and with the stain at least 90 % as
+complete as it gets among them, the *stable* ones are those whose image changes visibly
+from its neighbours (noiseless change beyond what noise hides, see
+:data:`training.synth.render.VISIBLE_CHANGE`) by at most ``STABLE_TOLERANCE`` x the least
+change plus ``STABLE_MARGIN``; of those the latest, where the stain is most complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.synth.layers import liver_mask, polygon_mask
+from training.synth.liver import Liver
+from training.synth.tumors import Tumor
+from training.synth.view import View
+
+KEY_FRAME_WINDOW = 15  # DSA-LTDNet looks at the last 15 frames
+TEMPORAL_FRAMES = 10  # the TDL input k-9..k
+LABELLED_AFTER_KEY = 2  # the papers' augmentation: k+1 and k+2
+STABLE_TOLERANCE = 1.3
+STABLE_MARGIN = 0.02  # mean visible change, grey levels per pixel of the field
+
+
+@dataclass(frozen=True)
+class FrameLabels:
+    frame_index: int
+    tumor: np.ndarray  # bool (H, W)
+    liver: np.ndarray  # bool (H, W)
+
+
+def choose_key_frame(change: np.ndarray, completeness: np.ndarray, moving: np.ndarray) -> int:
+    """``change[j]``: visible change between frames j and j+1; ``completeness[f]``: how
+    complete the stain is in frame f (0..1); ``moving[f]``: the anatomy moves at frame f."""
+    count = len(completeness)
+    first = max(TEMPORAL_FRAMES - 1, count - KEY_FRAME_WINDOW)
+    candidates = np.arange(first, count - LABELLED_AFTER_KEY)
+    if candidates.size == 0:
+        raise ValueError(f"a run of {count} frames is too short for a key frame")
+    still = candidates[~moving[candidates]]
+    if still.size:
+        candidates = still
+    best = float(completeness[candidates].max())
+    candidates = candidates[completeness[candidates] >= min(0.9, best - 0.02)]
+    scores = 0.5 * (change[candidates - 1] + change[candidates])
+    stable = candidates[scores <= STABLE_TOLERANCE * scores.min() + STABLE_MARGIN]
+    return int(stable.max())
+
+
+def frame_labels(
+    frame_index: int,
+    liver: Liver,
+    tumors: list[Tumor],
+    view: View,
+    field: np.ndarray,
+    shift: np.ndarray,
+) -> FrameLabels:
+    """Masks of one frame: the outlines moved by the abdomen's displacement ``shift`` (image
+    px), clipped to the exposed field; tumors also to the liver."""
+    liver_pixels = liver_mask(liver, view, (float(shift[0]), float(shift[1]))) & field
+    tumor_pixels = np.zeros_like(liver_pixels)
+    for tumor in tumors:
+        tumor_pixels |= polygon_mask(view.to_image(tumor.outline) + shift, liver_pixels.shape)
+    return FrameLabels(
+        frame_index=frame_index, tumor=tumor_pixels & liver_pixels, liver=liver_pixels
+    )
