@@ -10,6 +10,13 @@ import sys
 # command name -> module exposing ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS = {
     "synth": "training.synth.cli",
+    "export-onnx": "training.export_onnx",
+    "train-seg": "training.cli_train_seg",
+    "train-response": "training.cli_train_response",
+    "evaluate-seg": "training.cli_evaluate_seg",
+    "evaluate-response": "training.cli_evaluate_response",
+    "ablation": "training.cli_ablation",
+    "synth-figure": "training.synth.figure",
 }
 
 

@@ -1,0 +1,129 @@
+"""The training commands end to end on a tiny synthetic dataset written by the synth package:
+train-seg, evaluate-seg, train-response (predicted and ground-truth masks), evaluate-response,
+ablation, and Ctrl-C followed by --resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dsaviewer.inference.weights import load_weights
+from training.__main__ import main
+from training.synth.dataset_writer import write_dataset
+from training.synth.options import SynthOptions
+
+PROJECT = Path(__file__).resolve().parent.parent
+TINY_MODEL = ["--base-width", "4", "--depth", "3", "--image-size", "64"]
+FAST = ["--read-workers", "1", "--threads", "1", "--log-every", "1000"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("synth") / "data"
+    options = SynthOptions(sizes=(((128, 128), 1.0),), formats=(("png", 1.0),), frames=(14, 16))
+    write_dataset(folder, 12, seed=7, options=options)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def seg_run(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("seg") / "run"
+    code = main(["train-seg", str(dataset), str(out), "--config", "full", *TINY_MODEL,
+                 "--epochs", "2", "--tdl-warmup-epochs", "1", "--batch-size", "8",
+                 "--folds", "3", *FAST])
+    assert code == 0
+    return out
+
+
+def test_train_seg_writes_a_resumable_run_and_viewer_weights(seg_run: Path) -> None:
+    assert {"best.pt", "last.pt", "log.jsonl", "summary.json", "weights"} <= {
+        p.name for p in seg_run.iterdir()}
+    summary = json.loads((seg_run / "summary.json").read_text())
+    assert summary["stop_reason"] == "finished" and summary["config"]["temporal"] == "tdl"
+    assert summary["split"] == {"fold": 0, "n_folds": 3, "train_cases": 8, "validation_cases": 4}
+    assert load_weights(seg_run / "weights").segmentation_config.base_width == 4
+
+
+def test_evaluate_seg_reports_table_2(dataset: Path, seg_run: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    code = main(["evaluate-seg", str(dataset), str(tmp_path), "--checkpoint",
+                 str(seg_run / "best.pt"), "--split", "validation", "--resamples", "50", *FAST[:4]])
+    assert code == 0
+    report = json.loads((tmp_path / "segmentation.json").read_text())
+    assert len(report["raw"]["cases"]) == 4 and report["postprocessed"]["postprocessed"]
+    assert "Lesion-level sensitivity" in (tmp_path / "segmentation.md").read_text()
+    assert "| Dice |" in capsys.readouterr().out
+
+
+def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Path) -> None:
+    model = ["--width", "4", "--clinical-hidden", "4", "--fusion-hidden", "4", "--epochs", "2",
+             "--batch-size", "4", "--folds", "3"]
+    checkpoint = str(seg_run / "best.pt")
+    assert main(["train-response", str(dataset), str(tmp_path / "pred"), "--seg-checkpoint",
+                 checkpoint, *model, *FAST]) == 0
+    assert main(["train-response", str(dataset), str(tmp_path / "gt"), "--gt-masks",
+                 "--seg-checkpoint", checkpoint, *model, *FAST]) == 0
+    weights = load_weights(tmp_path / "pred" / "weights")
+    assert weights.response_config.image_size == 64 and weights.threshold == 0.5
+
+    out = tmp_path / "evaluation"
+    assert main(["evaluate-response", str(dataset), str(out), "--checkpoint",
+                 str(tmp_path / "pred" / "best.pt"), "--compare", str(tmp_path / "gt" / "best.pt"),
+                 "--resamples", "50", *FAST[:4]]) == 0
+    report = json.loads((out / "response.json").read_text())
+    assert len(report["case_ids"]) == 12 and len(report["true_probabilities"]) == 12
+    assert [e["name"] for e in report["evaluations"]] == [
+        "A: predicted masks", "B: ground-truth masks"]
+    assert {(d["a"], d["b"]) for d in report["delong"]} >= {
+        ("A: predicted masks", "B: ground-truth masks")}
+    assert report["evaluations"][0]["metrics"]["bayes_auc"]["estimate"] > 0.5
+    assert (out / "roc.png").stat().st_size > 0 and (out / "calibration.png").is_file()
+
+
+def test_ablation_trains_each_row_once(dataset: Path, tmp_path: Path) -> None:
+    arguments = ["ablation", str(dataset), str(tmp_path), "--rows", "kf_only", "kf_fd",
+                 *TINY_MODEL, "--max-steps", "2", "--batch-size", "8", "--folds", "3", *FAST]
+    assert main(arguments) == 0
+    table = json.loads((tmp_path / "ablation.json").read_text())
+    assert [row["name"] for row in table["rows"]] == ["kf_only", "kf_fd"]
+    assert all(row["steps"] == 2 for row in table["rows"])
+    modified = (tmp_path / "kf_only" / "last.pt").stat().st_mtime_ns
+    assert main(arguments) == 0  # finished rows are read back, not trained again
+    assert (tmp_path / "kf_only" / "last.pt").stat().st_mtime_ns == modified
+    assert "| kf_fd |" in (tmp_path / "ablation.md").read_text()
+
+
+def test_bad_arguments_are_reported(dataset: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture) -> None:
+    assert main(["train-seg", str(dataset), str(tmp_path), "--fold", "5", *FAST]) == 2
+    assert "fold" in capsys.readouterr().err
+    assert main(["train-response", str(dataset), str(tmp_path), *FAST]) == 2
+    assert "--gt-masks" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_and_resume_finishes(dataset: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "training", "train-seg", str(dataset), str(tmp_path),
+               "--config", "kf_only", *TINY_MODEL, "--epochs", "1000", "--batch-size", "4",
+               "--folds", "3", "--read-workers", "1", "--threads", "1", "--log-every", "1"]
+    process = subprocess.Popen(command, cwd=PROJECT, stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in process.stdout:
+        if "step 3/" in line:
+            process.send_signal(signal.SIGINT)
+            break
+    output = process.communicate(timeout=60)[0]
+    assert process.returncode == 130 and "--resume" in output
+    assert (tmp_path / "last.pt").is_file()
+    resumed = subprocess.run([*command, "--resume", "--time-budget-minutes", "0.02"],
+                             cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert re.search(r"resuming at epoch 1, step [34]/", resumed.stdout)
+    assert "time_budget after" in resumed.stdout

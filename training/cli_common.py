@@ -1,0 +1,67 @@
+"""Command-line pieces the training commands share: device options and dataset reading."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from training.dataset import CaseRecord, read_dataset
+from training.ddp import DistributedContext
+from training.device import RuntimeOptions
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("device")
+    group.add_argument("--device", default="auto",
+                       help="auto (CUDA, else MPS, else CPU), cpu, cuda, cuda:N or mps")
+    group.add_argument("--threads", type=int, default=None,
+                       help="CPU threads for torch (default: the CPUs this process may use, "
+                            "shared among the processes of a torchrun launch)")
+    group.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                       help="channels-last memory format (default: on, except on MPS)")
+    group.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
+                       help="bf16 autocast (default: on for CUDA and CPUs with native bf16)")
+
+
+def runtime_from_args(args: argparse.Namespace) -> RuntimeOptions:
+    return RuntimeOptions(device=args.device, threads=args.threads,
+                          channels_last=args.channels_last, bf16=args.bf16)
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="where preprocessed cases are cached (default: DATA/.cache)")
+    parser.add_argument("--read-workers", type=int, default=None,
+                        help="processes decoding videos (default: the CPU count)")
+
+
+def read_records(
+    data: Path,
+    size: int,
+    args: argparse.Namespace,
+    context: DistributedContext,
+    log: Callable[[str], None] = print,
+) -> list[CaseRecord]:
+    """The cases of ``data`` at ``size`` px. Under torchrun rank 0 decodes and caches first,
+    then the other processes read its cache instead of decoding the videos again."""
+    records: list[CaseRecord] = []
+
+    def read() -> None:
+        def progress(done: int, total: int) -> None:
+            if context.is_main and (done == total or done % max(1, total // 10) == 0):
+                log(f"read {done}/{total} cases")
+
+        report = read_dataset(data, size=size, cache_dir=args.cache_dir,
+                              workers=args.read_workers, progress=progress)
+        if context.is_main:
+            for case_id, reason in report.rejected:
+                log(f"skipped case {case_id}: {reason}")
+        records.extend(report.records)
+
+    if context.is_main:
+        read()
+    context.barrier()
+    if not context.is_main:
+        read()
+    return records

@@ -1,0 +1,160 @@
+"""Evaluate response checkpoints per DSA-Net Table 3, with ROC and calibration plots.
+
+    python -m training evaluate-response TEST_DATA OUT --checkpoint R/best.pt \\
+        --seg-checkpoint SEG/best.pt --compare R_GT/best.pt
+
+Each response model reads the masks it was trained on: the segmentation model's predictions
+(``--seg-checkpoint``, else the one stored with it) or the annotated masks. DeLong's test
+compares the first model with each other one and, when DATA has the synthetic generator's
+truth.csv, with the true response probabilities (the Bayes-optimal scorer).
+
+Writes OUT/response.md, response.json, roc.png and calibration.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from dsaviewer.errors import InputError
+from training.cli_common import (
+    add_dataset_arguments,
+    add_runtime_arguments,
+    read_records,
+    runtime_from_args,
+)
+from training.cli_evaluate_seg import add_split_arguments, select_split
+from training.dataset import CaseRecord
+from training.ddp import DistributedContext
+from training.device import RuntimeOptions, select_device
+from training.evaluate_response import compare_models, evaluate_response, response_markdown
+from training.plots import draw_calibration, draw_roc
+from training.report import write_json, write_text
+from training.seg_predictions import response_input_masks
+from training.synth.case_writer import TRUTH_CSV, read_truth_csv
+from training.torch_data import ground_truth_key_frame_masks
+from training.train_response import (
+    GROUND_TRUTH,
+    TrainedResponse,
+    load_trained_response,
+    response_cases,
+    response_probabilities,
+)
+
+BAYES = "true probabilities"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", type=Path, help="dataset folder to evaluate on")
+    parser.add_argument("out", type=Path, help="folder for the report and plots")
+    parser.add_argument("--checkpoint", type=Path, required=True, help="response best.pt")
+    parser.add_argument("--compare", type=Path, nargs="*", default=[],
+                        help="other response checkpoints, compared with DeLong's test")
+    parser.add_argument("--seg-checkpoint", type=Path, nargs="*", default=[],
+                        help="segmentation checkpoint(s) making the masks of models trained "
+                             "on predicted masks (default: the one stored with each)")
+    parser.add_argument("--truth", type=Path,
+                        help=f"the generator's {TRUTH_CSV} (default: DATA/{TRUTH_CSV} if there)")
+    parser.add_argument("--threshold", type=float, default=0.5,
+                        help="operating point of the rates (0.5)")
+    add_split_arguments(parser)
+    add_dataset_arguments(parser)
+    add_runtime_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        runtime = runtime_from_args(args)
+        context = DistributedContext(0, 1, 0, 1, select_device(runtime.device))
+        models = [load_trained_response(path) for path in [args.checkpoint, *args.compare]]
+        sizes = {model.config.image_size for model in models}
+        if len(sizes) != 1:
+            raise InputError(f"the models read different image sizes {sorted(sizes)}",
+                             args.checkpoint)
+        records = response_cases(read_records(args.data, sizes.pop(), args, context))
+        records = select_split(records, args.split, models[0].stored["split"]["validation"],
+                               args.checkpoint)
+        truth = _true_probabilities(args, records)
+        scored = [_score(model, records, args, runtime) for model in models]
+    except InputError as error:
+        print(f"evaluate-response: {error}", file=sys.stderr)
+        return 2
+
+    labels = scored[0][1]
+    names = [_name(model, index) for index, model in enumerate(models)]
+    evaluations = [
+        evaluate_response(name, labels, probabilities, args.threshold,
+                          true_probabilities=truth, n_resamples=args.resamples,
+                          seed=args.bootstrap_seed)
+        for name, (_, _, probabilities) in zip(names, scored, strict=True)
+    ]
+    comparisons = [(names[0], names[i], compare_models(labels, scored[0][2], scored[i][2]))
+                   for i in range(1, len(models))]
+    if truth is not None:
+        comparisons += [(name, BAYES, compare_models(labels, probabilities, truth))
+                        for name, (_, _, probabilities) in zip(names, scored, strict=True)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    markdown = response_markdown(evaluations, comparisons)
+    bayes = evaluations[0].metrics.get("bayes_auc")
+    draw_roc(args.out / "roc.png",
+             [(e.name, e.roc, e.metrics["auc"].estimate) for e in evaluations],
+             None if bayes is None else bayes.estimate)
+    draw_calibration(args.out / "calibration.png", [(e.name, e.calibration) for e in evaluations])
+    write_text(args.out / "response.md", markdown)
+    write_json(args.out / "response.json", {
+        "data": str(args.data), "split": args.split,
+        "checkpoints": [str(model.path) for model in models],
+        "case_ids": scored[0][0],
+        "labels": labels.tolist(),
+        "probabilities": {name: p.tolist() for name, (_, _, p) in zip(names, scored,
+                                                                      strict=True)},
+        "true_probabilities": None if truth is None else truth.tolist(),
+        "evaluations": [e.to_dict() for e in evaluations],
+        "delong": [{"a": a, "b": b, **result.__dict__} for a, b, result in comparisons],
+    })
+    print(markdown)
+    return 0
+
+
+def _score(
+    model: TrainedResponse,
+    records: list[CaseRecord],
+    args: argparse.Namespace,
+    runtime: RuntimeOptions,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    if model.masks == GROUND_TRUTH:
+        masks = ground_truth_key_frame_masks(records)
+    else:
+        stored = model.stored.get("segmentation_checkpoint") or ""
+        checkpoints = args.seg_checkpoint or ([Path(stored)] if stored else [])
+        if not checkpoints:
+            raise InputError("was trained on predicted masks: give --seg-checkpoint", model.path)
+        cache = args.cache_dir if args.cache_dir is not None else args.data / ".cache"
+        masks = response_input_masks(checkpoints, records, cache, runtime)
+    return response_probabilities(model, records, masks, runtime)
+
+
+def _name(model: TrainedResponse, index: int) -> str:
+    masks = "ground-truth masks" if model.masks == GROUND_TRUTH else "predicted masks"
+    clinical = "" if model.config.clinical_features else ", image only"
+    return f"{chr(ord('A') + index)}: {masks}{clinical}"
+
+
+def _true_probabilities(args: argparse.Namespace, records: list[CaseRecord]) -> np.ndarray | None:
+    path = args.truth if args.truth is not None else args.data / TRUTH_CSV
+    if not path.is_file():
+        if args.truth is not None:
+            raise InputError("truth file not found", path)
+        return None
+    try:
+        rows = {row["case_id"]: float(row["response_probability"]) for row in read_truth_csv(path)}
+    except (KeyError, ValueError) as error:
+        raise InputError(f"needs case_id and response_probability columns: {error}",
+                         path) from error
+    missing = [record.case_id for record in records if record.case_id not in rows]
+    if missing:
+        raise InputError(f"has no row for {len(missing)} case(s), e.g. {missing[0]}", path)
+    return np.array([rows[record.case_id] for record in records])

@@ -1,0 +1,169 @@
+"""Train the DSA-LTDNet segmentation model (or an ablation) on a dataset folder.
+
+    python -m training train-seg DATA OUT --config full
+    python -m training train-seg DATA OUT --resume          # after Ctrl-C, kill or a crash
+    torchrun --nproc_per_node 4 -m training train-seg DATA OUT --config full
+
+Ctrl-C (or SIGTERM) saves OUT/last.pt after the current step; a second Ctrl-C aborts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from dsaviewer.errors import InputError
+from dsaviewer.models import ABLATIONS, BACKBONES, SegmentationConfig
+from training.cli_common import (
+    add_dataset_arguments,
+    add_runtime_arguments,
+    read_records,
+    runtime_from_args,
+)
+from training.ddp import init_distributed, shutdown_distributed
+from training.loop import StopRequest
+from training.torch_data import Augmentation
+from training.train_segmentation import (
+    SegmentationTrainingOptions,
+    stored_run,
+    train_segmentation,
+)
+
+# argument name -> SegmentationTrainingOptions field
+_OPTION_ARGUMENTS = {
+    "epochs": "epochs",
+    "tdl_warmup_epochs": "tdl_warmup_epochs",
+    "batch_size": "batch_size",
+    "lr": "learning_rate",
+    "lambda0": "lambda0",
+    "lambda1": "lambda1",
+    "bce_weight": "bce_weight",
+    "seed": "seed",
+    "fold": "fold",
+    "folds": "n_folds",
+    "split_seed": "split_seed",
+    "max_steps": "max_steps",
+    "time_budget_minutes": "time_budget_minutes",
+    "log_every": "log_every",
+    "checkpoint_every": "checkpoint_every",
+    "workers": "workers",
+}
+_CONFIG_ARGUMENTS = ("backbone", "base_width", "depth", "image_size")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", type=Path, help="dataset folder (DESIGN.md case-folder contract)")
+    parser.add_argument("out", type=Path, help="output folder for checkpoints, logs, weights")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in OUT with its stored config and options")
+    parser.add_argument("--config", choices=sorted(ABLATIONS), default="full",
+                        help="architecture preset (the papers' ablation rows; default full)")
+    add_model_arguments(parser)
+    add_training_arguments(parser)
+    add_dataset_arguments(parser)
+    add_runtime_arguments(parser)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    model = parser.add_argument_group("model (overrides of the preset)")
+    model.add_argument("--backbone", choices=sorted(BACKBONES))
+    model.add_argument("--base-width", type=int)
+    model.add_argument("--depth", type=int)
+    model.add_argument("--image-size", type=int)
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    train = parser.add_argument_group("training (defaults: the paper's)")
+    defaults = SegmentationTrainingOptions()
+    train.add_argument("--epochs", type=int, help=f"co-training epochs ({defaults.epochs})")
+    train.add_argument("--tdl-warmup-epochs", type=int,
+                       help=f"epochs training TDL on FD alone first ({defaults.tdl_warmup_epochs})")
+    train.add_argument("--batch-size", type=int, help=f"global batch ({defaults.batch_size})")
+    train.add_argument("--lr", type=float, help=f"Adam learning rate ({defaults.learning_rate})")
+    train.add_argument("--lambda0", type=float, help="weight of L1(TDL, FD) (0.1)")
+    train.add_argument("--lambda1", type=float, help="weight of the liver loss (1)")
+    train.add_argument("--bce-weight", type=float, help="a in a·BCE + (1−a)·Dice (0.5)")
+    train.add_argument("--seed", type=int, help="initialisation and data order (0)")
+    train.add_argument("--fold", type=int, help="validation fold, 0-based (0)")
+    train.add_argument("--folds", type=int, help="number of folds (5)")
+    train.add_argument("--split-seed", type=int, help="seed of the case split (0)")
+    train.add_argument("--max-steps", type=int,
+                       help="plan the run for this many steps (the cosine anneals to 0 there)")
+    train.add_argument("--time-budget-minutes", type=float,
+                       help="stop (validate, save) after this long")
+    train.add_argument("--log-every", type=int, help="steps between progress lines (10)")
+    train.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (100)")
+    train.add_argument("--workers", type=int, help="DataLoader worker processes (0)")
+    train.add_argument("--flip-probability", type=float, default=0.0,
+                       help="horizontal flip augmentation (off: anatomy is oriented)")
+    train.add_argument("--intensity-jitter", type=float, default=0.0,
+                       help="random gain 1±x on the frames (off)")
+    train.add_argument("--no-sync-bn", action="store_true",
+                       help="keep BatchNorm per GPU under torchrun")
+
+
+def given_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The training options set on the command line, by option field name."""
+    return {field: getattr(args, name) for name, field in _OPTION_ARGUMENTS.items()
+            if getattr(args, name) is not None}
+
+
+def training_options(args: argparse.Namespace) -> SegmentationTrainingOptions:
+    try:
+        return SegmentationTrainingOptions(
+            **given_options(args),
+            augmentation=Augmentation(args.flip_probability, args.intensity_jitter),
+            sync_batchnorm=not args.no_sync_bn,
+        )
+    except ValueError as error:
+        raise InputError(str(error), "command line") from error
+
+
+def config_for(preset: str, args: argparse.Namespace) -> SegmentationConfig:
+    """The ABLATIONS preset with the command line's model overrides."""
+    overrides: dict[str, Any] = {name: getattr(args, name) for name in _CONFIG_ARGUMENTS
+                                 if getattr(args, name) is not None}
+    try:
+        return dataclasses.replace(ABLATIONS[preset], **overrides)
+    except ValueError as error:
+        raise InputError(str(error), "command line") from error
+
+
+def run(args: argparse.Namespace) -> int:
+    stop = StopRequest()
+    try:
+        context = init_distributed(args.device)
+        config, options = _config_and_options(args)
+        records = read_records(args.data, config.image_size, args, context)
+        with stop.handle_signals():
+            result = train_segmentation(
+                records, config, options, args.out, runtime_from_args(args),
+                resume=args.resume, stop=stop, command=shlex.join(sys.argv),
+            )
+    except InputError as error:
+        print(f"train-seg: {error}", file=sys.stderr)
+        return 2
+    finally:
+        shutdown_distributed()
+    if context.is_main:
+        if result.stop_reason == "interrupted":
+            print(f"interrupted at step {result.global_step}; resume with --resume")
+            return 130
+        print(f"{result.stop_reason} after {result.global_step} steps; best tumor Dice "
+              f"{result.best_tumor_dice} (epoch {result.best_epoch}); weights in "
+              f"{result.weights_dir}")
+    return 0
+
+
+def _config_and_options(
+    args: argparse.Namespace,
+) -> tuple[SegmentationConfig, SegmentationTrainingOptions]:
+    if args.resume:
+        config, options = stored_run(args.out)
+        run_control = {k: v for k, v in given_options(args).items() if k in options.RUN_CONTROL}
+        return config, dataclasses.replace(options, **run_control)
+    return config_for(args.config, args), training_options(args)

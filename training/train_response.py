@@ -1,0 +1,356 @@
+"""Training DSA-Net Model 2: responder / non-responder to the first TACE from the key frame,
+the tumor mask and the clinical variables.
+
+The image is [KF, KF·Pred, Pred] (built inside the step by ``response_image``, as the viewer
+builds it), the clinical vector is values then presence flags. ``Pred`` is either the
+segmentation model's post-processed prediction (the paper's realistic setting; see
+:func:`training.seg_predictions.response_input_masks`) or, as the paper's upper bound, the
+annotated mask (``masks="ground_truth"``).
+
+Adam with binary cross-entropy; after every epoch the validation fold's ROC AUC is measured,
+the best model is kept and training stops when ``patience`` epochs bring no improvement.
+Folds are stratified by response. ``out_dir`` receives the same files as segmentation
+training; ``weights/`` holds the segmentation and response models together when a
+segmentation checkpoint is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from dsaviewer.core.metrics_classification import confusion_at_threshold, roc_auc
+from dsaviewer.errors import InputError
+from dsaviewer.inference.manifest import Provenance
+from dsaviewer.inference.weights import write_weights
+from dsaviewer.models import ResponseConfig, ResponseNet, build_response_model, response_image
+from training.checkpoint import check_resumable, load_checkpoint
+from training.dataset import CaseRecord
+from training.ddp import init_distributed, unwrap_model, wrap_model
+from training.device import (
+    RuntimeOptions,
+    configure_threads,
+    prepare_batch_tensor,
+    prepare_model,
+    select_device,
+)
+from training.loop import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    LoopSettings,
+    StepOutput,
+    StepReport,
+    StopRequest,
+    TrainingLoop,
+    TrainingTask,
+    Validation,
+)
+from training.report import write_json
+from training.seg_predictions import load_trained_segmentation
+from training.splits import CaseSplit, split_cases
+from training.torch_data import ResponseDataset, clinical_feature_count
+
+KIND = "response"
+SUMMARY_FILE = "summary.json"
+WEIGHTS_DIR = "weights"
+GROUND_TRUTH = "ground_truth"
+PREDICTED = "predicted"
+
+
+@dataclass(frozen=True)
+class ResponseTrainingOptions:
+    epochs: int = 100
+    patience: int = 15  # epochs without a better validation AUC before stopping
+    batch_size: int = 16
+    learning_rate: float = 1e-4
+    weight_decay: float = 1e-4
+    seed: int = 0
+    fold: int = 0
+    n_folds: int = 5
+    split_seed: int = 0
+    masks: str = PREDICTED  # or GROUND_TRUTH: what Pred of [KF, KF·Pred, Pred] is
+    threshold: float = 0.5  # operating point stored with the weights
+    max_steps: int | None = None
+    time_budget_minutes: float | None = None
+    log_every: int = 10
+    checkpoint_every: int = 100
+    workers: int = 0
+
+    RUN_CONTROL = ("time_budget_minutes", "log_every", "checkpoint_every", "workers")
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "n_folds", "log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.patience < 0 or self.workers < 0:
+            raise ValueError("patience and workers must not be negative")
+        if not self.learning_rate > 0 or self.weight_decay < 0:
+            raise ValueError("learning_rate must be positive and weight_decay not negative")
+        if not 0 <= self.fold < self.n_folds:
+            raise ValueError(f"fold must be in 0..{self.n_folds - 1}, got {self.fold}")
+        if self.masks not in (PREDICTED, GROUND_TRUTH):
+            raise ValueError(f"masks must be {PREDICTED!r} or {GROUND_TRUTH!r}")
+        if not 0.0 <= self.threshold <= 1.0:
+            raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ResponseTrainingResult:
+    out_dir: Path
+    best_checkpoint: Path | None
+    weights_dir: Path | None
+    best_auc: float | None
+    best_epoch: int | None
+    global_step: int
+    stop_reason: str
+    history: list[dict[str, Any]]
+    split: CaseSplit
+    model: nn.Module  # the model after the last step (the best one is in best.pt), on the CPU
+
+
+def response_cases(records: Sequence[CaseRecord]) -> list[CaseRecord]:
+    """The records whose response is known (the others cannot train or test Model 2)."""
+    return [record for record in records if record.response is not None]
+
+
+def train_response(
+    records: Sequence[CaseRecord],
+    masks: Mapping[str, np.ndarray],
+    config: ResponseConfig,
+    options: ResponseTrainingOptions,
+    out_dir: str | Path,
+    runtime: RuntimeOptions | None = None,
+    segmentation_checkpoint: str | Path | None = None,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    on_step: Callable[[StepReport], None] | None = None,
+    stop: StopRequest | None = None,
+    command: str = "",
+) -> ResponseTrainingResult:
+    """Train Model 2 on the training folds of the records with a known response.
+
+    ``masks``: case id -> the ``(S, S)`` tumor mask Model 2 reads for that case.
+    ``segmentation_checkpoint``: the model that made them (or any, with ground-truth masks),
+    bundled with the response model into ``weights/``.
+    """
+    runtime = runtime or RuntimeOptions()
+    out = Path(out_dir)
+    cases = response_cases(records)
+    if len(cases) < options.n_folds * 2:
+        raise InputError(f"only {len(cases)} cases have a known response; {options.n_folds} "
+                         "folds need at least two each", "clinical.csv")
+    if config.clinical_features not in (0, clinical_feature_count(cases)):
+        raise ValueError(f"the config reads {config.clinical_features} clinical features, the "
+                         f"data give {clinical_feature_count(cases)}")
+    context = init_distributed(runtime.device)
+    configure_threads(runtime.threads, context.local_world_size)
+    split = split_cases([r.case_id for r in cases], options.fold, options.n_folds,
+                        options.split_seed, strata={r.case_id: int(r.response) for r in cases})
+    by_id = {record.case_id: record for record in cases}
+    train_set = ResponseDataset([by_id[c] for c in split.train], masks)
+    val_set = ResponseDataset([by_id[c] for c in split.validation], masks)
+
+    torch.manual_seed(options.seed)
+    channels_last = runtime.use_channels_last(context.device)
+    model = prepare_model(build_response_model(config), context.device, channels_last)
+    wrapped = wrap_model(model, context, sync_batchnorm=True)
+    optimizer = torch.optim.Adam(wrapped.parameters(), lr=options.learning_rate,
+                                 weight_decay=options.weight_decay)
+    settings = LoopSettings(
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        seed=options.seed,
+        max_steps=options.max_steps,
+        time_budget_s=None if options.time_budget_minutes is None
+        else 60.0 * options.time_budget_minutes,
+        log_every=options.log_every,
+        checkpoint_every=options.checkpoint_every,
+        workers=options.workers,
+        patience=options.patience,
+    )
+    use_clinical = config.clinical_features > 0
+
+    def prepare(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {name: prepare_batch_tensor(tensor, context.device, channels_last)
+                for name, tensor in batch.items()}
+
+    def step(net: nn.Module, batch: dict[str, torch.Tensor], in_warmup: bool) -> StepOutput:
+        logits = response_logits(net, batch, use_clinical)
+        loss = F.binary_cross_entropy_with_logits(logits.float(), batch["label"])
+        return StepOutput(loss, {"bce": float(loss.detach())})
+
+    def validate(net: nn.Module, in_warmup: bool) -> Validation:
+        labels, probabilities = predict_probabilities(net, val_set, prepare, use_clinical,
+                                                      options.batch_size)
+        confusion = confusion_at_threshold(labels, probabilities, options.threshold)
+        auc = roc_auc(labels, probabilities)
+        return Validation(auc, {"auc": auc, "accuracy": confusion.accuracy})
+
+    task = TrainingTask(
+        kind=KIND, step=step, validate=validate, prepare_batch=prepare,
+        stored={"config": config.to_dict(), "options": options.to_dict(),
+                "split": split.to_dict(),
+                "segmentation_checkpoint": "" if segmentation_checkpoint is None
+                else str(segmentation_checkpoint)},
+    )
+    loop = TrainingLoop(task, wrapped, optimizer, train_set, settings, context, out,
+                        bf16=runtime.use_bf16(context.device), log=log, on_step=on_step,
+                        stop=stop)
+    if resume:
+        stored = load_checkpoint(out / LAST_CHECKPOINT, KIND)
+        check_resumable(stored, config.to_dict(), options.to_dict(), options.RUN_CONTROL,
+                        split.to_dict(), out / LAST_CHECKPOINT)
+        loop.resume_from(stored)
+    else:
+        if context.any(context.is_main and (out / LAST_CHECKPOINT).exists()):
+            raise InputError("holds an earlier run: pass --resume to continue it, or choose "
+                             "another output folder", out)
+        if context.is_main:
+            out.mkdir(parents=True, exist_ok=True)
+            log(f"training on {len(split.train)} cases, validating on {len(split.validation)} "
+                f"(fold {split.fold + 1}/{split.n_folds}), {options.masks} masks; "
+                f"device {context.device}")
+    context.barrier()
+    result = loop.run()
+
+    best_path = out / BEST_CHECKPOINT
+    weights_dir = None
+    if (context.is_main and best_path.is_file() and segmentation_checkpoint is not None
+            and result.stop_reason != "interrupted"):
+        weights_dir = _write_weights_folder(best_path, config, Path(segmentation_checkpoint),
+                                            out / WEIGHTS_DIR, options.threshold, command,
+                                            len(cases))
+    summary = ResponseTrainingResult(
+        out_dir=out,
+        best_checkpoint=best_path if best_path.is_file() else None,
+        weights_dir=weights_dir,
+        best_auc=result.best_score,
+        best_epoch=result.best_epoch,
+        global_step=result.global_step,
+        stop_reason=result.stop_reason,
+        history=result.history,
+        split=split,
+        model=unwrap_model(wrapped).cpu(),
+    )
+    if context.is_main:
+        write_json(out / SUMMARY_FILE, {
+            "config": config.to_dict(), "options": options.to_dict(),
+            "best_validation_auc": result.best_score, "best_epoch": result.best_epoch,
+            "global_step": result.global_step, "stop_reason": result.stop_reason,
+            "seconds_per_step": result.seconds_per_step, "history": result.history,
+        })
+    return summary
+
+
+def response_logits(
+    model: nn.Module, batch: Mapping[str, torch.Tensor], use_clinical: bool
+) -> torch.Tensor:
+    """Model 2's logits for a batch: the image [KF, KF·Pred, Pred] and the clinical vector."""
+    image = response_image(batch["key_frame"], batch["tumor"])
+    return model(image, batch["clinical"] if use_clinical else None)
+
+
+def predict_probabilities(
+    model: nn.Module,
+    dataset: ResponseDataset,
+    prepare: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+    use_clinical: bool,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, probabilities)`` of every case of ``dataset``, in its order (eval mode)."""
+    labels, probabilities = [], []
+    for batch in DataLoader(dataset, batch_size=batch_size):
+        batch = prepare(batch)
+        logits = response_logits(model, batch, use_clinical)
+        probabilities.append(torch.sigmoid(logits.float()).cpu().numpy())
+        labels.append(batch["label"].cpu().numpy())
+    return np.concatenate(labels).astype(int), np.concatenate(probabilities).astype(float)
+
+
+@dataclass(frozen=True)
+class TrainedResponse:
+    model: ResponseNet
+    config: ResponseConfig
+    stored: Mapping[str, Any]  # options (which masks it reads), split, metrics
+    path: Path
+
+    @property
+    def masks(self) -> str:
+        return self.stored["options"]["masks"]
+
+
+def load_trained_response(path: str | Path) -> TrainedResponse:
+    """The model of a response ``best.pt`` / ``last.pt``, on the CPU, in eval mode."""
+    source = Path(path)
+    stored = load_checkpoint(source, KIND)
+    config = ResponseConfig.from_dict(stored["config"], source)
+    model = build_response_model(config)
+    model.load_state_dict(stored["model"])
+    return TrainedResponse(model.eval(), config, stored, source)
+
+
+def response_probabilities(
+    trained: TrainedResponse,
+    records: Sequence[CaseRecord],
+    masks: Mapping[str, np.ndarray],
+    runtime: RuntimeOptions | None = None,
+    batch_size: int = 16,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``(case ids, labels, probabilities)`` of the records with a known response, float32."""
+    runtime = runtime or RuntimeOptions()
+    device = select_device(runtime.device)
+    channels_last = runtime.use_channels_last(device)
+    model = prepare_model(trained.model, device, channels_last).eval()
+    dataset = ResponseDataset(records, masks)
+
+    def prepare(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {name: prepare_batch_tensor(tensor, device, channels_last)
+                for name, tensor in batch.items()}
+
+    with torch.inference_mode():
+        labels, probabilities = predict_probabilities(
+            model, dataset, prepare, trained.config.clinical_features > 0, batch_size)
+    return [dataset.case_id(i) for i in range(len(dataset))], labels, probabilities
+
+
+def stored_response_run(out_dir: str | Path) -> tuple[ResponseConfig, ResponseTrainingOptions]:
+    """The config and options of the interrupted run in ``out_dir`` (for ``--resume``)."""
+    source = Path(out_dir) / LAST_CHECKPOINT
+    stored = load_checkpoint(source, KIND)
+    return (ResponseConfig.from_dict(stored["config"], source),
+            ResponseTrainingOptions(**stored["options"]))
+
+
+def _write_weights_folder(
+    best_path: Path,
+    config: ResponseConfig,
+    segmentation_checkpoint: Path,
+    folder: Path,
+    threshold: float,
+    command: str,
+    n_cases: int,
+) -> Path:
+    best = load_checkpoint(best_path, KIND)
+    model = build_response_model(config)
+    model.load_state_dict(best["model"])
+    segmentation = load_trained_segmentation(segmentation_checkpoint)
+    evaluation = {f"validation_{k}": v for k, v in best["metrics"].items()
+                  if k.startswith("val_")}
+    evaluation["fold"] = best["split"]["fold"]
+    evaluation["masks"] = best["options"]["masks"]
+    write_weights(folder, segmentation.model, segmentation.config, model, config, threshold,
+                  Provenance(training_command=command, data_size=n_cases,
+                             evaluation=evaluation))
+    return folder

@@ -1,0 +1,327 @@
+"""Training DSA-LTDNet (DSA-Net Model 1) and its ablations on preprocessed cases.
+
+The paper's recipe: ``L_total = λ0·L1(TDL, FD) + λ1·L_LRS + L_seg`` with BCE+Dice parts
+(a = 0.5, λ0 = 0.1, λ1 = 1), Adam at 1e-3, cosine annealing, batch 8, the key frame plus the
+k+1, k+2 frames as training samples, no rotation. A supervised TDL is first trained on the
+frame difference alone for ``tdl_warmup_epochs`` (the paper initialises it that way; without
+the supervision it does worse than the baseline), then all sub-networks are co-trained.
+
+Validation runs after every epoch on the key frames of the held-out fold: tumor Dice (which
+picks the best model) and liver Dice, per case at threshold 0.5, averaged over cases.
+
+``out_dir`` receives ``last.pt`` (resumable), ``best.pt`` (the best model with its config,
+split and metrics), ``log.jsonl``, ``summary.json`` and ``weights/``, a segmentation-only
+weights folder the viewer opens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from dsaviewer.core.metrics_segmentation import dice
+from dsaviewer.errors import InputError
+from dsaviewer.inference.manifest import Provenance
+from dsaviewer.inference.weights import write_weights
+from dsaviewer.models import SegmentationConfig, build_segmentation_model, ltdnet_loss
+from training.checkpoint import check_resumable, load_checkpoint
+from training.dataset import CaseRecord
+from training.ddp import init_distributed, unwrap_model, wrap_model
+from training.device import RuntimeOptions, configure_threads, prepare_batch_tensor, prepare_model
+from training.loop import (
+    BEST_CHECKPOINT,
+    LAST_CHECKPOINT,
+    LoopSettings,
+    StepOutput,
+    StepReport,
+    StopRequest,
+    TrainingLoop,
+    TrainingTask,
+    Validation,
+)
+from training.report import write_json
+from training.splits import CaseSplit, split_cases
+from training.torch_data import Augmentation, SegmentationDataset
+
+KIND = "segmentation"
+SUMMARY_FILE = "summary.json"
+WEIGHTS_DIR = "weights"
+THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class SegmentationTrainingOptions:
+    """How to train; the architecture is the :class:`SegmentationConfig`."""
+
+    epochs: int = 150  # co-training epochs (the paper's 150), after the TDL warm-up
+    tdl_warmup_epochs: int = 5  # TDL on FD alone first; only for a supervised TDL
+    batch_size: int = 8
+    learning_rate: float = 1e-3
+    lambda0: float = 0.1  # weight of L1(TDL, FD)
+    lambda1: float = 1.0  # weight of the liver loss
+    bce_weight: float = 0.5  # the papers' a in a·BCE + (1−a)·Dice
+    seed: int = 0  # weight initialisation and data order
+    fold: int = 0
+    n_folds: int = 5
+    split_seed: int = 0  # kept apart from ``seed`` so runs with other seeds share a split
+    max_steps: int | None = None
+    time_budget_minutes: float | None = None
+    log_every: int = 10
+    checkpoint_every: int = 100
+    workers: int = 0
+    augmentation: Augmentation = field(default_factory=Augmentation)
+    sync_batchnorm: bool = True
+
+    # Fields a resumed run may change; the others must match the checkpoint.
+    RUN_CONTROL = ("time_budget_minutes", "log_every", "checkpoint_every", "workers")
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "n_folds", "log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.tdl_warmup_epochs < 0 or self.workers < 0:
+            raise ValueError("tdl_warmup_epochs and workers must not be negative")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not 0.0 <= self.bce_weight <= 1.0:
+            raise ValueError(f"bce_weight must be in [0, 1], got {self.bce_weight}")
+        if not 0 <= self.fold < self.n_folds:
+            raise ValueError(f"fold must be in 0..{self.n_folds - 1}, got {self.fold}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be at least 1, got {self.max_steps}")
+        if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
+            raise ValueError("time_budget_minutes must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SegmentationTrainingOptions:
+        values = dict(data)
+        values["augmentation"] = Augmentation(**values.get("augmentation", {}))
+        return cls(**values)
+
+    def warmup_epochs(self, config: SegmentationConfig) -> int:
+        return self.tdl_warmup_epochs if config.tdl_supervised else 0
+
+
+@dataclass(frozen=True)
+class SegmentationTrainingResult:
+    out_dir: Path
+    best_checkpoint: Path | None
+    weights_dir: Path | None
+    best_tumor_dice: float | None
+    best_epoch: int | None
+    global_step: int
+    planned_steps: int
+    stop_reason: str
+    seconds_per_step: float | None
+    history: list[dict[str, Any]]
+    split: CaseSplit
+    model: nn.Module  # the model after the last step (the best one is in best.pt), on the CPU
+
+
+def stored_run(out_dir: str | Path) -> tuple[SegmentationConfig, SegmentationTrainingOptions]:
+    """The config and options of the interrupted run in ``out_dir`` (for ``--resume``)."""
+    stored = load_checkpoint(Path(out_dir) / LAST_CHECKPOINT, KIND)
+    return (
+        SegmentationConfig.from_dict(stored["config"], Path(out_dir) / LAST_CHECKPOINT),
+        SegmentationTrainingOptions.from_dict(stored["options"]),
+    )
+
+
+def train_segmentation(
+    records: Sequence[CaseRecord],
+    config: SegmentationConfig,
+    options: SegmentationTrainingOptions,
+    out_dir: str | Path,
+    runtime: RuntimeOptions | None = None,
+    resume: bool = False,
+    log: Callable[[str], None] = print,
+    on_step: Callable[[StepReport], None] | None = None,
+    stop: StopRequest | None = None,
+    command: str = "",
+) -> SegmentationTrainingResult:
+    """Train ``config`` on the training folds of ``records``; see the module doc for files.
+
+    With ``resume`` the run continues from ``out_dir/last.pt``, whose config and options must
+    equal these (apart from ``RUN_CONTROL`` fields). Under ``torchrun`` each process calls this
+    with the same arguments. ``command`` is recorded in the weights' provenance.
+    """
+    runtime = runtime or RuntimeOptions()
+    out = Path(out_dir)
+    context = init_distributed(runtime.device)
+    configure_threads(runtime.threads, context.local_world_size)
+    split = split_cases([r.case_id for r in records], options.fold, options.n_folds,
+                        options.split_seed)
+    by_id = {record.case_id: record for record in records}
+    train_set = SegmentationDataset([by_id[c] for c in split.train], config,
+                                    augmentation=options.augmentation, seed=options.seed)
+    val_set = SegmentationDataset([by_id[c] for c in split.validation], config,
+                                  key_frames_only=True)
+
+    torch.manual_seed(options.seed)
+    channels_last = runtime.use_channels_last(context.device)
+    model = prepare_model(build_segmentation_model(config), context.device, channels_last)
+    wrapped = wrap_model(model, context, options.sync_batchnorm)
+    optimizer = torch.optim.Adam(wrapped.parameters(), lr=options.learning_rate)
+    warmup = options.warmup_epochs(config)
+    settings = LoopSettings(
+        epochs=warmup + options.epochs,
+        batch_size=options.batch_size,
+        seed=options.seed,
+        warmup_epochs=warmup,
+        max_steps=options.max_steps,
+        time_budget_s=None if options.time_budget_minutes is None
+        else 60.0 * options.time_budget_minutes,
+        log_every=options.log_every,
+        checkpoint_every=options.checkpoint_every,
+        workers=options.workers,
+    )
+
+    def prepare(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {name: prepare_batch_tensor(tensor, context.device, channels_last)
+                for name, tensor in batch.items()}
+
+    def step(net: nn.Module, batch: dict[str, torch.Tensor], in_warmup: bool) -> StepOutput:
+        if in_warmup:
+            temporal_net = unwrap_model(net).temporal_net
+            loss = F.l1_loss(learned_temporal_difference(unwrap_model(net), batch["frames"])
+                             .float(), batch["fd"].float())
+            return StepOutput(loss, {"temporal": float(loss.detach())}, outside_ddp=temporal_net)
+        losses = ltdnet_loss(net(batch["frames"], batch.get("aux")), batch, config,
+                             options.lambda0, options.lambda1, options.bce_weight)
+        return StepOutput(losses.total, losses.as_floats())
+
+    def validate(net: nn.Module, in_warmup: bool) -> Validation | None:
+        if in_warmup:
+            return None
+        scores = validation_dice(net, val_set, prepare, options.batch_size)
+        return Validation(scores["tumor_dice"], scores)
+
+    task = TrainingTask(
+        kind=KIND, step=step, validate=validate, prepare_batch=prepare,
+        stored={"config": config.to_dict(), "options": options.to_dict(),
+                "split": split.to_dict()},
+    )
+    loop = TrainingLoop(task, wrapped, optimizer, train_set, settings, context, out,
+                        bf16=runtime.use_bf16(context.device), log=log, on_step=on_step,
+                        stop=stop)
+    if resume:
+        stored = load_checkpoint(out / LAST_CHECKPOINT, KIND)
+        check_resumable(stored, config.to_dict(), options.to_dict(), options.RUN_CONTROL,
+                        split.to_dict(), out / LAST_CHECKPOINT)
+        loop.resume_from(stored)
+    else:
+        if context.any(context.is_main and (out / LAST_CHECKPOINT).exists()):
+            raise InputError("holds an earlier run: pass --resume to continue it, or choose "
+                             "another output folder", out)
+        if context.is_main:
+            out.mkdir(parents=True, exist_ok=True)
+            log(f"training {len(train_set)} samples of {len(split.train)} cases, validating "
+                f"on {len(split.validation)} cases (fold {split.fold + 1}/{split.n_folds}); "
+                f"device {context.device}, {context.world_size} process(es), "
+                f"channels-last {channels_last}, bf16 {runtime.use_bf16(context.device)}")
+    context.barrier()
+    result = loop.run()
+
+    best_path = out / BEST_CHECKPOINT
+    weights_dir = None
+    if context.is_main and best_path.is_file() and result.stop_reason != "interrupted":
+        weights_dir = _write_weights_folder(best_path, config, out / WEIGHTS_DIR, command,
+                                            len(records))
+    summary = SegmentationTrainingResult(
+        out_dir=out,
+        best_checkpoint=best_path if best_path.is_file() else None,
+        weights_dir=weights_dir,
+        best_tumor_dice=result.best_score,
+        best_epoch=result.best_epoch,
+        global_step=result.global_step,
+        planned_steps=result.planned_steps,
+        stop_reason=result.stop_reason,
+        seconds_per_step=result.seconds_per_step,
+        history=result.history,
+        split=split,
+        model=unwrap_model(wrapped).cpu(),
+    )
+    if context.is_main:
+        _write_summary(out / SUMMARY_FILE, summary, config, options)
+    return summary
+
+
+def learned_temporal_difference(model: nn.Module, frames: torch.Tensor) -> torch.Tensor:
+    """The TDL output alone, as :class:`DSALTDNet` computes it inside its forward (a sigmoid
+    of the temporal network), for the warm-up that trains it on the frame difference."""
+    return torch.sigmoid(model.temporal_net(frames))
+
+
+def validation_dice(
+    model: nn.Module,
+    dataset: SegmentationDataset,
+    prepare: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+    batch_size: int,
+) -> dict[str, float]:
+    """Mean per-case Dice of the tumor (and liver) masks at threshold 0.5 over ``dataset``'s
+    key frames; ``model`` is in eval mode."""
+    tumor_scores: list[float] = []
+    liver_scores: list[float] = []
+    for batch in DataLoader(dataset, batch_size=batch_size):
+        batch = prepare(batch)
+        outputs = model(batch["frames"], batch.get("aux"))
+        tumor_masks = (outputs.tumor_logits.float() >= 0).cpu().numpy()[:, 0]
+        truth_tumor = batch["tumor"].cpu().numpy()[:, 0] > 0.5
+        tumor_scores += [dice(p, g) for p, g in zip(tumor_masks, truth_tumor, strict=True)]
+        if outputs.liver_logits is not None:
+            liver_masks = (outputs.liver_logits.float() >= 0).cpu().numpy()[:, 0]
+            truth_liver = batch["liver"].cpu().numpy()[:, 0] > 0.5
+            liver_scores += [dice(p, g) for p, g in zip(liver_masks, truth_liver, strict=True)]
+    scores = {"tumor_dice": float(np.mean(tumor_scores))}
+    if liver_scores:
+        scores["liver_dice"] = float(np.mean(liver_scores))
+    return scores
+
+
+def _write_weights_folder(
+    best_path: Path, config: SegmentationConfig, folder: Path, command: str, n_cases: int
+) -> Path:
+    best = load_checkpoint(best_path, KIND)
+    model = build_segmentation_model(config)
+    model.load_state_dict(best["model"])
+    evaluation = {f"validation_{k}": v for k, v in best["metrics"].items()
+                  if k.startswith("val_")}
+    evaluation["fold"] = best["split"]["fold"]
+    write_weights(folder, model, config, None, None, None,
+                  Provenance(training_command=command, data_size=n_cases,
+                             evaluation=evaluation))
+    return folder
+
+
+def _write_summary(
+    path: Path,
+    result: SegmentationTrainingResult,
+    config: SegmentationConfig,
+    options: SegmentationTrainingOptions,
+) -> None:
+    write_json(path, {
+        "config": config.to_dict(),
+        "options": options.to_dict(),
+        "best_tumor_dice": result.best_tumor_dice,
+        "best_epoch": result.best_epoch,
+        "global_step": result.global_step,
+        "planned_steps": result.planned_steps,
+        "stop_reason": result.stop_reason,
+        "seconds_per_step": result.seconds_per_step,
+        "split": {"fold": result.split.fold, "n_folds": result.split.n_folds,
+                  "train_cases": len(result.split.train),
+                  "validation_cases": len(result.split.validation)},
+        "history": result.history,
+    })
