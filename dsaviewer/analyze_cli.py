@@ -1,0 +1,114 @@
+"""``dsaviewer analyze PATH…``: analyse DSA runs without the viewer and write the results.
+
+Each PATH is a video file (AVI, MP4, DICOM), a case folder or a dataset folder of case folders
+(its clinical.csv is read). For every case ``OUT/<case_id>/`` gets result.json, tumor.png and
+liver.png (0/255 at the original frame size) and overlay.png; ``OUT/summary.csv`` lists all
+cases. Exit status: 0 when every case was analysed, 1 when any failed (each failure is
+printed with its reason), 2 when nothing could start (weights, device, clinical table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dsaviewer.errors import InputError
+
+if TYPE_CHECKING:
+    from dsaviewer.inference.batch import CaseOutcome
+    from dsaviewer.inference.results import AnalysisResult
+
+DEFAULT_OUT = Path("dsaviewer-analysis")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="video file, case folder or dataset folder")
+    parser.add_argument("--clinical", type=Path, metavar="CSV",
+                        help="clinical.csv with the cases' clinical variables (by case_id); "
+                        "default: a dataset folder's own clinical.csv")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                        help=f"output folder (default: ./{DEFAULT_OUT})")
+    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch",
+                        help="model runtime (default: torch; onnx needs onnxruntime and an "
+                        "ONNX export of the weights)")
+    parser.add_argument("--device", default="auto",
+                        help="auto (default: CUDA, else MPS, else CPU), cpu, cuda, cuda:N, mps, "
+                        "or directml (onnx)")
+    parser.add_argument("--key-frame", type=_key_frame_mode, default="auto", metavar="MODE",
+                        help="auto (DSA-LTDNet's choice, default), labels (the frame flagged "
+                        "key_frame in a case's labels/) or a frame index N")
+    parser.add_argument("--weights", type=Path, metavar="DIR",
+                        help="weights folder with manifest.json (default: the bundled weights)")
+    parser.add_argument("--labelme", action="store_true",
+                        help="also write the masks as OUT/<case_id>/labels/NNNN.json (Labelme)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dsaviewer.inference.backend import load_backend
+    from dsaviewer.inference.batch import analyze_cases, find_cases
+
+    try:
+        inputs = find_cases(args.paths, args.clinical)
+        models = load_backend(args.weights, args.backend, args.device)
+    except InputError as error:
+        print(f"dsaviewer analyze: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(inputs)} case(s); {models.name} backend on {models.device}", flush=True)
+    if models.random_init:
+        print("warning: these weights are untrained (random initialisation)", file=sys.stderr)
+
+    def report(number: int, total: int, outcome: CaseOutcome) -> None:
+        prefix = f"[{number}/{total}] {outcome.case_id}:"
+        if outcome.result is None:
+            print(f"{prefix} FAILED: {outcome.error}", flush=True)
+        else:
+            print(f"{prefix} {_describe(outcome.result)}", flush=True)
+
+    outcomes = analyze_cases(
+        inputs, args.out, models, key_frame=args.key_frame, labelme=args.labelme, on_case=report
+    )
+    failed = [outcome for outcome in outcomes if outcome.result is None]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} case(s) analysed; results in "
+          f"{args.out}")
+    for outcome in failed:
+        print(f"failed: {outcome.case_id} ({outcome.path}): {outcome.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dsaviewer analyze", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def _key_frame_mode(text: str) -> str | int:
+    if text in ("auto", "labels"):
+        return text
+    try:
+        index = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not auto, labels or a frame index"
+        ) from None
+    if index < 0:
+        raise argparse.ArgumentTypeError(f"frame index {index} is negative")
+    return index
+
+
+def _describe(result: AnalysisResult) -> str:
+    parts = [f"key frame {result.key_frame}"
+             + (f" (auto {result.key_frame_auto})" if result.key_frame_source != "auto" else "")]
+    flagged = sum(lesion.flagged for lesion in result.lesions)
+    parts.append(f"{len(result.lesions)} lesion(s)" + (f", {flagged} flagged" if flagged else ""))
+    if result.prediction is not None:
+        verdict = "responder" if result.prediction.responder else "non-responder"
+        parts.append(f"response {result.prediction.probability:.2f} ({verdict})")
+    parts.append(f"{result.timings_ms.get('total', 0.0):.0f} ms")
+    return ", ".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+"""Analysing many runs at once: video files, case folders and whole dataset folders (with
+their ``clinical.csv``), each written to ``<out>/<case_id>/``, plus ``<out>/summary.csv``.
+A case that fails is recorded with its reason and the others go on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from dsaviewer.errors import InputError
+from dsaviewer.inference.backend import ModelBackend
+from dsaviewer.inference.pipeline import analyze
+from dsaviewer.inference.result_files import (
+    SUMMARY_FILE,
+    summary_row,
+    write_result_files,
+    write_summary,
+)
+from dsaviewer.inference.results import AnalysisResult
+from dsaviewer.io.case_folder import is_case_folder, open_case
+from dsaviewer.io.clinical import ClinicalTable, ClinicalVariables, read_clinical_csv
+from dsaviewer.io.labelme import read_labelme
+from dsaviewer.io.video import load_video
+
+CLINICAL_CSV = "clinical.csv"
+KeyFrameMode = Literal["auto", "labels"] | int
+
+
+@dataclass(frozen=True)
+class CaseInput:
+    """One run to analyse: a video source or a case folder, and its clinical values."""
+
+    case_id: str
+    path: Path
+    is_case: bool  # a case folder: its labels can give the key frame
+    clinical: ClinicalVariables | None = None
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    case_id: str
+    path: Path
+    result: AnalysisResult | None
+    error: str | None  # why the case failed
+    folder: Path | None  # where its result files are
+
+
+def find_cases(
+    paths: Iterable[str | Path], clinical_csv: str | Path | None = None
+) -> list[CaseInput]:
+    """The runs under ``paths``: a video file or folder is one run named after it, a case
+    folder one case, and a dataset folder (case folders side by side, maybe a clinical.csv)
+    each of its non-hidden subfolders. Clinical values come from ``clinical_csv`` when given,
+    else from the dataset's own clinical.csv. A case id that repeats gets ``-2``, ``-3``, …
+
+    Raises InputError for an unreadable clinical table; paths that do not exist are kept, so
+    the analysis reports them like any other failing case.
+    """
+    explicit = read_clinical_csv(clinical_csv) if clinical_csv is not None else None
+    inputs: list[CaseInput] = []
+    for path in map(Path, paths):
+        if path.is_dir() and is_case_folder(path):
+            found = [(path.name, path, True, None)]
+        elif _is_dataset(path):
+            table = path / CLINICAL_CSV
+            own = read_clinical_csv(table) if table.is_file() else ClinicalTable({})
+            found = [
+                (folder.name, folder, True, own.get(folder.name))
+                for folder in sorted(path.iterdir())
+                if folder.is_dir() and not folder.name.startswith(".")
+            ]
+        else:
+            found = [(path.stem if path.is_file() else path.name, path, False, None)]
+        for case_id, case_path, is_case, row in found:
+            if explicit is not None:
+                row = explicit.get(case_id)
+            inputs.append(
+                CaseInput(case_id, case_path, is_case, None if row is None else row.variables)
+            )
+    return _unique_ids(inputs)
+
+
+def labelled_key_frame(case_folder: str | Path) -> int:
+    """The frame whose Labelme file is flagged ``key_frame``; InputError when none or several
+    are."""
+    case = open_case(case_folder)
+    flagged = [
+        index for index, path in case.label_files.items() if read_labelme(path).is_key_frame
+    ]
+    if len(flagged) != 1:
+        found = "no labels file is" if not flagged else f"frames {flagged} are all"
+        raise InputError(f'{found} flagged {{"key_frame": true}}', case.root / "labels")
+    return flagged[0]
+
+
+def analyze_cases(
+    inputs: list[CaseInput],
+    out_dir: str | Path,
+    models: ModelBackend,
+    key_frame: KeyFrameMode = "auto",
+    labelme: bool = False,
+    on_case: Callable[[int, int, CaseOutcome], None] | None = None,
+) -> list[CaseOutcome]:
+    """Analyse each input with ``models``, write its files to ``out_dir/<case_id>/`` and the
+    summary to ``out_dir/summary.csv``; ``on_case(number, total, outcome)`` after each case."""
+    out = Path(out_dir)
+    outcomes: list[CaseOutcome] = []
+    for number, case_input in enumerate(inputs, start=1):
+        outcome = _analyze_one(case_input, out, models, key_frame, labelme)
+        outcomes.append(outcome)
+        if on_case is not None:
+            on_case(number, len(inputs), outcome)
+    write_summary(
+        out / SUMMARY_FILE,
+        (summary_row(outcome.case_id, outcome.result, outcome.error or "") for outcome in outcomes),
+    )
+    return outcomes
+
+
+def _analyze_one(
+    case_input: CaseInput, out: Path, models: ModelBackend, key_frame: KeyFrameMode, labelme: bool
+) -> CaseOutcome:
+    try:
+        source = open_case(case_input.path).video_path if case_input.is_case else case_input.path
+        video = load_video(source)
+        if key_frame == "labels":
+            if not case_input.is_case:
+                raise InputError(
+                    "--key-frame labels needs a case folder with labels/", case_input.path
+                )
+            chosen, origin = labelled_key_frame(case_input.path), "labels"
+        elif key_frame == "auto":
+            chosen, origin = None, "override"
+        else:
+            chosen, origin = key_frame, "override"
+        result = analyze(
+            video,
+            clinical=case_input.clinical,
+            key_frame=chosen,
+            weights=models,
+            key_frame_source=origin,
+        )
+        folder = out / case_input.case_id
+        write_result_files(folder, case_input.case_id, video, result, models.weights_dir, labelme)
+    except InputError as error:
+        return CaseOutcome(case_input.case_id, case_input.path, None, str(error), None)
+    except Exception as error:  # noqa: BLE001 - one broken case must not stop the batch
+        reason = f"unexpected {type(error).__name__}: {error}"
+        return CaseOutcome(case_input.case_id, case_input.path, None, reason, None)
+    return CaseOutcome(case_input.case_id, case_input.path, result, None, folder)
+
+
+def _is_dataset(path: Path) -> bool:
+    if not path.is_dir():
+        return False
+    return (path / CLINICAL_CSV).is_file() or any(
+        entry.is_dir() and not entry.name.startswith(".") for entry in path.iterdir()
+    )
+
+
+def _unique_ids(inputs: list[CaseInput]) -> list[CaseInput]:
+    used: set[str] = set()
+    unique = []
+    for case_input in inputs:
+        case_id, count = case_input.case_id, 1
+        while case_id in used:
+            count += 1
+            case_id = f"{case_input.case_id}-{count}"
+        used.add(case_id)
+        unique.append(
+            CaseInput(case_id, case_input.path, case_input.is_case, case_input.clinical)
+        )
+    return unique

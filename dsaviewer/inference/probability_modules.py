@@ -1,0 +1,62 @@
+"""The models as inference runs them: logits turned into probabilities and the response image
+built inside the graph. The PyTorch backend runs these modules and the ONNX export traces
+them, so both backends compute exactly the same function."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from dsaviewer.models import DSALTDNet, ResponseNet, response_image
+
+
+def segmentation_input_names(model: DSALTDNet) -> list[str]:
+    return ["frames", "aux"] if model.config.needs_aux else ["frames"]
+
+
+def segmentation_output_names(model: DSALTDNet) -> list[str]:
+    names = ["tumor"]
+    if model.config.has_liver_net:
+        names.append("liver")
+    if model.config.temporal == "tdl":
+        names.append("temporal")
+    return names
+
+
+def response_input_names(model: ResponseNet) -> list[str]:
+    names = ["key_frame", "tumor"]
+    if model.clinical_features:
+        names.append("clinical")
+    return names
+
+
+class SegmentationProbabilities(nn.Module):
+    """``(frames, [aux])`` → the tuple of :func:`segmentation_output_names`, each
+    ``(B, 1, S, S)`` probabilities."""
+
+    def __init__(self, model: DSALTDNet) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, frames: torch.Tensor, aux: torch.Tensor | None = None) -> tuple:
+        output = self.model(frames, aux)
+        maps = [torch.sigmoid(output.tumor_logits)]
+        if output.liver_logits is not None:
+            maps.append(torch.sigmoid(output.liver_logits))
+        if output.temporal is not None:
+            maps.append(output.temporal)  # already a sigmoid in the model
+        return tuple(maps)
+
+
+class ResponseProbability(nn.Module):
+    """``(key_frame, tumor, [clinical])`` → probability of response ``(B,)``; the image is
+    [KF, KF·Pred, Pred] (DSA-Net Model 2)."""
+
+    def __init__(self, model: ResponseNet) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, key_frame: torch.Tensor, tumor: torch.Tensor, clinical: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return torch.sigmoid(self.model(response_image(key_frame, tumor), clinical))

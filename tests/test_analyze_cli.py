@@ -1,0 +1,154 @@
+"""``dsaviewer analyze`` over files, case folders and a dataset folder with a broken case."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+from test_inference_fixtures import (
+    FRAME_SHAPE,
+    PLATEAU_KEY_FRAME,
+    synthetic_frames,
+    write_tiny_weights,
+)
+
+from dsaviewer.analyze_cli import main
+from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
+from dsaviewer.io.labelme import read_labelme, write_labelme
+from dsaviewer.io.writers import write_avi, write_frame_folder
+
+LABELLED_KEY_FRAME = 12
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    return write_tiny_weights(tmp_path_factory.mktemp("weights"))
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """case_a: PNG frames with labels (key frame 12); case_b: MJPEG AVI; case_broken: an AVI
+    that is not a video; clinical.csv with values for case_a."""
+    root = tmp_path / "dataset"
+    frames = synthetic_frames()
+    write_frame_folder(root / "case_a" / "frames", frames)
+    masks = {"tumor": np.zeros(FRAME_SHAPE, bool), "liver": np.zeros(FRAME_SHAPE, bool)}
+    masks["liver"][20:100, 30:140] = True
+    masks["tumor"][50:70, 75:95] = True
+    labels = root / "case_a" / "labels"
+    write_labelme(labels / f"{LABELLED_KEY_FRAME:04d}.json", frames[LABELLED_KEY_FRAME], masks,
+                  flags={"key_frame": True})
+    write_labelme(labels / f"{LABELLED_KEY_FRAME + 1:04d}.json",
+                  frames[LABELLED_KEY_FRAME + 1], masks)
+    write_avi(root / "case_b" / "video.avi", frames, fps=7.5)
+    (root / "case_broken").mkdir()
+    (root / "case_broken" / "video.avi").write_bytes(b"RIFF\x00\x00\x00\x00not a video at all")
+    write_clinical_csv(root / "clinical.csv", {
+        "case_a": ClinicalRow(ClinicalVariables(age=64, sex="M", afp=12.5), response=1),
+    })
+    return root
+
+
+def _summary(out) -> dict[str, dict[str, str]]:
+    with (out / "summary.csv").open(newline="") as handle:
+        return {row["case_id"]: row for row in csv.DictReader(handle)}
+
+
+def test_dataset_with_a_broken_case_writes_the_others_and_fails(
+    dataset, weights, tmp_path, capsys
+) -> None:
+    out = tmp_path / "out"
+    status = main([str(dataset), "--out", str(out), "--weights", str(weights)])
+
+    assert status == 1
+    printed = capsys.readouterr()
+    assert "[3/3] case_broken: FAILED" in printed.out
+    assert "case_broken" in printed.err
+    assert not (out / "case_broken").exists()
+    summary = _summary(out)
+    assert [summary[case]["status"] for case in ("case_a", "case_b", "case_broken")] == [
+        "ok", "ok", "failed"]
+    assert "video.avi" in summary["case_broken"]["reason"]
+
+    for case in ("case_a", "case_b"):
+        document = json.loads((out / case / "result.json").read_text())
+        assert document["key_frame"] == {
+            "used": PLATEAU_KEY_FRAME, "automatic": PLATEAU_KEY_FRAME, "source": "auto"}
+        assert document["backend"] == "torch" and document["device"]
+        assert document["timings_ms"]["total"] > 0
+        assert summary[case]["lesions"] == str(len(document["lesions"]))
+        tumor = cv2.imread(str(out / case / "tumor.png"), cv2.IMREAD_UNCHANGED)
+        assert tumor.shape == FRAME_SHAPE and tumor.dtype == np.uint8
+        assert set(np.unique(tumor)) <= {0, 255}
+        assert int((tumor == 255).sum()) == document["tumor_area_px"]
+        liver = cv2.imread(str(out / case / "liver.png"), cv2.IMREAD_UNCHANGED)
+        assert int((liver == 255).sum()) == document["liver_area_px"]
+        overlay = cv2.imread(str(out / case / "overlay.png"), cv2.IMREAD_UNCHANGED)
+        assert overlay.shape == (*FRAME_SHAPE, 3)
+
+    # The dataset's clinical.csv reached case_a only.
+    case_a = json.loads((out / "case_a" / "result.json").read_text())["prediction"]
+    case_b = json.loads((out / "case_b" / "result.json").read_text())["prediction"]
+    assert {"age", "sex", "afp"}.isdisjoint(case_a["missing_clinical"])
+    assert "clinical" in case_a["inputs_used"]
+    assert len(case_b["missing_clinical"]) == 13
+
+
+def test_key_frame_from_labels_and_labelme_output(dataset, weights, tmp_path) -> None:
+    out = tmp_path / "out"
+    status = main([str(dataset / "case_a"), "--out", str(out), "--weights", str(weights),
+                   "--key-frame", "labels", "--labelme"])
+
+    assert status == 0
+    document = json.loads((out / "case_a" / "result.json").read_text())
+    assert document["key_frame"] == {
+        "used": LABELLED_KEY_FRAME, "automatic": PLATEAU_KEY_FRAME, "source": "labels"}
+    annotation = read_labelme(out / "case_a" / "labels" / f"{LABELLED_KEY_FRAME:04d}.json")
+    assert annotation.is_key_frame and annotation.flags["model_prediction"]
+    tumor = cv2.imread(str(out / "case_a" / "tumor.png"), cv2.IMREAD_UNCHANGED) == 255
+    np.testing.assert_array_equal(annotation.masks["tumor"], tumor)
+
+
+def test_key_frame_labels_fails_a_plain_video(dataset, weights, tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    status = main([str(dataset / "case_b" / "video.avi"), "--out", str(out),
+                   "--weights", str(weights), "--key-frame", "labels"])
+    assert status == 1
+    assert "needs a case folder with labels/" in capsys.readouterr().out
+
+
+def test_numeric_key_frame_and_explicit_clinical_table(dataset, weights, tmp_path) -> None:
+    clinical = tmp_path / "other.csv"
+    write_clinical_csv(clinical, {"video": ClinicalRow(ClinicalVariables(crp=3.0))})
+    out = tmp_path / "out"
+    status = main([str(dataset / "case_b" / "video.avi"), str(dataset / "case_b" / "video.avi"),
+                   "--out", str(out), "--weights", str(weights), "--key-frame", "4",
+                   "--clinical", str(clinical)])
+    assert status == 0
+    for case_id in ("video", "video-2"):  # the same file twice: distinct output folders
+        document = json.loads((out / case_id / "result.json").read_text())
+        assert document["key_frame"]["used"] == 4
+        assert document["key_frame"]["source"] == "override"
+        assert "crp" not in document["prediction"]["missing_clinical"]
+
+
+def test_startup_problems_exit_2_naming_them(dataset, weights, tmp_path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main([str(dataset), "--out", str(out), "--weights", str(tmp_path / "none")]) == 2
+    assert "manifest.json" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("case_id,age\ncase_a,300\n")
+    assert main([str(dataset), "--out", str(out), "--weights", str(weights),
+                 "--clinical", str(bad)]) == 2
+    assert "age" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_key_frame_argument_is_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["x.avi", "--key-frame", "first"])
+    assert caught.value.code == 2
+    assert "not auto, labels or a frame index" in capsys.readouterr().err
