@@ -1,0 +1,80 @@
+"""The mask editor's tools and the labels it edits, with their names, keys and help, so the
+panel, the editor and the status messages describe them the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
+
+TUMOR = "tumor"
+LIVER = "liver"
+# The model's overlay colours: a tumour is cyan whether the network or a person drew it.
+LABEL_RGB = {TUMOR: TUMOR_RGB, LIVER: LIVER_RGB}
+LABEL_TEXT = {TUMOR: "Tumor", LIVER: "Liver"}
+LABEL_SHORTCUT = {TUMOR: "T", LIVER: "L"}
+
+DEFAULT_BRUSH_RADIUS = 8.0
+MAX_BRUSH_RADIUS = 200.0
+# At least 200 undo steps per frame are promised to annotators; the history is per frame and
+# each step holds only its changed region, bit-packed, so a generous limit stays small.
+UNDO_LIMIT = 300
+
+
+class Tool(Enum):
+    NAVIGATE = "navigate"
+    BRUSH = "brush"
+    ERASER = "eraser"
+    POLYGON_ADD = "polygon_add"
+    POLYGON_SUBTRACT = "polygon_subtract"
+    FILL = "fill"
+    DELETE_LESION = "delete_lesion"
+
+    @property
+    def spec(self) -> ToolSpec:
+        return TOOL_SPECS[self]
+
+    @property
+    def edits_with_clicks(self) -> bool:
+        return self is not Tool.NAVIGATE
+
+    @property
+    def uses_radius(self) -> bool:
+        return self in (Tool.BRUSH, Tool.ERASER)
+
+    @property
+    def is_polygon(self) -> bool:
+        return self in (Tool.POLYGON_ADD, Tool.POLYGON_SUBTRACT)
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    text: str
+    shortcut: str
+    help: str
+
+
+TOOL_SPECS = {
+    Tool.NAVIGATE: ToolSpec("Navigate", "N", "Pan with the left button, zoom with the wheel."),
+    Tool.BRUSH: ToolSpec("Brush", "B", "Paint the active label; [ and ] change the size."),
+    Tool.ERASER: ToolSpec("Eraser", "E", "Erase the active label; [ and ] change the size."),
+    Tool.POLYGON_ADD: ToolSpec(
+        "Polygon +",
+        "P",
+        "Click the corners, double-click or press Enter to add the polygon; Esc cancels.",
+    ),
+    Tool.POLYGON_SUBTRACT: ToolSpec(
+        "Polygon −",
+        "Shift+P",
+        "Click the corners, double-click or press Enter to cut the polygon out; Esc cancels.",
+    ),
+    Tool.FILL: ToolSpec(
+        "Fill",
+        "G",
+        "Click inside a closed outline to fill it, or on a lesion to fill its holes.",
+    ),
+    Tool.DELETE_LESION: ToolSpec(
+        "Delete lesion", "D", "Click a lesion (a connected region) to delete all of it."
+    ),
+}

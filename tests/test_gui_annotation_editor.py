@@ -1,0 +1,460 @@
+"""The mask editor driven with real mouse and key events on a pyqtgraph view: painting,
+erasing, polygons, fill, delete, undo/redo per frame, saving Labelme files that read back
+pixel for pixel (in labelme too), importing, accepting predictions, crash recovery and saving
+to places that cannot be written."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from labelme_compat import import_labelme, labelme_masks
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
+
+from dsaviewer.core.binary_masks import label_components
+from dsaviewer.gui.annotation.dialogs import confirm_close
+from dsaviewer.gui.annotation.editor import MaskEditor
+from dsaviewer.gui.annotation.tools import UNDO_LIMIT, Tool
+from dsaviewer.io.frame_labels import read_frame_labels, write_frame_labels
+from dsaviewer.io.labelme import read_labelme
+from dsaviewer.io.recovery import find_recovery, read_recovery
+from dsaviewer.io.writers import write_frame_folder
+
+FRAMES, HEIGHT, WIDTH = 5, 64, 80
+# pyqtgraph passes on at most 100 mouse moves a second; a real hand is no faster.
+MOVE_INTERVAL_MS = 12
+
+
+@dataclass
+class Viewer:
+    widget: pg.GraphicsLayoutWidget
+    view: pg.ViewBox
+    editor: MaskEditor
+    case: Path
+    frames: np.ndarray
+
+    def at(self, x: float, y: float):
+        """The widget position showing image point (x, y)."""
+        return self.widget.mapFromScene(self.view.mapViewToScene(QPointF(x, y)))
+
+    def masks(self, frame: int | None = None) -> dict[str, np.ndarray]:
+        annotation = self.editor.store.get(self.editor.frame if frame is None else frame)
+        return {label: mask.copy() for label, mask in annotation.masks.items()}
+
+
+def make_case(root: Path) -> tuple[Path, np.ndarray]:
+    # Flat grey frames, a different grey each, so a rendered overlay is easy to tell apart.
+    frames = np.stack([np.full((HEIGHT, WIDTH), 60 + 20 * t, np.uint8) for t in range(FRAMES)])
+    write_frame_folder(root / "frames", frames)
+    return root, frames
+
+
+def make_viewer(qtbot, case: Path, frames: np.ndarray, user_folder: Path) -> Viewer:
+    widget = pg.GraphicsLayoutWidget()
+    view = widget.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
+    view.addItem(pg.ImageItem(frames[0], axisOrder="row-major", levels=(0, 255)))
+    editor = MaskEditor(view, widget, autosave_delay_ms=50, fallback_recovery_root=user_folder)
+    # Closing the case waits for recovery writes still queued; the view must still exist.
+    qtbot.addWidget(widget, before_close_func=lambda _widget: editor.close_case())
+    widget.resize(500, 420)
+    widget.show()
+    qtbot.waitExposed(widget)
+    view.setRange(xRange=(0, WIDTH), yRange=(0, HEIGHT), padding=0)
+    editor.open_case(case, frames, key_frame=2)
+    QTest.qWait(20)
+    return Viewer(widget, view, editor, case, frames)
+
+
+@pytest.fixture
+def viewer(qtbot, tmp_path):
+    case, frames = make_case(tmp_path / "case1")
+    return make_viewer(qtbot, case, frames, tmp_path / "user-recovery")
+
+
+def stroke(viewer: Viewer, points: list[tuple[float, float]]) -> None:
+    port = viewer.widget.viewport()
+    QTest.mousePress(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     viewer.at(*points[0]))
+    for point in points[1:]:
+        QTest.qWait(MOVE_INTERVAL_MS)
+        QTest.mouseMove(port, viewer.at(*point))
+    QTest.mouseRelease(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       viewer.at(*points[-1]))
+
+
+def click(viewer: Viewer, x: float, y: float) -> None:
+    QTest.mouseClick(viewer.widget.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, viewer.at(x, y))
+
+
+def recovered_frames(case: Path) -> list[int]:
+    recovery = find_recovery(case)
+    return [] if recovery is None else [frame.frame_index for frame in recovery.frames]
+
+
+def pixel(mask: np.ndarray, x: float, y: float) -> bool:
+    return bool(mask[int(y), int(x)])
+
+
+def rendered_rgb(viewer: Viewer, x: float, y: float) -> tuple[int, int, int]:
+    colour = viewer.widget.grab().toImage().pixelColor(viewer.at(x, y))
+    return colour.red(), colour.green(), colour.blue()
+
+
+# --- painting with the mouse ------------------------------------------------------------------
+
+
+def test_paint_erase_undo_redo_with_the_mouse(viewer):
+    editor = viewer.editor
+    editor.set_tool(Tool.BRUSH)
+    editor.set_radius(3)
+    path = [(8.5, 10.5), (30.5, 12.5), (55.5, 40.5), (70.5, 20.5)]  # fast, far-apart moves
+    stroke(viewer, path)
+    painted = viewer.masks()["tumor"]
+    assert label_components(painted)[0] == 1  # no gaps between the sampled positions
+    for x, y in path:
+        assert pixel(painted, x, y)
+    assert not painted[50:, :20].any() and not viewer.masks()["liver"].any()
+    red, green, blue = rendered_rgb(viewer, 30.5, 12.5)
+    grey = rendered_rgb(viewer, 5.5, 55.5)
+    assert blue > red + 40 and green > red + 40  # cyan over the grey frame
+    assert max(grey) - min(grey) <= 2
+
+    editor.set_tool(Tool.ERASER)
+    editor.set_radius(2)
+    stroke(viewer, [(30.5, 2.5), (30.5, 25.5)])  # across the first segment
+    erased = viewer.masks()["tumor"]
+    assert not pixel(erased, 30.5, 12.5) and label_components(erased)[0] == 2
+    assert editor.undo_group.undoText() == "Erase (tumor)"
+
+    editor.undo()
+    assert np.array_equal(viewer.masks()["tumor"], painted)
+    assert max(rendered_rgb(viewer, 8.5, 10.5)) - min(rendered_rgb(viewer, 8.5, 10.5)) > 40
+    editor.undo()
+    assert not viewer.masks()["tumor"].any()
+    grey_again = rendered_rgb(viewer, 30.5, 12.5)
+    assert max(grey_again) - min(grey_again) <= 2  # the overlay followed the undo
+    assert not editor.has_unsaved_changes()
+    editor.redo()
+    editor.redo()
+    assert np.array_equal(viewer.masks()["tumor"], erased)
+    assert editor.unsaved_frames() == [0]
+
+
+def test_each_stroke_is_one_undo_step_and_history_keeps_over_200(viewer):
+    editor = viewer.editor
+    editor.set_tool(Tool.BRUSH)
+    editor.set_radius(0.5)
+    steps = 210
+    for step in range(steps):
+        click(viewer, 2.5 + (step % 70), 2.5 + 3 * (step // 70))
+    assert editor.undo_group.activeStack().count() == steps <= UNDO_LIMIT
+    assert viewer.masks()["tumor"].sum() == steps
+    for _ in range(steps):
+        editor.undo()
+    assert not viewer.masks()["tumor"].any() and not editor.undo_group.canUndo()
+
+
+def test_history_is_per_frame_and_survives_moving_between_frames(viewer):
+    editor = viewer.editor
+    editor.set_tool(Tool.BRUSH)
+    editor.set_radius(4)
+    stroke(viewer, [(10.5, 10.5), (20.5, 10.5)])
+    frame0 = viewer.masks()
+    editor.set_frame(3)
+    assert not editor.undo_group.canUndo()  # nothing done on frame 3 yet
+    editor.set_label("liver")
+    stroke(viewer, [(40.5, 40.5), (60.5, 50.5)])
+    frame3 = viewer.masks()
+    assert frame3["liver"].any() and not frame3["tumor"].any()
+
+    editor.set_frame(0)
+    assert np.array_equal(viewer.masks()["tumor"], frame0["tumor"])
+    editor.undo()  # undoes frame 0's stroke, not the later one on frame 3
+    assert not viewer.masks()["tumor"].any()
+    assert np.array_equal(viewer.masks(3)["liver"], frame3["liver"])
+    editor.set_frame(3)
+    editor.undo()
+    assert not viewer.masks()["liver"].any()
+    editor.set_frame(0)
+    editor.redo()
+    assert np.array_equal(viewer.masks()["tumor"], frame0["tumor"])
+    assert editor.unsaved_frames() == [0]
+
+
+def test_polygons_fill_and_delete_with_clicks(viewer):
+    editor = viewer.editor
+    editor.set_tool(Tool.POLYGON_ADD)
+    for corner in [(10, 10), (50, 10), (50, 40), (10, 40)]:
+        click(viewer, *corner)
+    # A double-click's first click placed the last corner; its second one closes.
+    QTest.mouseDClick(viewer.widget.viewport(), Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier, viewer.at(10, 40))
+    square = viewer.masks()["tumor"]
+    assert square[12:38, 12:48].all() and not square[:9].any() and not square[:, 52:].any()
+
+    editor.set_tool(Tool.POLYGON_SUBTRACT)
+    for corner in [(20, 20), (40, 20), (40, 30), (20, 30)]:
+        click(viewer, *corner)
+    assert len(editor.polygon) == 4
+    QTest.keyClick(viewer.widget.viewport(), Qt.Key.Key_Return)
+    holed = viewer.masks()["tumor"]
+    assert not holed[21:29, 21:39].any() and holed[15, 15] and editor.polygon == []
+
+    editor.set_tool(Tool.FILL)
+    click(viewer, 30.5, 25.5)  # inside the hole: enclosed by the square's outline
+    assert np.array_equal(viewer.masks()["tumor"], square)
+    click(viewer, 70.5, 55.5)  # outside everything: nothing to fill
+    assert np.array_equal(viewer.masks()["tumor"], square)
+
+    editor.set_tool(Tool.BRUSH)
+    editor.set_radius(2)
+    click(viewer, 70.5, 55.5)
+    editor.set_tool(Tool.DELETE_LESION)
+    click(viewer, 30.5, 25.5)
+    left = viewer.masks()["tumor"]
+    assert not left[:45, :55].any() and pixel(left, 70.5, 55.5)
+    assert editor.undo_group.undoText() == "Delete lesion (tumor)"
+
+
+def test_escape_cancels_a_polygon_and_undo_takes_back_corners(viewer):
+    editor = viewer.editor
+    editor.set_tool(Tool.POLYGON_ADD)
+    for corner in [(10, 10), (50, 10), (50, 40)]:
+        click(viewer, *corner)
+    editor.undo()
+    assert len(editor.polygon) == 2
+    QTest.keyClick(viewer.widget.viewport(), Qt.Key.Key_Escape)
+    assert editor.polygon == [] and not editor.has_unsaved_changes()
+
+
+# --- saving, Labelme, importing ---------------------------------------------------------------
+
+
+def paint_something(viewer: Viewer, frame: int) -> dict[str, np.ndarray]:
+    editor = viewer.editor
+    editor.set_frame(frame)
+    editor.set_tool(Tool.BRUSH)
+    editor.set_label("liver")
+    editor.set_radius(9)
+    stroke(viewer, [(15.5, 20.5), (60.5, 30.5), (40.5, 50.5)])
+    editor.set_label("tumor")
+    editor.set_radius(2.5)
+    stroke(viewer, [(30.5, 30.5), (34.5, 31.5)])
+    stroke(viewer, [(70.5, 5.5), (71.5, 5.5)])
+    editor.set_tool(Tool.ERASER)
+    editor.set_label("liver")
+    editor.set_radius(1.5)
+    click(viewer, 45.5, 35.5)  # a hole in the liver
+    return viewer.masks()
+
+
+def test_save_exports_labelme_that_reads_back_pixel_for_pixel(viewer):
+    labelme = import_labelme()
+    edited = paint_something(viewer, 2)
+    assert edited["liver"].any() and not edited["liver"][35, 45]
+    report = viewer.editor.save()
+    assert report.ok and report.saved == (2,)
+    assert not viewer.editor.has_unsaved_changes()
+
+    path = viewer.case / "labels" / "0002.json"
+    ours = read_labelme(path)
+    assert ours.flags == {"key_frame": True} and ours.image_path == path.with_suffix(".png")
+    for label in ("tumor", "liver"):
+        assert np.array_equal(ours.masks[label], edited[label]), label
+
+    labelme.testing.assert_labelfile_sanity(str(path))
+    label_file = labelme.LabelFile(str(path))
+    assert label_file.flags == {"key_frame": True}
+    theirs = labelme_masks(labelme, label_file, (HEIGHT, WIDTH))
+    for label in ("tumor", "liver"):
+        assert np.array_equal(theirs[label], edited[label]), label
+
+    viewer.editor.close_case()  # and a fresh editor loads what was saved
+    viewer.editor.open_case(viewer.case, viewer.frames, key_frame=2)
+    viewer.editor.set_frame(2)
+    assert all(np.array_equal(viewer.masks()[k], edited[k]) for k in edited)
+
+
+def test_save_moves_the_key_frame_flag_and_keeps_what_it_does_not_edit(viewer, tmp_path):
+    labels = viewer.case / "labels"
+    old = {"tumor": np.zeros((HEIGHT, WIDTH), bool), "liver": np.zeros((HEIGHT, WIDTH), bool)}
+    old["tumor"][5:9, 5:9] = True
+    path = write_frame_labels(labels, 1, viewer.frames[1], old, {"key_frame": True}, (
+        {"label": "vessel", "points": [[1, 1], [9, 1], [9, 9]], "shape_type": "polygon"},
+    ))
+    frame1_shapes = json.loads(path.read_text())["shapes"]
+    report = viewer.editor.open_case(viewer.case, viewer.frames, key_frame=1)
+    assert any("'vessel'" in problem for problem in report.problems)
+
+    viewer.editor.set_key_frame(3)
+    edited = paint_something(viewer, 3)
+    viewer.editor.set_frame(1)
+    viewer.editor.set_tool(Tool.BRUSH)
+    click(viewer, 30.5, 30.5)
+    assert viewer.editor.save().saved == (1, 3)
+    frame1 = read_frame_labels(path)
+    assert frame1.annotation.flags == {"key_frame": False}
+    assert [shape["label"] for shape in frame1.kept_shapes] == ["vessel"]
+    assert frame1.annotation.masks["tumor"][5:9, 5:9].all()
+    assert read_frame_labels(labels / "0003.json").annotation.flags == {"key_frame": True}
+    assert np.array_equal(read_labelme(labels / "0003.json").masks["liver"], edited["liver"])
+
+    # An unedited file only has its flag changed: its shapes stay exactly as written.
+    untouched = write_frame_labels(labels, 4, viewer.frames[4], old, {"key_frame": True})
+    shapes = json.loads(untouched.read_text())["shapes"]
+    viewer.editor.open_case(viewer.case, viewer.frames, key_frame=3)
+    assert viewer.editor.save().saved == ()
+    document = json.loads(untouched.read_text())
+    assert document["flags"] == {"key_frame": False} and document["shapes"] == shapes
+    assert frame1_shapes  # (frame 1 was re-traced because it was edited)
+
+
+def test_import_labelme_replaces_the_frame_and_reports_what_it_cannot_edit(viewer, tmp_path):
+    masks = {"tumor": np.zeros((HEIGHT, WIDTH), bool), "liver": np.zeros((HEIGHT, WIDTH), bool)}
+    masks["liver"][10:50, 10:70] = True
+    masks["tumor"][20:30, 20:30] = True
+    path = write_frame_labels(tmp_path / "elsewhere", 7, viewer.frames[0], masks, {}, (
+        {"label": "vessel", "points": [[1, 1], [9, 1], [9, 9]], "shape_type": "polygon"},
+        {"label": "tumor", "points": [[3, 3]], "shape_type": "point"},
+    ))
+    viewer.editor.set_tool(Tool.BRUSH)
+    click(viewer, 70.5, 60.5)
+    before = viewer.masks()
+    report = viewer.editor.import_labelme(path)
+    assert report.frame == 0 and report.unknown_labels == ("vessel",)
+    assert len(report.unsupported_shapes) == 1 and "point" in report.unsupported_shapes[0]
+    for label in ("tumor", "liver"):
+        assert np.array_equal(viewer.masks()[label], masks[label])
+    viewer.editor.undo()  # one step
+    assert all(np.array_equal(viewer.masks()[k], before[k]) for k in before)
+
+    small = write_frame_labels(tmp_path / "small", 0, np.zeros((8, 8), np.uint8), {})
+    with pytest.raises(Exception, match="8x8 image"):
+        viewer.editor.import_labelme(small)
+
+
+def test_accept_model_masks_and_copy_from_previous_frame(viewer):
+    editor = viewer.editor
+    rng = np.random.default_rng(4)
+    tumor, liver = rng.random((HEIGHT, WIDTH)) < 0.1, rng.random((HEIGHT, WIDTH)) < 0.5
+    assert not editor.accept_prediction()  # no analysis yet
+    editor.set_prediction(tumor, liver)
+    editor.set_frame(2)
+    assert editor.accept_prediction()
+    assert np.array_equal(viewer.masks()["tumor"], tumor)
+    assert np.array_equal(viewer.masks()["liver"], liver)
+    assert editor.undo_group.undoText() == "Accept model masks"
+
+    editor.set_frame(3)
+    assert editor.copy_from_previous()
+    assert np.array_equal(viewer.masks()["liver"], liver)
+    editor.undo()
+    assert not viewer.masks()["liver"].any()
+    editor.set_frame(1)
+    assert not editor.copy_from_previous()  # frame 0 has nothing
+    assert editor.unsaved_frames() == [2]
+
+
+# --- no work lost -----------------------------------------------------------------------------
+
+
+def test_edits_are_copied_for_recovery_and_offered_after_a_crash(qtbot, viewer, tmp_path):
+    edited = paint_something(viewer, 1)
+    qtbot.waitUntil(lambda: find_recovery(viewer.case) is not None, timeout=3000)
+    viewer.editor.wait_for_recovery_writes()
+    (copy,) = find_recovery(viewer.case).frames
+    assert copy.frame_index == 1 and np.array_equal(copy.masks["liver"], edited["liver"])
+
+    # The program dies: no save, no close. A new session opens the same case.
+    other = make_viewer(qtbot, viewer.case, viewer.frames, tmp_path / "user-recovery")
+    report = other.editor.open_case(viewer.case, viewer.frames, key_frame=2)
+    assert [frame.frame_index for frame in report.recovered] == [1]
+    other.editor.restore(report.recovered)
+    other.editor.set_frame(1)
+    assert all(np.array_equal(other.masks()[k], edited[k]) for k in edited)
+    assert other.editor.unsaved_frames() == [1]  # restored, not yet saved
+    assert other.editor.save().ok
+    other.editor.wait_for_recovery_writes()
+    assert recovered_frames(viewer.case) == []
+    other.editor.close_case()
+
+
+def test_saving_where_nothing_can_be_written_keeps_the_edits(qtbot, viewer):
+    (viewer.case / "labels").write_text("a file where the labels folder should be")
+    edited = paint_something(viewer, 2)
+    report = viewer.editor.save()
+    assert not report.ok and 2 in report.failed and report.saved == ()
+    assert viewer.editor.has_unsaved_changes()
+    assert all(np.array_equal(viewer.masks()[k], edited[k]) for k in edited)
+    viewer.editor.save_recovery_now()
+    viewer.editor.wait_for_recovery_writes()
+    assert recovered_frames(viewer.case) == [2]
+
+    (viewer.case / "labels").unlink()  # the user frees the place and saves again
+    assert viewer.editor.save().saved == (2,)
+    viewer.editor.wait_for_recovery_writes()
+    assert recovered_frames(viewer.case) == []
+
+
+def test_an_unwritable_case_keeps_recovery_copies_in_the_user_folder(qtbot, tmp_path):
+    case, frames = make_case(tmp_path / "case2")
+    (case / "viewer").write_text("a file where the viewer folder should be")
+    viewer = make_viewer(qtbot, case, frames, tmp_path / "user-recovery")
+    failures = []
+    viewer.editor.message.connect(failures.append)
+    edited = paint_something(viewer, 0)
+    viewer.editor.save_recovery_now()
+    viewer.editor.wait_for_recovery_writes()
+    fallback = viewer.editor.recovery_dirs[1]
+    assert fallback.parent == tmp_path / "user-recovery"
+    (copy,) = read_recovery(fallback).frames
+    assert np.array_equal(copy.masks["tumor"], edited["tumor"])
+    assert not any("could not be copied" in text for text in failures)
+    viewer.editor.close_case()
+
+
+def test_closing_asks_and_does_what_was_answered(qtbot, viewer, monkeypatch):
+    paint_something(viewer, 0)
+    viewer.editor.save_recovery_now()
+    viewer.editor.wait_for_recovery_writes()
+    answers = []
+
+    def answer(button):
+        def ask(*args, **kwargs):
+            answers.append(args[2])
+            return button
+        monkeypatch.setattr(QMessageBox, "question", ask)
+
+    answer(QMessageBox.StandardButton.Cancel)
+    assert not confirm_close(viewer.widget, viewer.editor)
+    assert viewer.editor.is_open and "Frame(s) 0" in answers[-1]
+
+    (viewer.case / "labels").write_text("blocked")
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: 0)  # the failure report
+    answer(QMessageBox.StandardButton.Save)
+    assert not confirm_close(viewer.widget, viewer.editor)  # could not save: stay open
+    assert viewer.editor.is_open and viewer.editor.has_unsaved_changes()
+
+    answer(QMessageBox.StandardButton.Discard)
+    assert confirm_close(viewer.widget, viewer.editor)
+    assert not viewer.editor.is_open
+    assert recovered_frames(viewer.case) == []  # discarded on purpose: nothing to offer
+
+
+def test_closing_without_an_answer_keeps_unsaved_edits_for_next_time(qtbot, viewer):
+    edited = paint_something(viewer, 4)
+    viewer.editor.close_case()  # e.g. another case opened: nothing is thrown away
+    assert recovered_frames(viewer.case) == [4]
+    report = viewer.editor.open_case(viewer.case, viewer.frames)
+    (frame,) = report.recovered
+    assert np.array_equal(frame.masks["liver"], edited["liver"])
+    viewer.editor.discard_recovered()
+    viewer.editor.wait_for_recovery_writes()
+    assert recovered_frames(viewer.case) == []
