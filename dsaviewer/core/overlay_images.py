@@ -1,0 +1,81 @@
+"""RGBA images of the viewer's overlays, built once per result rather than once per frame.
+
+Each overlay is a ``(H, W, 4)`` uint8 image at the original frame size, row-major like the
+frames, so it lies exactly on them. Opacity is not baked in: the viewer fades a whole layer,
+so the alpha here only says where the overlay is (and, for the heat map, how strong).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from dsaviewer.errors import InputError
+
+TUMOR_RGB = (0, 255, 255)  # cyan
+LIVER_RGB = (0, 200, 0)  # green
+# The frame-difference map is scaled to this percentile of its non-zero values, so a few
+# pixels of catheter motion do not wash the tumour stain out of the colour scale.
+_HEAT_PERCENTILE = 99.5
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    """A scalar map coloured for display; ``scale_max`` is the value shown at full colour."""
+
+    rgba: np.ndarray
+    scale_max: float
+
+
+def mask_rgba(mask: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+    """``rgb`` at full alpha where ``mask`` is set, transparent elsewhere."""
+    binary = np.asarray(mask)
+    if binary.ndim != 2:
+        raise InputError(f"must be a 2-D mask, not shape {binary.shape}", "overlay mask")
+    rgba = np.zeros((*binary.shape, 4), dtype=np.uint8)
+    rgba[binary.astype(bool)] = (*rgb, 255)
+    return rgba
+
+
+def heat_rgba(values: np.ndarray) -> HeatMap:
+    """A heat colour map (black-red-yellow-white, OpenCV's "hot") whose alpha follows the
+    value, so unchanged pixels stay transparent and the image shows through."""
+    data = np.asarray(values, dtype=np.float32)
+    if data.ndim != 2:
+        raise InputError(f"must be a 2-D map, not shape {data.shape}", "heat map")
+    positive = data[data > 0]
+    scale_max = float(np.percentile(positive, _HEAT_PERCENTILE)) if positive.size else 1.0
+    level = np.clip(data * (255.0 / scale_max), 0, 255).astype(np.uint8)
+    rgba = np.empty((*data.shape, 4), dtype=np.uint8)
+    rgba[..., :3] = cv2.cvtColor(cv2.applyColorMap(level, cv2.COLORMAP_HOT), cv2.COLOR_BGR2RGB)
+    rgba[..., 3] = level
+    return HeatMap(rgba=rgba, scale_max=scale_max)
+
+
+@dataclass(frozen=True)
+class OverlaySet:
+    """The image overlays of one key frame and result; None where there is nothing to show."""
+
+    tumor: np.ndarray | None = None
+    liver: np.ndarray | None = None
+    difference: HeatMap | None = None
+
+
+def make_overlays(
+    tumor_mask: np.ndarray | None,
+    liver_mask: np.ndarray | None,
+    difference: np.ndarray | None,
+) -> OverlaySet:
+    """Colour the masks (tumour cyan, liver green) and the frame difference (heat map); an
+    empty mask gives no layer."""
+    return OverlaySet(
+        tumor=mask_rgba(tumor_mask, TUMOR_RGB) if _any(tumor_mask) else None,
+        liver=mask_rgba(liver_mask, LIVER_RGB) if _any(liver_mask) else None,
+        difference=None if difference is None else heat_rgba(difference),
+    )
+
+
+def _any(mask: np.ndarray | None) -> bool:
+    return mask is not None and bool(np.asarray(mask).any())

@@ -1,0 +1,113 @@
+"""The Analysis panel: run or cancel the analysis, its progress, what it ran on and how
+long it took, its notes, and the lesion table."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dsaviewer.gui.case_session import frame_number
+from dsaviewer.gui.lesion_table import LesionTable
+from dsaviewer.inference.results import AnalysisResult
+
+
+class AnalysisPanel(QWidget):
+    run_requested = Signal()
+    cancel_requested = Signal()
+    auto_run_toggled = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.run_button = QPushButton("Run analysis")
+        self.run_button.setToolTip("Segment tumor and liver on the key frame and predict the "
+                                   "TACE response (Ctrl+R)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.auto_box = QCheckBox("Run when a case opens")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        self.status = QLabel("No analysis yet")
+        self.status.setWordWrap(True)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: #e0a030;")
+        self.notes.setVisible(False)
+        self.lesions = LesionTable()
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.auto_box)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.notes)
+        layout.addWidget(self.lesions, 1)
+
+        self.run_button.clicked.connect(self.run_requested)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.auto_box.toggled.connect(self.auto_run_toggled)
+        self.set_available(False)
+
+    def set_available(self, available: bool) -> None:
+        self.run_button.setEnabled(available)
+
+    def show_running(self, message: str = "Starting…") -> None:
+        self.run_button.setEnabled(False)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.progress.setVisible(True)
+        self.progress.setValue(0)
+        self.status.setText(message)
+
+    def show_progress(self, fraction: float, stage: str) -> None:
+        if fraction >= 0:
+            self.progress.setValue(round(100 * fraction))
+        self.status.setText(f"Running: {stage.replace('_', ' ')} done")
+
+    def show_stopped(self, message: str, error: bool = False) -> None:
+        """After a failure or a cancellation; the previous result stays in the table."""
+        self._idle()
+        self.status.setText(escape(message).replace("\n", "<br>"))
+        self.status.setStyleSheet("color: #e05050;" if error else "")
+
+    def show_result(self, result: AnalysisResult | None, key_frame: int, source_text: str) -> None:
+        self._idle()
+        self.status.setStyleSheet("")
+        if result is None:
+            self.status.setText("No analysis yet")
+            self.notes.setVisible(False)
+            self.lesions.show_lesions([])
+            return
+        total_s = result.timings_ms.get("total", float("nan")) / 1000.0
+        count = len(result.lesions)
+        lines = [
+            f"Key frame {frame_number(result.key_frame)} ({source_text}) · {count} lesion"
+            f"{'' if count == 1 else 's'}",
+            f"{result.device} · {result.backend} · {total_s:.2f} s",
+        ]
+        if result.key_frame != key_frame:
+            lines.append(f"<b>The key frame is now {frame_number(key_frame)}: run the analysis "
+                         "again.</b>")
+        self.status.setText("<br>".join(lines))
+        self.notes.setText("<br>".join(escape(note) for note in result.notes))
+        self.notes.setVisible(bool(result.notes))
+        self.lesions.show_lesions(result.lesions)
+
+    def _idle(self) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setVisible(False)
+        self.progress.setVisible(False)

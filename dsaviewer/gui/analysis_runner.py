@@ -1,0 +1,134 @@
+"""Runs the analysis pipeline off the UI thread, one run at a time, cancellable.
+
+The pipeline (and with it torch) is imported on the first run only, so the window opens
+without waiting for torch. The loaded models are kept for later runs. A window can be given
+another ``analyze`` function with the pipeline's signature (tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from dsaviewer.errors import DSAViewerError
+from dsaviewer.gui.workers import TaskHandle, run_in_background
+from dsaviewer.inference.results import AnalysisResult
+from dsaviewer.io.clinical import ClinicalVariables
+from dsaviewer.io.video import Video
+
+AnalyzeFunction = Callable[..., AnalysisResult]
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    """One run: ``key_frame`` None lets the pipeline choose, otherwise ``key_frame_source``
+    ("override" or "labels") says where it came from; ``token`` identifies the case it was
+    made for, so a result arriving after another case opened is dropped."""
+
+    video: Video
+    clinical: ClinicalVariables
+    key_frame: int | None
+    key_frame_source: str
+    token: object
+
+
+class AnalysisRunner(QObject):
+    started = Signal(object)  # AnalysisRequest
+    progressed = Signal(float, str)  # fraction done, stage just finished
+    finished = Signal(object, object)  # AnalysisResult, AnalysisRequest
+    failed = Signal(str, object)  # message, AnalysisRequest
+    cancelled = Signal(object)  # AnalysisRequest
+
+    def __init__(self, analyze: AnalyzeFunction | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self._analyze = analyze or PipelineAnalyzer()
+        self._handle: TaskHandle | None = None
+        self._request: AnalysisRequest | None = None
+        self._queued: AnalysisRequest | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._handle is not None
+
+    def start(self, request: AnalysisRequest) -> None:
+        """Run ``request``; a run in progress is cancelled and this one follows it."""
+        if self._handle is not None:
+            self._queued = request
+            self._handle.cancel()
+            return
+        handle = TaskHandle(self)
+        handle.progressed.connect(self.progressed)
+        self._handle, self._request = handle, request
+        self.started.emit(request)
+
+        chosen = {} if request.key_frame is None else {
+            "key_frame": request.key_frame, "key_frame_source": request.key_frame_source}
+
+        def work() -> AnalysisResult:
+            return self._analyze(
+                request.video,
+                clinical=request.clinical,
+                progress=lambda stage, fraction: handle.report(fraction, stage),
+                cancel=handle.cancel_event.is_set,
+                **chosen,
+            )
+
+        run_in_background(work, self._done, self._error)
+
+    def cancel(self) -> None:
+        self._queued = None
+        if self._handle is not None:
+            self._handle.cancel()
+
+    def _done(self, result: AnalysisResult) -> None:
+        request, cancelled = self._finish()
+        if cancelled:
+            self.cancelled.emit(request)
+        else:
+            self.finished.emit(result, request)
+        self._start_queued()
+
+    def _error(self, error: Exception, trace: str) -> None:
+        request, cancelled = self._finish()
+        if cancelled:
+            self.cancelled.emit(request)
+        else:
+            known = isinstance(error, DSAViewerError)
+            self.failed.emit(str(error) if known else f"Unexpected error: {error}\n\n{trace}",
+                             request)
+        self._start_queued()
+
+    def _finish(self) -> tuple[AnalysisRequest, bool]:
+        handle, request = self._handle, self._request
+        self._handle = self._request = None
+        handle.deleteLater()
+        return request, handle.cancelled
+
+    def _start_queued(self) -> None:
+        queued, self._queued = self._queued, None
+        if queued is not None:
+            self.start(queued)
+
+
+class PipelineAnalyzer:
+    """The real pipeline on the weights in ``weights_dir`` (default: the bundled ones),
+    loaded on first use and kept. Called from one worker at a time."""
+
+    def __init__(self, weights_dir: Path | None = None, backend: str = "torch",
+                 device: str | None = None) -> None:
+        self._weights_dir = weights_dir
+        self._backend = backend
+        self._device = device
+        self._models: Any = None
+
+    def __call__(self, video: Video, **options: Any) -> AnalysisResult:
+        from dsaviewer.inference.backend import load_backend
+        from dsaviewer.inference.pipeline import analyze
+
+        if self._models is None:
+            self._models = load_backend(self._weights_dir, self._backend, self._device)
+        return analyze(video, weights=self._models, **options)

@@ -1,0 +1,110 @@
+"""Exports in a worker: the current frame with its overlays, and the one-page case summary,
+both as PNG files written atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from dsaviewer.core.lesions import Lesion
+from dsaviewer.core.overlay_images import OverlaySet
+from dsaviewer.gui.case_session import KEY_FRAME_SOURCE_TEXT, CaseSession, frame_number
+from dsaviewer.gui.case_summary import SummaryContent, render_summary
+from dsaviewer.gui.frame_render import render_frame
+from dsaviewer.gui.workers import run_in_background
+from dsaviewer.io.writers import replace_atomically
+
+
+@dataclass(frozen=True)
+class FrameExport:
+    """A frame as the screen shows it: window, inversion and the layers shown."""
+
+    frame: np.ndarray
+    window: tuple[float, float]
+    inverted: bool
+    overlays: OverlaySet
+    opacities: Mapping[str, float]  # shown layers only
+    lesions: Sequence[Lesion]
+
+    def render(self) -> QImage:
+        return render_frame(self.frame, self.window, self.inverted, self.overlays,
+                            self.opacities, self.lesions)
+
+
+EXPORTS_FOLDER = "exports"  # inside the case's viewer folder, out of the training contract
+
+
+def ask_png_path(parent: QWidget, title: str, session: CaseSession, what: str) -> Path | None:
+    """Ask where to save a PNG, offering ``<viewer folder>/exports/<case>_<what>.png``."""
+    name = session.location.case_id or session.video.source.stem
+    default = session.location.state_folder / EXPORTS_FOLDER / f"{name}_{what}.png"
+    default.parent.mkdir(parents=True, exist_ok=True)
+    path, _ = QFileDialog.getSaveFileName(parent, title, str(default), "PNG images (*.png)")
+    return Path(path) if path else None
+
+
+class CaseExporter(QObject):
+    finished = Signal(str)  # the path written
+    failed = Signal(str)  # the reason
+
+    def export_frame(self, path: Path, frame: FrameExport) -> None:
+        self._write(path, frame.render)
+
+    def export_summary(self, path: Path, session: CaseSession, key_frame: FrameExport) -> None:
+        """Everything the summary shows is read here, on the UI thread; painting and writing
+        happen in the worker."""
+        result = session.result
+        video = session.video
+        header = "   ·   ".join(
+            video.metadata[key] for key in ("PatientName", "PatientID", "StudyDate")
+            if video.metadata.get(key)
+        )
+        if result is None:
+            analysis_text, prediction_state = "Not analysed", ""
+        else:
+            seconds = result.timings_ms.get("total", float("nan")) / 1000.0
+            analysis_text = (f"Analysis: {result.device}, {result.backend}, {seconds:.2f} s; "
+                             f"key frame {frame_number(result.key_frame)} "
+                             f"({KEY_FRAME_SOURCE_TEXT.get(result.key_frame_source, '?')})")
+            prediction_state = "" if session.prediction_matches_clinical else (
+                "The clinical values below changed after this prediction was made.")
+        spacing = video.pixel_spacing_mm
+        caption = f"Key frame {frame_number(session.key_frame)} of {video.n_frames}" + (
+            f"; pixel spacing {spacing[0]:.3g} × {spacing[1]:.3g} mm" if spacing else
+            "; pixel spacing unknown: no sizes in mm")
+
+        content = SummaryContent(
+            title=session.location.case_id or video.source.name,
+            header=header,
+            image=QImage(),  # painted in the worker
+            image_caption=caption,
+            lesions=[] if result is None else list(result.lesions),
+            clinical=session.clinical,
+            clinical_source=session.clinical_source,
+            prediction=None if result is None else result.prediction,
+            prediction_state=prediction_state,
+            analysis_text=analysis_text,
+            notes=[] if result is None else list(result.notes),
+        )
+
+        def paint() -> QImage:
+            return render_summary(replace(content, image=key_frame.render()))
+
+        self._write(path, paint)
+
+    def _write(self, path: Path, paint) -> None:
+        def work() -> str:
+            image = paint()
+            with replace_atomically(path) as temporary:
+                if not image.save(str(temporary), "PNG"):
+                    raise OSError(f"Qt could not write a PNG to {path}")
+            return str(path)
+
+        run_in_background(work, self.finished.emit,
+                          lambda error, _trace: self.failed.emit(f"{path}: {error}"))

@@ -1,0 +1,110 @@
+"""Overlay switches: one row per layer with its colour, a toggle and an opacity slider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QWidget
+
+from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
+from dsaviewer.gui.overlay_layers import (
+    DIFFERENCE,
+    LAYER_NAMES,
+    LESION_COLOR,
+    LESIONS,
+    LIVER,
+    TUMOR,
+)
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    name: str
+    label: str
+    swatch_css: str  # background of the colour swatch
+    legend_color: QColor  # the colour naming the layer in the image legend
+    visible: bool  # on at first use
+    opacity: float
+
+
+def _rgb(rgb: tuple[int, int, int]) -> str:
+    return f"rgb{rgb}"
+
+
+LAYER_STYLES = (
+    LayerStyle(TUMOR, "Tumor mask", _rgb(TUMOR_RGB), QColor(*TUMOR_RGB), True, 0.45),
+    LayerStyle(LIVER, "Liver mask", _rgb(LIVER_RGB), QColor(*LIVER_RGB), True, 0.25),
+    LayerStyle(
+        DIFFERENCE,
+        "Frame difference k−9→k",
+        "qlineargradient(x1:0, y1:0, x2:1, y2:0, stop:0 black, stop:0.4 red, stop:0.8 yellow,"
+        " stop:1 white)",
+        QColor(255, 140, 0),
+        False,
+        0.7,
+    ),
+    LayerStyle(LESIONS, "Lesion outlines", LESION_COLOR.name(), LESION_COLOR, True, 1.0),
+)
+STYLE_BY_NAME = {style.name: style for style in LAYER_STYLES}
+
+
+def legend_entries(shown: Iterable[str]) -> list[tuple[str, QColor]]:
+    """(label, colour) of the shown layers, top layer first, for the image legends."""
+    names = set(shown)
+    styles = [STYLE_BY_NAME[name] for name in reversed(LAYER_NAMES) if name in names]
+    return [(style.label, style.legend_color) for style in styles]
+
+
+class OverlayPanel(QWidget):
+    visibility_changed = Signal(str, bool)
+    opacity_changed = Signal(str, float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QGridLayout(self)
+        self.toggles: dict[str, QCheckBox] = {}
+        self.sliders: dict[str, QSlider] = {}
+        self._notes: dict[str, QLabel] = {}
+        for row, style in enumerate(LAYER_STYLES):
+            swatch = QLabel()
+            swatch.setFixedSize(14, 14)
+            swatch.setStyleSheet(f"background: {style.swatch_css}; border: 1px solid #666;")
+            toggle = QCheckBox(style.label, checked=style.visible)
+            slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
+            slider.setValue(round(style.opacity * 100))
+            slider.setToolTip("Opacity")
+            slider.setMaximumWidth(110)
+            note = QLabel()
+            note.setStyleSheet("color: gray;")
+            layout.addWidget(swatch, 2 * row, 0)
+            layout.addWidget(toggle, 2 * row, 1)
+            layout.addWidget(slider, 2 * row, 2)
+            layout.addWidget(note, 2 * row + 1, 1, 1, 2)
+            toggle.toggled.connect(
+                lambda on, name=style.name: self.visibility_changed.emit(name, on)
+            )
+            slider.valueChanged.connect(
+                lambda value, name=style.name: self.opacity_changed.emit(name, value / 100.0)
+            )
+            self.toggles[style.name] = toggle
+            self.sliders[style.name] = slider
+            self._notes[style.name] = note
+        layout.setRowStretch(2 * len(LAYER_STYLES), 1)
+
+    def set_state(self, name: str, visible: bool, opacity: float) -> None:
+        """Set a row without echoing signals (restoring preferences)."""
+        for widget, apply in (
+            (self.toggles[name], lambda: self.toggles[name].setChecked(visible)),
+            (self.sliders[name], lambda: self.sliders[name].setValue(round(opacity * 100))),
+        ):
+            widget.blockSignals(True)
+            apply()
+            widget.blockSignals(False)
+
+    def set_note(self, name: str, text: str) -> None:
+        """A grey line under a layer: what it shows, or why it is empty."""
+        self._notes[name].setText(text)
+        self._notes[name].setVisible(bool(text))

@@ -1,0 +1,70 @@
+"""The TACE response prediction (DSA-Net Model 2): probability, the call at the model's
+threshold, which inputs it read and which clinical values were missing, and the research-only
+note that must stay in view."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from dsaviewer.inference.results import ResponsePrediction
+from dsaviewer.io.clinical import CLINICAL_FIELDS
+
+RESEARCH_NOTE = (
+    "Research tool: not for diagnosis or treatment decisions. The prediction has not been "
+    "validated for clinical use."
+)
+_LABELS = {spec.name: spec.label for spec in CLINICAL_FIELDS}
+
+
+def prediction_lines(prediction: ResponsePrediction) -> tuple[str, str, str]:
+    """(call, inputs used, missing values) as plain text, shared with the case summary."""
+    verdict = "Responder" if prediction.responder else "Non-responder"
+    relation = "≥" if prediction.responder else "<"
+    call = (f"{verdict}: p = {prediction.probability:.2f} {relation} threshold "
+            f"{prediction.threshold:.2f}")
+    used = f"Inputs used: {', '.join(prediction.inputs_used)}"
+    missing = prediction.missing_clinical
+    absent = ("Clinical values missing: " + ", ".join(_LABELS.get(n, n) for n in missing)
+              if missing else "All clinical values given")
+    return call, used, absent
+
+
+class ResponsePanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.call = QLabel("No prediction yet")
+        font = self.call.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.call.setFont(font)
+        self.call.setWordWrap(True)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        self.state.setStyleSheet("color: #e0a030;")
+        note = QLabel(RESEARCH_NOTE)
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #e0a030; border: 1px solid #e0a030; padding: 4px;")
+        layout = QVBoxLayout(self)
+        for widget in (self.call, self.details, self.state, note):
+            layout.addWidget(widget)
+        layout.addStretch(1)
+
+    def show_prediction(self, prediction: ResponsePrediction | None, state: str = "") -> None:
+        """``state`` says when the prediction is out of date or being updated."""
+        if prediction is None:
+            self.call.setText("No prediction")
+            self.call.setStyleSheet("")
+            self.details.setText("Run the analysis to predict the response to the first TACE."
+                                 if not state else "")
+        else:
+            call, used, missing = prediction_lines(prediction)
+            self.call.setText(call)
+            self.call.setStyleSheet("color: #40c060;" if prediction.responder else
+                                    "color: #e08040;")
+            self.details.setText(f"{escape(used)}<br>{escape(missing)}")
+        self.state.setText(state)
+        self.state.setVisible(bool(state))

@@ -1,0 +1,286 @@
+"""What the viewer adds to a case, saved beside the video without touching it.
+
+Where it goes (:func:`locate_case_state`):
+
+- a case folder (DESIGN.md), opened as the folder or as its one video source:
+  ``<case>/viewer/``;
+- anything else (a video file, a DICOM file or series folder, a frame folder):
+  a sidecar folder beside it, ``<name>.viewer/`` (``run1.avi`` -> ``run1.avi.viewer/``).
+
+What it holds::
+
+    state.json                 key-frame override, clinical values, the analysis' details
+    analysis-<id>/             the arrays of the last analysis, at the original frame size
+      tumor_mask.png  liver_mask.png                8-bit, 0 or 255
+      tumor_probability.png  liver_probability.png  16-bit, probability x 65535
+
+Training reads the video, ``labels/`` and the dataset's ``clinical.csv`` only; ``viewer/`` is
+neither a video source nor a label folder, so a case stays a valid training case. Model
+output is deliberately kept out of ``labels/``: predictions must not turn into training
+labels unchecked. The dataset's ``clinical.csv`` is an input file and is never written; values
+entered in the viewer are saved here and take precedence over the CSV row.
+
+Writes are atomic: a new analysis' arrays go into a fresh folder first, then ``state.json``
+is replaced in one rename, then older analysis folders are removed, so a crash at any point
+leaves a readable state. The frame-difference map and the lesions are not stored: they are
+recomputed exactly from the video, the masks and the probabilities.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import shutil
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from dsaviewer.errors import InputError
+from dsaviewer.io.case_folder import is_case_folder, open_case
+from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
+from dsaviewer.io.writers import replace_atomically
+
+STATE_FOLDER_NAME = "viewer"
+SIDECAR_SUFFIX = ".viewer"
+STATE_FILE_NAME = "state.json"
+CLINICAL_CSV_NAME = "clinical.csv"
+STATE_FORMAT = "dsaviewer-viewer-state"
+STATE_FORMAT_VERSION = 1
+
+_ANALYSIS_PREFIX = "analysis-"
+_MASKS = ("tumor_mask", "liver_mask")
+_PROBABILITIES = ("tumor_probability", "liver_probability")
+_PROBABILITY_SCALE = 65535.0
+
+
+@dataclass(frozen=True)
+class CaseLocation:
+    """Where a case's viewer state lives, and for a case folder its dataset's clinical.csv."""
+
+    state_folder: Path
+    case_id: str | None  # the case folder's name: its row in clinical.csv
+    clinical_csv: Path | None  # <dataset>/clinical.csv beside the case folder
+
+
+@dataclass(frozen=True)
+class VideoIdentity:
+    """Enough about the video to notice that saved masks belong to another one."""
+
+    source_name: str
+    n_frames: int
+    frame_shape: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class SavedAnalysis:
+    """An analysis as stored: the (H, W) arrays and the rest as JSON values.
+
+    ``details`` belongs to the layer that made the analysis (key frames, prediction, device,
+    timings); it is stored as given. ``stored_as`` names the folder holding the arrays once
+    written, so saving the state again does not rewrite them.
+    """
+
+    tumor_probability: np.ndarray  # float32 in [0, 1]
+    liver_probability: np.ndarray
+    tumor_mask: np.ndarray  # bool
+    liver_mask: np.ndarray
+    details: dict[str, Any]
+    stored_as: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """Everything the viewer saves for one case. ``clinical`` is None until values are
+    entered or loaded in the viewer (the dataset's clinical.csv row is used meanwhile)."""
+
+    video: VideoIdentity | None = None
+    key_frame_override: int | None = None
+    clinical: ClinicalVariables | None = None
+    analysis: SavedAnalysis | None = None
+
+
+def locate_case_state(opened: str | Path) -> CaseLocation:
+    """Where the viewer state of what the user opened lives (see the module docstring)."""
+    path = Path(opened).absolute()
+    root = _case_root(path)
+    if root is None:
+        return CaseLocation(path.with_name(path.name + SIDECAR_SUFFIX), None, None)
+    return CaseLocation(root / STATE_FOLDER_NAME, root.name, root.parent / CLINICAL_CSV_NAME)
+
+
+def read_case_state(folder: str | Path) -> CaseState:
+    """The state saved in ``folder``; an empty state when nothing was saved yet.
+
+    Raises InputError naming the file and field when state.json or an array is unreadable.
+    """
+    folder = Path(folder)
+    path = folder / STATE_FILE_NAME
+    if not path.is_file():
+        return CaseState()
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InputError(f"cannot read the viewer state: {error}", path) from error
+    if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
+        raise InputError(f"not a viewer state file (format is not {STATE_FORMAT!r})", path)
+    version = document.get("format_version")
+    if version != STATE_FORMAT_VERSION:
+        raise InputError(
+            f"format_version {version!r} is not supported (this viewer reads "
+            f"{STATE_FORMAT_VERSION})",
+            path,
+        )
+    return CaseState(
+        video=_read_identity(document.get("video"), path),
+        key_frame_override=_read_key_frame(document.get("key_frame_override"), path),
+        clinical=_read_clinical(document.get("clinical"), path),
+        analysis=_read_analysis(document.get("analysis"), folder, path),
+    )
+
+
+def write_case_state(folder: str | Path, state: CaseState) -> CaseState:
+    """Save ``state`` in ``folder`` atomically; return it as stored (its analysis now names
+    its array folder), which is what to pass to the next call."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    analysis = state.analysis
+    if analysis is not None and analysis.stored_as is None:
+        analysis = replace(analysis, stored_as=_write_arrays(folder, analysis))
+    stored = replace(state, analysis=analysis)
+    document = {
+        "format": STATE_FORMAT,
+        "format_version": STATE_FORMAT_VERSION,
+        "saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "video": None if stored.video is None else {
+            "source": stored.video.source_name,
+            "frames": stored.video.n_frames,
+            "height": stored.video.frame_shape[0],
+            "width": stored.video.frame_shape[1],
+        },
+        "key_frame_override": stored.key_frame_override,
+        "clinical": None if stored.clinical is None else stored.clinical.as_strings(),
+        "analysis": None if analysis is None else {
+            "arrays": analysis.stored_as,
+            "details": analysis.details,
+        },
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    with replace_atomically(folder / STATE_FILE_NAME) as temporary:
+        temporary.write_text(text + "\n", encoding="utf-8")
+    _remove_other_analyses(folder, keep=None if analysis is None else analysis.stored_as)
+    return stored
+
+
+def _case_root(path: Path) -> Path | None:
+    if is_case_folder(path):
+        return path
+    parent = path.parent
+    if not is_case_folder(parent):
+        return None
+    try:
+        source = open_case(parent).video_path
+    except InputError:  # a folder with two video sources is no case; the file stands alone
+        return None
+    return parent if source.absolute() == path else None
+
+
+def _write_arrays(folder: Path, analysis: SavedAnalysis) -> str:
+    name = f"{_ANALYSIS_PREFIX}{uuid.uuid4().hex[:12]}"
+    staging = folder / f".{name}.part"
+    staging.mkdir()
+    try:
+        for key in _MASKS:
+            mask = np.asarray(getattr(analysis, key), dtype=bool)
+            _write_png(staging / f"{key}.png", mask.astype(np.uint8) * 255)
+        for key in _PROBABILITIES:
+            probability = np.clip(np.asarray(getattr(analysis, key), dtype=np.float64), 0, 1)
+            _write_png(
+                staging / f"{key}.png",
+                np.round(probability * _PROBABILITY_SCALE).astype(np.uint16),
+            )
+        staging.rename(folder / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return name
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise OSError(f"OpenCV could not encode {path.name}")
+    path.write_bytes(encoded.tobytes())
+
+
+def _remove_other_analyses(folder: Path, keep: str | None) -> None:
+    for entry in folder.iterdir():
+        stale = entry.name.startswith(_ANALYSIS_PREFIX) and entry.name != keep
+        if stale and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _read_identity(value: Any, path: Path) -> VideoIdentity | None:
+    if value is None:
+        return None
+    try:
+        identity = VideoIdentity(
+            str(value["source"]), int(value["frames"]), (int(value["height"]), int(value["width"]))
+        )
+    except (TypeError, KeyError, ValueError) as error:
+        raise InputError(f"the 'video' entry is malformed: {error!r}", path) from error
+    return identity
+
+
+def _read_key_frame(value: Any, path: Path) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InputError(f"key_frame_override must be a frame index, not {value!r}", path)
+    return value
+
+
+def _read_clinical(value: Any, path: Path) -> ClinicalVariables | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InputError("the 'clinical' entry must map variable names to values", path)
+    try:
+        return parse_clinical(value)
+    except InputError as error:
+        raise InputError(f"clinical values: {error}", path) from error
+
+
+def _read_analysis(value: Any, folder: Path, path: Path) -> SavedAnalysis | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("details"), dict):
+        raise InputError("the 'analysis' entry must hold 'arrays' and 'details'", path)
+    name = value.get("arrays")
+    if not isinstance(name, str) or not name.startswith(_ANALYSIS_PREFIX) or "/" in name:
+        raise InputError(f"the analysis arrays folder {name!r} is not valid", path)
+    arrays = {key: _read_png(folder / name / f"{key}.png") for key in (*_MASKS, *_PROBABILITIES)}
+    shapes = {array.shape for array in arrays.values()}
+    if len(shapes) != 1:
+        raise InputError(f"the analysis arrays differ in size: {sorted(shapes)}", folder / name)
+    return SavedAnalysis(
+        tumor_probability=(arrays["tumor_probability"] / _PROBABILITY_SCALE).astype(np.float32),
+        liver_probability=(arrays["liver_probability"] / _PROBABILITY_SCALE).astype(np.float32),
+        tumor_mask=arrays["tumor_mask"] > 0,
+        liver_mask=arrays["liver_mask"] > 0,
+        details=value["details"],
+        stored_as=name,
+    )
+
+
+def _read_png(path: Path) -> np.ndarray:
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as error:
+        raise InputError(f"cannot read a saved analysis array: {error.strerror}", path) from error
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None or image.ndim != 2:
+        raise InputError("a saved analysis array is not a readable grey PNG", path)
+    return image

@@ -1,0 +1,145 @@
+"""The open case as the viewer holds it (Qt-free): what opening restores and from where."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from test_gui_fixtures import N_FRAMES, FakeAnalysis, run_frames, write_avi_case, write_dicom_case
+
+from dsaviewer.core.keyframe import select_key_frame
+from dsaviewer.gui.case_session import (
+    CLINICAL_FROM_CSV,
+    CLINICAL_FROM_VIEWER,
+    CLINICAL_NONE,
+    KEY_FRAME_AUTO,
+    KEY_FRAME_LABELS,
+    KEY_FRAME_OVERRIDE,
+    open_session,
+)
+from dsaviewer.io.case_state import read_case_state, write_case_state
+from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
+from dsaviewer.io.labelme import write_labelme
+from dsaviewer.io.writers import write_avi
+
+HELD_KEY_FRAME = N_FRAMES - 3  # the first of the identical held frames
+
+
+def test_opening_picks_the_key_frame_and_prepares_the_display(tmp_path):
+    session = open_session(write_dicom_case(tmp_path / "c1"))
+    assert session.key_frame == session.key_frame_auto == HELD_KEY_FRAME
+    assert session.key_frame_source == KEY_FRAME_AUTO
+    assert session.key_frame_auto == select_key_frame(session.video.frames).index
+    low, high = session.window
+    assert 0 <= low < high <= 255
+    assert session.overlays.difference is not None  # the frame difference needs no analysis
+    assert session.overlays.tumor is None and session.result is None
+    assert session.clinical == ClinicalVariables() and session.clinical_source == CLINICAL_NONE
+    assert session.notes == []
+
+
+def test_clinical_values_come_from_the_datasets_csv_row(tmp_path):
+    write_avi_case(tmp_path / "c1")
+    write_avi_case(tmp_path / "c2")
+    write_clinical_csv(tmp_path / "clinical.csv", {
+        "c1": ClinicalRow(ClinicalVariables(age=70, bclc="A")),
+        "c3": ClinicalRow(ClinicalVariables(age=50)),
+    })
+    with_row = open_session(tmp_path / "c1")
+    assert with_row.clinical == ClinicalVariables(age=70, bclc="A")
+    assert with_row.clinical_source == CLINICAL_FROM_CSV
+    assert open_session(tmp_path / "c2").clinical_source == CLINICAL_NONE
+
+
+def test_values_entered_in_the_viewer_win_over_the_csv(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    write_clinical_csv(tmp_path / "clinical.csv", {"c1": ClinicalRow(ClinicalVariables(age=70))})
+    session = open_session(case)
+    session.clinical, session.clinical_source = ClinicalVariables(age=71), CLINICAL_FROM_VIEWER
+    write_case_state(session.location.state_folder, session.state())
+    reopened = open_session(case)
+    assert reopened.clinical == ClinicalVariables(age=71)
+    assert reopened.clinical_source == CLINICAL_FROM_VIEWER
+
+
+def test_override_and_analysis_are_restored_with_identical_lesions(tmp_path):
+    case = write_dicom_case(tmp_path / "c1")
+    session = open_session(case)
+    session.key_frame_override = 5
+    result = FakeAnalysis()(session.video, clinical=ClinicalVariables(age=60), key_frame=5)
+    session.set_result(result, ClinicalVariables(age=60))
+    write_case_state(session.location.state_folder, session.state())
+
+    reopened = open_session(case)
+    assert reopened.key_frame == 5 and reopened.key_frame_source == KEY_FRAME_OVERRIDE
+    restored = reopened.result
+    assert restored.key_frame == 5 and reopened.result_matches_key_frame
+    assert reopened.result_clinical == ClinicalVariables(age=60)
+    assert restored.prediction == result.prediction
+    assert [lesion.area_px for lesion in restored.lesions] == [
+        lesion.area_px for lesion in result.lesions]
+    assert [lesion.area_mm2 for lesion in restored.lesions] == [
+        lesion.area_mm2 for lesion in result.lesions]
+    np.testing.assert_array_equal(restored.frame_difference, result.frame_difference)
+    assert reopened.overlays.tumor is not None
+
+
+def test_a_changed_prediction_rewrites_the_state_but_not_the_masks(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    session = open_session(case)
+    result = FakeAnalysis()(session.video)
+    session.set_result(result, ClinicalVariables())
+    session.mark_saved(write_case_state(session.location.state_folder, session.state()))
+    first = session.analysis_record.stored_as
+    session.set_result(result, ClinicalVariables(age=50))  # same masks, new prediction
+    stored = write_case_state(session.location.state_folder, session.state())
+    assert stored.analysis.stored_as == first
+    saved = read_case_state(session.location.state_folder)
+    assert saved.analysis.details["clinical_used"]["age"] == "50"
+
+
+def test_state_of_another_video_is_not_applied_to_this_one(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    session = open_session(case)
+    session.key_frame_override = 2
+    session.set_result(FakeAnalysis()(session.video), ClinicalVariables())
+    session.clinical, session.clinical_source = ClinicalVariables(age=44), CLINICAL_FROM_VIEWER
+    write_case_state(session.location.state_folder, session.state())
+    write_avi(case / "video.avi", run_frames(N_FRAMES + 3), 7.5)  # the run was replaced
+
+    reopened = open_session(case)
+    assert reopened.key_frame_override is None and reopened.result is None
+    assert reopened.clinical == ClinicalVariables(age=44)  # the patient's values still hold
+    assert any("different video" in note for note in reopened.notes)
+
+
+def test_an_unreadable_state_becomes_a_note_not_a_failure(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    (case / "viewer").mkdir()
+    (case / "viewer" / "state.json").write_text("{broken", encoding="utf-8")
+    session = open_session(case)
+    assert session.result is None
+    assert any("state.json" in note for note in session.notes)
+
+
+def test_the_labelled_key_frame_is_used_when_there_is_no_override(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    mask = np.zeros((96, 96), bool)
+    mask[20:40, 20:40] = True
+    write_labelme(case / "labels" / "0004.json", run_frames()[4], {"tumor": mask},
+                  flags={"key_frame": True})
+    session = open_session(case)
+    assert session.key_frame == 4 and session.key_frame_source == KEY_FRAME_LABELS
+    session.key_frame_override = 9
+    assert session.key_frame == 9
+
+
+def test_saved_state_json_is_plain_readable_json(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    session = open_session(case)
+    session.key_frame_override = 3
+    write_case_state(session.location.state_folder, session.state())
+    document = json.loads((case / "viewer" / "state.json").read_text(encoding="utf-8"))
+    assert document["key_frame_override"] == 3
+    assert document["video"] == {"source": "video.avi", "frames": N_FRAMES, "height": 96,
+                                 "width": 96}

@@ -1,0 +1,597 @@
+"""The clinician viewer end to end, through the window's widgets, keys and menus
+(pytest-qt, offscreen). The analysis is the pipeline's stand-in from test_gui_fixtures, except
+in the last test, which runs the real pipeline on tiny random weights."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage, QMouseEvent, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+)
+from test_gui_fixtures import (
+    FPS,
+    N_FRAMES,
+    PATIENT,
+    SPACING_MM,
+    FakeAnalysis,
+    run_frames,
+    write_avi_case,
+    write_dicom_case,
+)
+
+from dsaviewer.errors import InputError
+from dsaviewer.gui.app import configure_pyqtgraph
+from dsaviewer.gui.main_window import MainWindow
+from dsaviewer.gui.overlay_layers import DIFFERENCE, LESIONS, LIVER, TUMOR
+from dsaviewer.gui.scale_bar import MillimetreScaleBar
+from dsaviewer.gui.settings import AUTO_ANALYZE, RECENT_FILES, read_strings
+from dsaviewer.io.case_state import read_case_state
+from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
+
+HELD_KEY_FRAME = N_FRAMES - 3
+WAIT_MS = 15_000
+
+
+@pytest.fixture(autouse=True)
+def _private_settings(tmp_path):
+    """Whatever a test does, the user's own settings are never read or written."""
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
+    configure_pyqtgraph()
+
+
+@pytest.fixture
+def settings_path(tmp_path) -> Path:
+    return tmp_path / "viewer.ini"
+
+
+@pytest.fixture
+def warnings(monkeypatch) -> list[tuple[str, str]]:
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning",
+                        lambda parent, title, text, *rest: shown.append((title, text)))
+    return shown
+
+
+def make_window(qtbot, settings_path: Path, analyze=None,
+                auto_run: bool | None = False) -> MainWindow:
+    """A window on the test's own settings file; ``auto_run`` None keeps the saved choice."""
+    settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
+    if auto_run is not None:
+        settings.setValue(AUTO_ANALYZE, auto_run)
+    window = MainWindow(settings, analyze=analyze or FakeAnalysis())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    return window
+
+
+def open_case(qtbot, window: MainWindow, path: Path) -> None:
+    with qtbot.waitSignal(window.case_opened, timeout=WAIT_MS):
+        window.open_path(path)
+
+
+def run_analysis(qtbot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.analysis_finished, timeout=WAIT_MS):
+        window.run_analysis()
+    qtbot.waitUntil(lambda: window.frame_view.overlays.is_shown(TUMOR), timeout=WAIT_MS)
+
+
+def shown_frame(window: MainWindow) -> np.ndarray:
+    return window.frame_view.image.image
+
+
+def press(qtbot, window: MainWindow, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(window, key, modifier)
+
+
+# ----- opening -----
+def test_opening_shows_the_key_frame_the_patient_and_the_files_rate(qtbot, tmp_path,
+                                                                    settings_path, warnings):
+    case = write_dicom_case(tmp_path / "case1")
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, case)
+    session = window.session
+    assert session.key_frame == HELD_KEY_FRAME
+    assert window.cine.index == HELD_KEY_FRAME
+    np.testing.assert_array_equal(shown_frame(window), session.video.frames[HELD_KEY_FRAME])
+    assert window.playback.timeline._key_frame == HELD_KEY_FRAME
+    assert "◆ key" in window.playback.position_label.text()
+    assert window.playback.fps_box.value() == pytest.approx(FPS)
+    assert "Test^Patient" in window.header.text() and "P-0042" in window.header.text()
+    assert "case1" in window.windowTitle()
+    (x0, x1), _ = window.frame_view.view.viewRange()  # the DICOM states its pixel spacing:
+    visible_mm = (x1 - x0) * SPACING_MM[1]  # the scale bar is a round fifth of the view
+    label = window.frame_view._scale_bar.text.textItem.toPlainText()
+    assert label.endswith(" mm") and visible_mm / 10 < float(label[:-3]) <= visible_mm / 5
+    assert warnings == []
+
+    open_case(qtbot, window, write_dicom_case(tmp_path / "case2"))
+    bars = [item for item in window.frame_view.scene().items()
+            if isinstance(item, MillimetreScaleBar)]
+    assert bars == [window.frame_view._scale_bar]  # the first case's bar is gone
+    open_case(qtbot, window, write_avi_case(tmp_path / "case3"))
+    assert window.frame_view._scale_bar is None  # no spacing in an AVI: no scale
+
+
+def test_drag_and_drop_and_the_recent_list_open_cases(qtbot, tmp_path, settings_path):
+    first, second = write_avi_case(tmp_path / "a"), write_avi_case(tmp_path / "b")
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, first)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(second))])
+    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                      Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.case_opened, timeout=WAIT_MS):
+        window.dropEvent(drop)
+    assert window.session.location.case_id == "b"
+    recent = read_strings(window.settings, RECENT_FILES)
+    assert recent == [str(second.absolute()), str(first.absolute())]
+
+    again = make_window(qtbot, settings_path)
+    entries = [action for action in again.recent._menu.actions() if action.text().endswith("a")]
+    with qtbot.waitSignal(again.case_opened, timeout=WAIT_MS):
+        entries[0].trigger()
+    assert again.session.location.case_id == "a"
+
+
+@pytest.mark.parametrize("bad", ["corrupt_file", "empty_folder"])
+def test_bad_input_explains_why_and_keeps_the_open_case(qtbot, tmp_path, settings_path,
+                                                         warnings, bad):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_avi_case(tmp_path / "good"))
+    run_analysis(qtbot, window)
+    before, shown = window.session, shown_frame(window).copy()
+    if bad == "corrupt_file":
+        target = tmp_path / "broken.avi"
+        target.write_bytes(b"RIFF\x00\x00\x00\x00AVI this is not a video")
+    else:
+        target = tmp_path / "nothing_here"
+        target.mkdir()
+    with qtbot.waitSignal(window.open_failed, timeout=WAIT_MS) as failure:
+        window.open_path(target)
+    assert target.name in failure.args[0]
+    assert warnings and warnings[-1][0] == "Cannot open" and target.name in warnings[-1][1]
+    assert window.session is before
+    np.testing.assert_array_equal(shown_frame(window), shown)
+    assert window.frame_view.overlays.is_shown(TUMOR)
+    press(qtbot, window, Qt.Key.Key_Home)
+    assert window.cine.index == 0  # still usable
+
+
+# ----- playback -----
+def test_keys_step_jump_and_play_pause(qtbot, tmp_path, settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    frames = window.session.video.frames
+    press(qtbot, window, Qt.Key.Key_Home)
+    assert window.cine.index == 0
+    press(qtbot, window, Qt.Key.Key_Right)
+    press(qtbot, window, Qt.Key.Key_Right)
+    assert window.cine.index == 2
+    np.testing.assert_array_equal(shown_frame(window), frames[2])
+    press(qtbot, window, Qt.Key.Key_Left)
+    assert window.cine.index == 1
+    press(qtbot, window, Qt.Key.Key_End)
+    assert window.cine.index == N_FRAMES - 1
+    assert f"{N_FRAMES} / {N_FRAMES}" in window.playback.position_label.text()
+    seconds = (N_FRAMES - 1) / FPS
+    assert f"{seconds:.2f} s" in window.playback.position_label.text()
+    press(qtbot, window, Qt.Key.Key_Space)
+    assert window.cine.state.playing
+    press(qtbot, window, Qt.Key.Key_Space)
+    assert not window.cine.state.playing
+
+
+def test_playing_shows_every_frame_in_order_and_loops(qtbot, tmp_path, settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    window.playback.fps_box.setValue(100.0)
+    window.cine.seek(0)
+    shown: list[int] = []
+    window.cine.frame_changed.connect(shown.append)
+    window.cine.play()
+    qtbot.waitUntil(lambda: len(shown) >= N_FRAMES + 3, timeout=WAIT_MS)
+    window.cine.pause()
+    expected = [(1 + i) % N_FRAMES for i in range(len(shown))]
+    assert shown == expected
+
+
+def test_a_machine_too_slow_for_the_rate_still_shows_every_frame_and_says_so(
+        qtbot, tmp_path, settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    label = window.playback.rate_label
+    shown: list[tuple[int, str, str]] = []
+
+    def slow_display(index: int) -> None:  # after the window drew the frame and the bar
+        shown.append((index, label.text(), label.styleSheet()))
+        time.sleep(0.03)
+
+    window.cine.frame_changed.connect(slow_display)
+    window.playback.fps_box.setValue(100.0)
+    window.cine.seek(0)
+    shown.clear()
+    window.cine.play()
+    qtbot.waitUntil(lambda: len(shown) >= 8, timeout=WAIT_MS)
+    window.cine.pause()
+    assert [index for index, _, _ in shown] == list(range(1, len(shown) + 1))  # none skipped
+    _, text, style = shown[-1]
+    assert float(text.split()[0]) < 40 and "e05050" in style  # the real rate, in red
+
+
+def test_without_loop_playback_stops_on_the_last_frame(qtbot, tmp_path, settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    window.playback.loop_box.setChecked(False)
+    window.playback.fps_box.setValue(100.0)
+    window.cine.seek(N_FRAMES - 4)
+    with qtbot.waitSignal(window.cine.playing_changed, timeout=WAIT_MS,
+                          check_params_cb=lambda playing: not playing):
+        window.cine.play()
+    assert window.cine.index == N_FRAMES - 1
+
+
+# ----- image -----
+def _drag(widget, button, start: QPoint, end: QPoint, steps: int = 4) -> None:
+    """A press-move-release sequence as a hand makes it: QTest's moves carry no buttons, and
+    pyqtgraph drops moves closer than 10 ms apart."""
+    def send(kind, pos: QPoint, buttons):
+        local = QPointF(pos)
+        event = QMouseEvent(kind, local, QPointF(widget.mapToGlobal(pos)), button, buttons,
+                            Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(widget, event)
+
+    send(QMouseEvent.Type.MouseButtonPress, start, button)
+    for step in range(1, steps + 1):
+        QTest.qWait(15)
+        send(QMouseEvent.Type.MouseMove, start + (end - start) * step / steps, button)
+    send(QMouseEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
+
+
+def test_right_drag_windows_like_a_dicom_viewer_and_reset_restores(qtbot, tmp_path,
+                                                                  settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    viewport = window.frame_view.viewport()
+    centre = window.frame_view.mapFromScene(window.frame_view.view.sceneBoundingRect().center())
+    low, high = window.frame_view.window()
+    _drag(viewport, Qt.MouseButton.RightButton, centre, centre + QPoint(80, 0))
+    wide_low, wide_high = window.frame_view.window()
+    assert wide_high - wide_low > high - low  # right: wider
+    assert (wide_low + wide_high) / 2 == pytest.approx((low + high) / 2)
+    _drag(viewport, Qt.MouseButton.RightButton, centre, centre + QPoint(0, 60))
+    moved_low, moved_high = window.frame_view.window()
+    assert (moved_low + moved_high) / 2 > (wide_low + wide_high) / 2  # down: higher level
+    view_range = window.frame_view.view.viewRange()
+    assert window.frame_view.view.viewRange() == view_range  # windowing did not zoom
+
+    window.frame_view.set_window(10, 20)  # the histogram's handles set the same window
+    assert window.frame_view.image.levels.tolist() == [10, 20]
+    press(qtbot, window, Qt.Key.Key_I)
+    assert window.frame_view.inverted
+    press(qtbot, window, Qt.Key.Key_R)
+    assert not window.frame_view.inverted
+    assert window.frame_view.window() == pytest.approx(window.session.window)
+
+
+def test_wheel_zoom_pan_and_fit(qtbot, tmp_path, settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    view = window.frame_view.view
+    fitted = np.array(view.viewRange())
+    viewport = window.frame_view.viewport()
+    centre = window.frame_view.mapFromScene(view.sceneBoundingRect().center())
+    for _ in range(3):
+        wheel = QWheelEvent(QPointF(centre), QPointF(viewport.mapToGlobal(centre)), QPoint(),
+                            QPoint(0, 120), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(viewport, wheel)
+    (x0, x1), _ = view.viewRange()
+    assert x1 - x0 < 0.8 * (fitted[0][1] - fitted[0][0])  # zoomed in
+    before = view.viewRange()
+    _drag(viewport, Qt.MouseButton.LeftButton, centre, centre + QPoint(40, 0))
+    assert view.viewRange()[0][0] < before[0][0]  # the image moved right under the hand
+    press(qtbot, window, Qt.Key.Key_F)
+    np.testing.assert_allclose(view.viewRange(), fitted)
+
+
+def test_cursor_readout_names_pixel_value_and_millimetres(qtbot, tmp_path, settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_dicom_case(tmp_path / "case"))
+    view = window.frame_view.view
+    scene_point = view.mapViewToScene(QPointF(30.5, 20.5))  # column 30, row 20
+    window.frame_view._on_mouse_moved(scene_point)
+    text = window.cursor_label.text()
+    value = int(window.session.video.frames[window.cine.index][20, 30])
+    assert f"x 30  y 20  value {value}" in text
+    assert f"{30 * SPACING_MM[1]:.1f}, {20 * SPACING_MM[0]:.1f} mm" in text
+
+
+# ----- key frame -----
+def test_key_frame_override_is_saved_used_by_analysis_and_restored(qtbot, tmp_path,
+                                                                   settings_path):
+    fake = FakeAnalysis()
+    case = write_avi_case(tmp_path / "case")
+    window = make_window(qtbot, settings_path, fake)
+    open_case(qtbot, window, case)
+    press(qtbot, window, Qt.Key.Key_Home)
+    for _ in range(6):
+        press(qtbot, window, Qt.Key.Key_Right)
+    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
+        press(qtbot, window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.key_frame == 6
+    assert window.playback.timeline._key_frame == 6
+    assert read_case_state(case / "viewer").key_frame_override == 6
+    qtbot.waitUntil(lambda: "key frame 7 " in window.overlay_panel._notes[DIFFERENCE].text())
+    run_analysis(qtbot, window)
+    assert fake.calls[-1]["key_frame"] == 6 and fake.calls[-1]["source"] == "override"
+    press(qtbot, window, Qt.Key.Key_End)
+    press(qtbot, window, Qt.Key.Key_K)
+    assert window.cine.index == 6  # go to key frame
+
+    again = make_window(qtbot, settings_path, fake)
+    open_case(qtbot, again, case)
+    assert again.session.key_frame == 6 and again.cine.index == 6
+    assert again.session.result is not None and again.session.result.key_frame == 6
+
+    with qtbot.waitSignal(again.state_saved, timeout=WAIT_MS):
+        press(qtbot, again, Qt.Key.Key_K,
+              Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert again.session.key_frame == HELD_KEY_FRAME
+    assert read_case_state(case / "viewer").key_frame_override is None
+    assert "run the analysis again" in again.analysis_panel.status.text()
+
+
+# ----- overlays and lesions -----
+def test_overlays_toggle_fade_show_in_the_legend_and_persist(qtbot, tmp_path, settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_dicom_case(tmp_path / "case"))
+    layers, panel = window.frame_view.overlays, window.overlay_panel
+    assert not layers.is_shown(TUMOR)  # nothing to show before an analysis
+    run_analysis(qtbot, window)
+    assert layers.is_shown(TUMOR) and layers.is_shown(LIVER) and layers.is_shown(LESIONS)
+    tumor_item = layers._images[TUMOR]
+    assert tumor_item.image.shape == (96, 96, 4)  # original resolution, same grid as frames
+    assert tumor_item.pos() == window.frame_view.image.pos()
+    np.testing.assert_array_equal(tumor_item.image[..., 3] > 0, window.session.result.tumor_mask)
+    assert tuple(tumor_item.image[30, 62, :3]) == (0, 255, 255)  # cyan on the tumour
+    legend = window.frame_view.legend.text
+    assert "Tumor mask" in legend and "Liver mask" in legend and "Frame difference" not in legend
+
+    panel.toggles[TUMOR].setChecked(False)
+    panel.toggles[DIFFERENCE].setChecked(True)
+    panel.sliders[LIVER].setValue(80)
+    assert not tumor_item.isVisible() and layers.is_shown(DIFFERENCE)
+    assert layers._images[LIVER].opacity() == pytest.approx(0.8)
+    legend = window.frame_view.legend.text
+    assert "Tumor mask" not in legend and "Frame difference" in legend
+
+    again = make_window(qtbot, settings_path)
+    assert not again.overlay_panel.toggles[TUMOR].isChecked()
+    assert again.overlay_panel.toggles[DIFFERENCE].isChecked()
+    assert again.overlay_panel.sliders[LIVER].value() == 80
+
+
+def test_lesion_table_lists_sizes_and_a_row_centres_and_highlights_it(qtbot, tmp_path,
+                                                                     settings_path):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_dicom_case(tmp_path / "case"))
+    run_analysis(qtbot, window)
+    table = window.analysis_panel.lesions
+    lesions = window.session.result.lesions
+    assert table.rowCount() == len(lesions) == 2
+    assert table.item(0, 0).text() == "1"
+    assert table.item(0, 1).text() == str(lesions[0].area_px)
+    assert table.item(0, 2).text() == f"{lesions[0].area_mm2:.1f}"
+    assert table.item(0, 3).text() == f"{lesions[0].longest_diameter_mm:.1f}"
+    assert table.item(0, 4).text() == "0.90" and table.item(0, 5).text() == "no"
+    assert "CPU (stand-in)" in window.analysis_panel.status.text()
+
+    window.frame_view.view.scaleBy((0.3, 0.3))
+    table.selectRow(1)
+    second = lesions[1]
+    (x0, x1), (y0, y1) = window.frame_view.view.viewRange()
+    row0, col0, row1, col1 = second.bbox
+    assert (x0 + x1) / 2 == pytest.approx((col0 + col1) / 2, abs=0.5)
+    assert (y0 + y1) / 2 == pytest.approx((row0 + row1) / 2, abs=0.5)
+    assert window.frame_view.overlays._highlighted == 2
+
+
+# ----- clinical values and the response -----
+def _type(qtbot, editor: QLineEdit, text: str) -> None:
+    editor.setFocus()
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)
+    editor.editingFinished.emit()
+
+
+def test_clinical_form_validates_each_field_saves_and_updates_the_prediction(
+        qtbot, tmp_path, settings_path):
+    fake = FakeAnalysis()
+    case = write_avi_case(tmp_path / "case")
+    window = make_window(qtbot, settings_path, fake)
+    open_case(qtbot, window, case)
+    run_analysis(qtbot, window)
+    assert window.response_panel.call.text().startswith("Non-responder")
+    form = window.clinical_form
+    assert form.editors["age"].placeholderText() == "missing · 10–110"
+
+    _type(qtbot, form.editors["tbil"], "2,5")
+    _type(qtbot, form.editors["alb"], "4.1")  # g/dL typed into a g/L field
+    errors = form.errors()
+    assert set(errors) == {"tbil", "alb"}
+    assert "not a number" in errors["tbil"] and "out of range" in errors["alb"]
+    assert form._errors["alb"].isVisible() and "10 to 70 g/L" in form._errors["alb"].text()
+    assert form.values().alb is None  # an invalid entry is not used
+
+    with qtbot.waitSignal(window.analysis_finished, timeout=WAIT_MS):
+        _type(qtbot, form.editors["age"], "63")
+    assert fake.calls[-1]["clinical"].age == 63
+    qtbot.waitUntil(lambda: window.response_panel.call.text().startswith("Responder"))
+    assert "Age" not in window.response_panel.details.text()  # no longer missing
+    assert "Albumin" in window.response_panel.details.text()
+    sex = form.editors["sex"]
+    assert isinstance(sex, QComboBox)
+    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
+        sex.setCurrentIndex(sex.findData("F"))
+    qtbot.waitUntil(lambda: _saved_clinical(case) is not None and _saved_clinical(case).sex == "F",
+                    timeout=WAIT_MS)
+    assert read_case_state(case / "viewer").clinical == ClinicalVariables(age=63, sex="F")
+
+    again = make_window(qtbot, settings_path, fake)
+    open_case(qtbot, again, case)
+    assert again.clinical_form.editors["age"].text() == "63"
+    assert again.clinical_form.editors["sex"].currentData() == "F"
+    assert again.clinical_form.editors["alb"].text() == ""
+    assert "entered in the viewer" in again.clinical_form.source_label.text()
+    assert again.response_panel.call.text().startswith("Responder")
+    notes = [label.text() for label in again.response_panel.findChildren(QLabel)]
+    assert any("not for diagnosis" in text for text in notes)
+
+
+def _saved_clinical(case: Path) -> ClinicalVariables | None:
+    """The clinical values on disk; None while a background save is replacing the analysis
+    folder the state file named a moment ago."""
+    try:
+        return read_case_state(case / "viewer").clinical
+    except InputError:
+        return None
+
+
+def test_clinical_values_load_from_the_datasets_csv(qtbot, tmp_path, settings_path):
+    case = write_avi_case(tmp_path / "case9")
+    write_clinical_csv(tmp_path / "clinical.csv",
+                       {"case9": ClinicalRow(ClinicalVariables(age=58, hbv=1, crp=3.5))})
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, case)
+    form = window.clinical_form
+    assert form.editors["age"].text() == "58" and form.editors["crp"].text() == "3.5"
+    assert form.editors["hbv"].currentData() == 1
+    assert "clinical.csv" in form.source_label.text()
+
+    other = tmp_path / "elsewhere.csv"
+    write_clinical_csv(other, {"case9": ClinicalRow(ClinicalVariables(age=61))})
+    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
+        window.load_clinical_csv(other)
+    assert form.editors["age"].text() == "61" and form.editors["crp"].text() == ""
+    assert read_case_state(case / "viewer").clinical == ClinicalVariables(age=61)
+
+
+# ----- analysis control -----
+def test_analysis_runs_off_the_ui_thread_and_can_be_cancelled(qtbot, tmp_path, settings_path):
+    gate = threading.Event()
+    fake = FakeAnalysis(gate)
+    window = make_window(qtbot, settings_path, fake)
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    window.run_analysis()
+    qtbot.waitUntil(lambda: window.analysis_panel.cancel_button.isVisible())
+    assert window.runner.running
+    press(qtbot, window, Qt.Key.Key_Right)  # the window answers while the analysis runs
+    assert window.cine.index == HELD_KEY_FRAME + 1
+    with qtbot.waitSignal(window.runner.cancelled, timeout=WAIT_MS):
+        window.analysis_panel.cancel_button.click()
+    assert window.session.result is None
+    assert window.analysis_panel.status.text() == "Analysis cancelled"
+    assert window.analysis_panel.run_button.isEnabled()
+
+
+def test_analysis_runs_on_open_when_the_preference_says_so(qtbot, tmp_path, settings_path):
+    fake = FakeAnalysis()
+    window = make_window(qtbot, settings_path, fake, auto_run=True)
+    with qtbot.waitSignal(window.analysis_finished, timeout=WAIT_MS):
+        window.open_path(write_avi_case(tmp_path / "case"))
+    assert len(fake.calls) == 1 and fake.calls[0]["key_frame"] is None
+
+
+def test_a_failing_analysis_is_reported_in_the_panel_and_the_case_stays(
+        qtbot, tmp_path, settings_path, warnings):
+    def broken(video, **options):
+        from dsaviewer.errors import InputError
+
+        raise InputError("no weights found", "resources/weights")
+
+    window = make_window(qtbot, settings_path, broken)
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    with qtbot.waitSignal(window.runner.failed, timeout=WAIT_MS):
+        window.run_analysis()
+    assert "no weights found" in window.analysis_panel.status.text()
+    assert warnings == []  # no dialog: an automatic run on opening must not interrupt
+    assert window.session is not None and window.analysis_panel.run_button.isEnabled()
+
+
+def test_layout_and_preferences_persist_between_sessions(qtbot, settings_path):
+    window = make_window(qtbot, settings_path)
+    window.findChild(QDockWidget, "Clinical_variables").hide()
+    window.analysis_panel.auto_box.setChecked(True)
+    window.resize(window.width(), 610)  # the offscreen screen is 800 x 800
+    height = window.height()
+    window.close()
+    again = make_window(qtbot, settings_path, auto_run=None)
+    assert not again.findChild(QDockWidget, "Clinical_variables").isVisible()
+    assert again.findChild(QDockWidget, "Analysis").isVisible()
+    assert again.analysis_panel.auto_box.isChecked()
+    assert again.height() == height
+
+
+# ----- export -----
+def test_exports_write_the_frame_with_overlays_and_a_one_page_summary(
+        qtbot, tmp_path, settings_path, monkeypatch):
+    window = make_window(qtbot, settings_path)
+    open_case(qtbot, window, write_dicom_case(tmp_path / "case"))
+    run_analysis(qtbot, window)
+    targets = iter([tmp_path / "frame.png", tmp_path / "summary.png"])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *args, **kwargs: (str(next(targets)), "PNG (*.png)"))
+    with qtbot.waitSignal(window.exporter.finished, timeout=WAIT_MS):
+        press(qtbot, window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    frame = QImage(str(tmp_path / "frame.png"))
+    assert (frame.width(), frame.height()) == (96, 96)
+    colour = frame.pixelColor(62, 30)  # the centre of lesion 1: tinted cyan
+    assert colour.blue() > colour.red() + 30 and colour.green() > colour.red() + 30
+    with qtbot.waitSignal(window.exporter.finished, timeout=WAIT_MS):
+        press(qtbot, window, Qt.Key.Key_E,
+              Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    summary = QImage(str(tmp_path / "summary.png"))
+    assert (summary.width(), summary.height()) == (1240, 1754)
+    assert not any(path.name.startswith(".") for path in tmp_path.iterdir())  # no leftovers
+
+
+# ----- the real pipeline -----
+def test_the_real_pipeline_runs_from_the_window_on_tiny_weights(qtbot, tmp_path,
+                                                                settings_path):
+    pytest.importorskip("torch")
+    from test_inference_fixtures import write_tiny_weights
+
+    from dsaviewer.gui.analysis_runner import PipelineAnalyzer
+
+    weights = write_tiny_weights(tmp_path / "weights")
+    window = make_window(qtbot, settings_path, PipelineAnalyzer(weights))
+    frames = run_frames(n_frames=12, side=128)
+    case = write_dicom_case(tmp_path / "case", frames)
+    open_case(qtbot, window, case)
+    with qtbot.waitSignal(window.analysis_finished, timeout=60_000) as finished:
+        window.run_analysis()
+    result = finished.args[0]
+    assert result.tumor_mask.shape == (128, 128)
+    assert result.key_frame == window.session.key_frame  # viewer and pipeline agree
+    assert result.prediction is not None
+    assert "untrained" in window.analysis_panel.notes.text()
+    assert "untrained" in window.response_panel.state.text()  # the call carries the caveat
+    assert window.response_panel.call.text().split(":")[0] in ("Responder", "Non-responder")
+    assert PATIENT["PatientID"] in window.header.text()
