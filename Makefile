@@ -26,7 +26,7 @@ test-slow: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m slow
 
 bench: $(VENV)/.installed
-	$(PY) benchmarks/bench_core.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist

@@ -1,4 +1,5 @@
-"""The ``dsaviewer`` command: opens the viewer, optionally on a file or the demo case."""
+"""The ``dsaviewer`` command: opens the viewer (optionally on a file or the demo case), or
+``dsaviewer analyze …`` for headless batch analysis."""
 
 from __future__ import annotations
 
@@ -7,30 +8,43 @@ import sys
 from pathlib import Path
 
 from dsaviewer import __version__
-from dsaviewer.resources import demo_case_dir
+from dsaviewer.resources import demo_working_copy
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dsaviewer",
-        description="Liver DSA viewer for TACE (research tool, not for diagnosis).",
+        description="Liver DSA viewer for TACE (research tool, not for diagnosis). "
+        "'dsaviewer analyze --help' for batch analysis without a window.",
     )
     parser.add_argument("path", nargs="?", type=Path,
                         help="a video (AVI/MP4), DICOM file or folder, frame folder or case folder")
     parser.add_argument("--demo", action="store_true", help="open the bundled demo case")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="folder of weights with manifest.json (default: the bundled ones)")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda, cuda:N or mps (default: the best available)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["analyze"]:
+        from dsaviewer import analyze_cli
+
+        return analyze_cli.main(argv[1:])
     args = build_parser().parse_args(argv)
-    path = demo_case_dir() if args.demo else args.path
-    if args.demo and not path.is_dir():
-        print(f"dsaviewer: the demo case is missing from {path}", file=sys.stderr)
-        return 2
+    path = args.path
+    if args.demo:
+        try:
+            path = demo_working_copy()
+        except OSError as exc:
+            print(f"dsaviewer: cannot prepare the demo case: {exc}", file=sys.stderr)
+            return 2
     from dsaviewer.gui.app import run_viewer  # Qt is loaded only for the viewer itself
 
-    return run_viewer(path)
+    return run_viewer(path, weights=args.weights, device=args.device)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@ A source checkout keeps them in ``<repo>/resources``; a PyInstaller bundle unpac
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
+
+from dsaviewer import __version__
 
 
 def resources_dir() -> Path:
@@ -17,9 +21,42 @@ def resources_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources"
 
 
-def demo_case_dir() -> Path:
+def demo_dataset_dir() -> Path:
+    """A one-case dataset: the case folder with clinical.csv and truth.csv beside it."""
     return resources_dir() / "demo"
 
 
 def weights_dir() -> Path:
     return resources_dir() / "weights"
+
+
+def user_data_dir() -> Path:
+    """The per-user folder for what the program writes on its own (not the user's cases)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "DSAViewer"
+
+
+def demo_working_copy(destination: Path | None = None) -> Path:
+    """The demo case folder, copied once per program version into a writable place.
+
+    The viewer saves the key-frame override, clinical values and results into the case
+    folder; the bundled copy must stay pristine (and in a PyInstaller bundle it is unpacked
+    to a temporary folder that vanishes on exit), so the demo opens from a copy.
+    """
+    source = demo_dataset_dir()
+    cases = sorted(path for path in source.iterdir() if path.is_dir())
+    if len(cases) != 1:
+        raise FileNotFoundError(f"the demo dataset {source} should hold exactly one case folder")
+    target = (destination or user_data_dir()) / f"demo-{__version__}"
+    if not (target / cases[0].name).is_dir():
+        partial = target.with_name(target.name + ".part")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(source, partial)
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    return target / cases[0].name
