@@ -4,15 +4,14 @@ every shape into the same pixels (checked against the real labelme package where
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import sys
 import types
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from labelme_compat import import_labelme, labelme_masks
 
 from dsaviewer.errors import InputError
 from dsaviewer.io.labelme import (
@@ -339,55 +338,7 @@ def test_missing_file_raises_input_error(tmp_path):
 
 @pytest.fixture(scope="module")
 def labelme():
-    """labelme, imported without a Qt binding of its own.
-
-    ``import labelme`` imports ``labelme.utils.qt``, which does ``from PyQt5 import ...``; the
-    file reader and rasteriser never call it. PyQt5 must not enter our environment (we ship
-    PySide6), so while labelme is imported, ``PyQt5`` names PySide6's modules.
-    """
-    aliases = {}
-    if importlib.util.find_spec("PyQt5") is None and importlib.util.find_spec("labelme"):
-        import PySide6.QtCore
-        import PySide6.QtGui
-        import PySide6.QtWidgets
-
-        package = types.ModuleType("PyQt5")
-        package.QtCore, package.QtGui, package.QtWidgets = (
-            PySide6.QtCore,
-            PySide6.QtGui,
-            PySide6.QtWidgets,
-        )
-        aliases = {
-            "PyQt5": package,
-            "PyQt5.QtCore": PySide6.QtCore,
-            "PyQt5.QtGui": PySide6.QtGui,
-            "PyQt5.QtWidgets": PySide6.QtWidgets,
-        }
-        sys.modules.update(aliases)
-    try:
-        module = pytest.importorskip(
-            "labelme",
-            reason="labelme (test-only) is not installed: make installs it with --no-deps",
-        )
-        importlib.import_module("labelme.testing")
-    finally:
-        for name in aliases:
-            sys.modules.pop(name, None)  # other tests pick their Qt binding undisturbed
-    return module
-
-
-def labelme_masks(labelme, label_file, shape) -> dict[str, np.ndarray]:
-    """labelme's own pixels: shape_to_mask per shape (shapes_to_label for mask shapes, which
-    shape_to_mask does not handle), united per label."""
-    masks = {label: np.zeros(shape, bool) for label in LABELS}
-    for item in label_file.shapes:
-        if item["shape_type"] == "mask":
-            classes, _ = labelme.utils.shapes_to_label(shape, [item], {item["label"]: 1})
-            pixels = classes == 1
-        else:
-            pixels = labelme.utils.shape_to_mask(shape, item["points"], item["shape_type"])
-        masks[item["label"].strip().lower()] |= pixels
-    return masks
+    return import_labelme()
 
 
 @pytest.mark.parametrize("tolerance", [0.0, 1.0, 2.5])

@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dsaviewer.core.alternative_inputs import background_subtraction, optical_flow_magnitude
+from dsaviewer.core.alternative_inputs import (
+    background_subtraction,
+    optical_flow_magnitude,
+    temporal_channel,
+)
 from dsaviewer.errors import InputError
 
 SIZE = 64
@@ -83,3 +87,18 @@ def test_background_subtraction_refuses_non_model_frames() -> None:
     frames[1, 3, 3] = np.nan
     with pytest.raises(InputError, match="NaN"):
         background_subtraction(frames, key_index=1)
+
+
+def test_temporal_channel_gives_each_mode_its_input():
+    rng = np.random.default_rng(3)
+    frames = rng.random((12, 32, 32), dtype=np.float32)
+    assert np.array_equal(temporal_channel("fd", frames, 11), np.abs(frames[11] - frames[2]))
+    assert np.array_equal(
+        temporal_channel("optical_flow", frames, 11), optical_flow_magnitude(frames[2], frames[11])
+    )
+    assert np.array_equal(
+        temporal_channel("background_subtraction", frames, 5), background_subtraction(frames, 5)
+    )
+    assert not temporal_channel("background_subtraction", frames, 0).any()
+    assert temporal_channel("tdl", frames, 11) is None
+    assert temporal_channel("none", frames, 11) is None

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
-from dsaviewer.core.alternative_inputs import background_subtraction, optical_flow_magnitude
-from dsaviewer.core.difference import FD_GAP, frame_difference, temporal_stack
+from dsaviewer.core.alternative_inputs import temporal_channel
+from dsaviewer.core.difference import temporal_stack
 from dsaviewer.models import SegmentationConfig
 from training.dataset import CaseRecord, make_samples
 
@@ -45,24 +45,6 @@ class Augmentation:
     @property
     def enabled(self) -> bool:
         return self.horizontal_flip > 0.0 or self.intensity > 0.0
-
-
-def temporal_aux_channel(mode: str, frames01: np.ndarray, index: int) -> np.ndarray | None:
-    """The hand-made temporal channel of frame ``index`` for a KF+FD / optical-flow /
-    background-subtraction model, float32 ``(S, S)``; None for the other temporal modes.
-
-    Must stay identical to what the viewer's pipeline feeds the model (frame k−9 → k for FD
-    and optical flow, MOG2 over frames 0..k, an empty map for frame 0).
-    """
-    if mode == "fd":
-        return frame_difference(frames01, index)
-    if mode == "optical_flow":
-        return optical_flow_magnitude(frames01[max(0, index - FD_GAP)], frames01[index])
-    if mode == "background_subtraction":
-        if index == 0:
-            return np.zeros_like(frames01[0])
-        return background_subtraction(frames01, index)
-    return None
 
 
 class SegmentationDataset(Dataset):
@@ -145,7 +127,7 @@ class SegmentationDataset(Dataset):
         }
         aux = self._aux_cache.get(item)
         if aux is None:
-            aux = temporal_aux_channel(self.config.temporal, frames01, label.frame_index)
+            aux = temporal_channel(self.config.temporal, frames01, label.frame_index)
             if aux is not None and self.config.temporal != "fd" and not self.augmentation.enabled:
                 self._aux_cache[item] = aux
         if aux is not None:

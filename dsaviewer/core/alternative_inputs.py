@@ -10,6 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from dsaviewer.core.difference import FD_GAP, frame_difference
 from dsaviewer.core.preprocess import as_frame_stack
 from dsaviewer.errors import InputError
 
@@ -54,6 +55,25 @@ def background_subtraction(frames: np.ndarray, key_index: int) -> np.ndarray:
     for frame in fed:
         mask = subtractor.apply(_to_uint8(frame))
     return (mask > 0).astype(np.float32)
+
+
+def temporal_channel(mode: str, frames01: np.ndarray, index: int) -> np.ndarray | None:
+    """The hand-made temporal channel of frame ``index`` that a KF+FD, KF+optical-flow or
+    KF+background-subtraction model reads, float32 ``(S, S)``; None for the other modes.
+
+    Training and the viewer's pipeline both call this, so the models see the same input:
+    frame k-9 -> k for FD and optical flow, MOG2 over frames 0..k, an empty map at frame 0
+    (MOG2 needs a frame before the key frame, and nothing has moved yet).
+    """
+    if mode == "fd":
+        return frame_difference(frames01, index)
+    if mode == "optical_flow":
+        return optical_flow_magnitude(frames01[max(0, index - FD_GAP)], frames01[index])
+    if mode == "background_subtraction":
+        if index == 0:
+            return np.zeros_like(frames01[0])
+        return background_subtraction(frames01, index)
+    return None
 
 
 def _check_frame(frame: np.ndarray, name: str) -> None:

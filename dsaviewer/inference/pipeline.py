@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from dsaviewer.core.difference import FD_GAP, frame_difference, temporal_stack
+from dsaviewer.core.alternative_inputs import temporal_channel
+from dsaviewer.core.difference import frame_difference, temporal_stack
 from dsaviewer.core.keyframe import select_key_frame
 from dsaviewer.core.lesions import extract_lesions
 from dsaviewer.core.postprocess import PostprocessConfig, postprocess_masks
@@ -126,7 +127,7 @@ def analyze(
         difference = frame_difference(video.frames, index)
     with stages("segmentation"):
         stack = temporal_stack(frames_model, index, spec.n_frames)
-        maps = models.segment(stack, _aux_channel(spec.temporal, frames_model, index))
+        maps = models.segment(stack, temporal_channel(spec.temporal, frames_model, index))
     with stages("postprocess"):
         tumor_probability, liver_probability = _maps_on_frame(maps, geometry)
         tumor_mask, liver_mask = postprocess_masks(
@@ -243,24 +244,6 @@ def _checked_key_frame(key_frame: int, video: Video) -> int:
             "key frame",
         )
     return int(key_frame)
-
-
-def _aux_channel(temporal: str, frames_model: np.ndarray, index: int) -> np.ndarray | None:
-    """The hand-made temporal channel a KF+FD / optical-flow / background model reads."""
-    if temporal == "fd":
-        return frame_difference(frames_model, index)
-    earlier = frames_model[max(0, index - FD_GAP)]
-    if temporal == "optical_flow":
-        from dsaviewer.core.alternative_inputs import optical_flow_magnitude
-
-        return optical_flow_magnitude(earlier, frames_model[index])
-    if temporal == "background_subtraction":
-        from dsaviewer.core.alternative_inputs import background_subtraction
-
-        if index == 0:  # MOG2 needs a frame before the key frame; nothing has moved yet
-            return np.zeros_like(frames_model[0])
-        return background_subtraction(frames_model, index)
-    return None
 
 
 def _maps_on_frame(
