@@ -24,6 +24,7 @@ from dsaviewer.core.overlay_images import OverlaySet
 from dsaviewer.errors import InputError
 from dsaviewer.gui.analysis_panel import AnalysisPanel
 from dsaviewer.gui.analysis_runner import AnalysisRequest, AnalysisRunner, AnalyzeFunction
+from dsaviewer.gui.annotation_dock import AnnotationDock
 from dsaviewer.gui.case_session import (
     CLINICAL_FROM_VIEWER,
     KEY_FRAME_AUTO,
@@ -104,8 +105,14 @@ class MainWindow(QMainWindow):
         docks = [self._dock("Overlays", self.overlay_panel, right),
                  self._dock("Analysis", self.analysis_panel, right),
                  self._dock("TACE response", self.response_panel, right)]
-        clinical = self._dock("Clinical variables", self.clinical_form,
-                              Qt.DockWidgetArea.LeftDockWidgetArea)
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        clinical = self._dock("Clinical variables", self.clinical_form, left)
+        self.annotation = AnnotationDock(self.frame_view, self.overlay_panel,
+                                         self.overlay_controls, self)
+        self.addDockWidget(left, self.annotation)
+        # Behind the clinical form: annotating is a task of its own, chosen by its tab.
+        self.tabifyDockWidget(clinical, self.annotation)
+        clinical.raise_()
         # First-run layout; a saved one replaces it in _restore_preferences.
         self.resizeDocks(docks, [190, 480, 230], Qt.Orientation.Vertical)
         self.resizeDocks([docks[0], clinical], [380, 300], Qt.Orientation.Horizontal)
@@ -131,11 +138,15 @@ class MainWindow(QMainWindow):
         self.recent = RecentFiles(self.settings, file_menu.addMenu("Open &recent"),
                                   self.open_path)
         file_menu.addSeparator()
+        file_menu.addActions(self.annotation.file_actions)
+        file_menu.addSeparator()
         self._action(file_menu, "Export &frame as PNG…", "Ctrl+E", self._export_frame)
         self._action(file_menu, "Export case &summary as PNG…", "Ctrl+Shift+E",
                      self._export_summary)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        self.menuBar().addMenu("&Edit").addActions(self.annotation.edit_actions)
 
         view = self.menuBar().addMenu("&View")
         self._action(view, "Play / pause", Qt.Key.Key_Space, self.cine.toggle)
@@ -238,7 +249,10 @@ class MainWindow(QMainWindow):
 
     def open_path(self, path: str | Path) -> None:
         """Open in the background; the current case stays on screen until the new one is in,
-        and stays if the new one cannot be opened."""
+        and stays if the new one cannot be opened. Unsaved mask edits are saved or discarded
+        first, as the user chooses; cancelling that cancels the opening."""
+        if not self.annotation.confirm_close():
+            return
         path = Path(path)
         token = self._open_token = object()
         self.statusBar().showMessage(f"Opening {path}…")
@@ -266,6 +280,7 @@ class MainWindow(QMainWindow):
         self._apply_overlays(session.overlays)
         self._refresh_key_frame()
         self.cine.seek(session.key_frame)
+        self.annotation.open_case(session, self.cine.index)
         self.clinical_form.set_values(session.clinical, session.clinical_source)
         self._refresh_analysis()
         self.analysis_panel.set_available(True)
@@ -289,6 +304,8 @@ class MainWindow(QMainWindow):
         message = str(error) if isinstance(error, InputError) else (
             f"Unexpected error while opening {path}: {error}\n\n{trace}")
         self.statusBar().showMessage(f"Could not open {path.name}", 8000)
+        if self.session is not None and not self.annotation.editor.is_open:
+            self.annotation.open_case(self.session, self.cine.index)  # edit the case still shown
         self.open_failed.emit(message)
         self._warn("Cannot open", message)
 
@@ -298,6 +315,7 @@ class MainWindow(QMainWindow):
             return
         video = self.session.video
         self.frame_view.show_frame(video.frames[index])
+        self.annotation.show_frame(index)
         acquisition_fps = video.fps if video.fps is not None else FALLBACK_FPS
         self.playback.show_position(index, video.n_frames, index / acquisition_fps,
                                     index == self.session.key_frame)
@@ -357,6 +375,7 @@ class MainWindow(QMainWindow):
     def _refresh_key_frame(self) -> None:
         session = self.session
         self.playback.timeline.set_key_frame(session.key_frame)
+        self.annotation.set_key_frame(session.key_frame)
         source = KEY_FRAME_SOURCE_TEXT[session.key_frame_source]
         self.playback.timeline.setToolTip(f"Key frame {frame_number(session.key_frame)} "
                                           f"({source})")
@@ -383,6 +402,7 @@ class MainWindow(QMainWindow):
         result = self.session.result
         self.overlay_controls.show(overlays, None if result is None else result.lesions,
                                    self.session.key_frame)
+        self.annotation.refresh_legend()
 
     def _focus_lesion(self, number: int) -> None:
         self.frame_view.overlays.highlight(number or None)
@@ -411,6 +431,7 @@ class MainWindow(QMainWindow):
         if request.token is not session:
             return  # made for a case that is no longer open
         session.set_result(result, request.clinical)
+        self.annotation.set_result(result)
         self._save_state()
         self._recolour_overlays()
         self._refresh_analysis()
@@ -492,6 +513,9 @@ class MainWindow(QMainWindow):
         self.state_saved.emit()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if not self.annotation.confirm_close():
+            event.ignore()
+            return
         self.cine.pause()
         self.runner.cancel()
         self._save_pool.waitForDone(10_000)  # the user's edits must reach the disk

@@ -33,6 +33,7 @@ from dsaviewer.gui.annotation.dialogs import (
 )
 from dsaviewer.gui.annotation.editor import MaskEditor
 from dsaviewer.gui.annotation.tools import (
+    LABEL_RGB,
     LABEL_SHORTCUT,
     LABEL_TEXT,
     MAX_BRUSH_RADIUS,
@@ -99,11 +100,11 @@ class AnnotationPanel(QWidget):
         )
         self.copy_previous_action.triggered.connect(editor.copy_from_previous)
         self.import_action = self._action(
-            "Import Labelme…", "", "Replace this frame's masks with a Labelme file's"
+            "Import Labelme JSON…", "", "Replace this frame's masks with a Labelme file's"
         )
         self.import_action.triggered.connect(self._import)
         self.save_action = self._action(
-            "Save labels", "", "Write the edited frames as labels/NNNN.json (Labelme)"
+            "Save labels", "Ctrl+S", "Write the edited frames as labels/NNNN.json (Labelme)"
         )
         self.save_action.triggered.connect(lambda: save_and_report(self.window(), editor))
         self.export_action = self._action(
@@ -148,11 +149,15 @@ class AnnotationPanel(QWidget):
 
     def _build_layout(self) -> None:
         label_row = QHBoxLayout()
-        for action in self.label_actions.values():
-            label_row.addWidget(_button(action))
+        for label, action in self.label_actions.items():
+            # The active label in its mask's colour: which one a stroke paints shows at a glance.
+            label_row.addWidget(_button(action, _checked_css(f"rgb{LABEL_RGB[label]}", "black")))
         tool_grid = QGridLayout()
+        tool_style = _checked_css("palette(highlight)", "palette(highlighted-text)")
         for number, action in enumerate(self.tool_actions.values()):
-            tool_grid.addWidget(_button(action), number // _TOOL_COLUMNS, number % _TOOL_COLUMNS)
+            tool_grid.addWidget(
+                _button(action, tool_style), number // _TOOL_COLUMNS, number % _TOOL_COLUMNS
+            )
         form = QFormLayout()
         form.addRow("Label", label_row)
         form.addRow("Brush", self.radius_box)
@@ -213,8 +218,16 @@ class AnnotationPanel(QWidget):
         show_import_report(self.window(), report)
 
 
-def _button(action: QAction) -> QToolButton:
+def _checked_css(background: str, text: str) -> str:
+    return (
+        f"QToolButton:checked {{ background: {background}; color: {text}; "
+        "border: 1px solid palette(dark); border-radius: 3px; }"
+    )
+
+
+def _button(action: QAction, style: str = "") -> QToolButton:
     button = QToolButton()
+    button.setStyleSheet(style)
     button.setDefaultAction(action)
     button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)

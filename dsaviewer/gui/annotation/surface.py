@@ -11,7 +11,7 @@ polygon being clicked together. Only the area around those is repainted as the m
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject
 
@@ -134,13 +134,23 @@ class EditingSurface(QGraphicsObject):
     def hoverLeaveEvent(self, event) -> None:  # noqa: N802 - Qt override
         self._set_hover(None)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        key = int(event.key())
-        if key in _POLYGON_KEYS and self._polygon:
+    def sceneEvent(self, event) -> bool:  # noqa: N802 - Qt override
+        # Claimed before the window's shortcuts see the key: the viewer's Escape (cancel the
+        # analysis) must not swallow the Escape that cancels a polygon.
+        if event.type() == QEvent.Type.ShortcutOverride and self._is_polygon_key(event):
             event.accept()
-            self.key_pressed.emit(key)
+            return True
+        return super().sceneEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self._is_polygon_key(event):
+            event.accept()
+            self.key_pressed.emit(int(event.key()))
         else:
             event.ignore()
+
+    def _is_polygon_key(self, event) -> bool:
+        return int(event.key()) in _POLYGON_KEYS and bool(self._polygon)
 
     # ----- repainting only what moved -----
     def _set_hover(self, point: QPointF | None) -> None:
