@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,packaging]"
 	$(PY) -m pip install --quiet --no-deps "labelme==5.9.1"  # test-only, see pyproject
 	touch $@
 
@@ -27,6 +27,12 @@ test-slow: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# The packaged program in dist/DSAViewer (docs/packaging.md); e.g.
+# make package PACKAGE_ARGS="--selftest" or PACKAGE_ARGS="--variant cuda".
+.PHONY: package
+package: $(VENV)/.installed
+	$(PY) packaging/build.py $(PACKAGE_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist

@@ -1,5 +1,8 @@
 """Takes docs/screenshot-viewer.png: the real viewer window on a case after its analysis.
 
+With ``--annotation`` it takes docs/screenshot-annotation.png instead: the mask editor's dock
+in front, the Brush chosen, and the key frame's labels (the demo case has some) being edited.
+
 The case is ``--case`` or the bundled demo case (copied first: opening a case saves the
 viewer's state into it); without a demo case a synthetic DICOM case is generated with the
 training package's phantom. The analysis is the real pipeline on ``--weights`` (default:
@@ -7,7 +10,7 @@ the bundled weights).
 
 Run under a virtual X server so the window is drawn by the real platform plugin:
 
-    xvfb-run -s "-screen 0 1920x1200x24" .venv/bin/python benchmarks/screenshot.py
+    xvfb-run -s "-screen 0 1920x1200x24" .venv/bin/python benchmarks/screenshot.py [--annotation]
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from dsaviewer.gui.analysis_runner import PipelineAnalyzer
+from dsaviewer.gui.annotation.tools import Tool
 from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.settings import AUTO_ANALYZE
 from dsaviewer.resources import demo_working_copy, weights_dir
@@ -59,12 +64,31 @@ def settle(ms: int) -> None:
     loop.exec()
 
 
+def show_brush(window) -> None:
+    """The annotation dock in front, the Brush on the tumor label (drawn above the liver), its
+    outline under a mouse resting on the image."""
+    window.annotation.raise_()
+    settle(200)
+    editor = window.annotation.editor
+    editor.set_tool(Tool.BRUSH)
+    editor.set_label("tumor")
+    editor.set_radius(16)
+    height, width = window.session.video.frame_shape
+    view = window.frame_view.view
+    point = view.mapViewToScene(QPointF(width * 0.3, height * 0.6))
+    QTest.mouseMove(window.frame_view.viewport(), window.frame_view.mapFromScene(point))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", type=Path, help="case folder or video (default: demo case)")
     parser.add_argument("--weights", type=Path, default=weights_dir())
-    parser.add_argument("--out", type=Path, default=PROJECT / "docs" / "screenshot-viewer.png")
+    parser.add_argument("--annotation", action="store_true",
+                        help="show the mask editor (default --out docs/screenshot-annotation.png)")
+    parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    name = "screenshot-annotation.png" if args.annotation else "screenshot-viewer.png"
+    out = args.out or PROJECT / "docs" / name
     if not (args.weights / "manifest.json").is_file():
         print(f"no weights in {args.weights}: train them or pass --weights", file=sys.stderr)
         return 2
@@ -86,12 +110,15 @@ def main() -> int:
         if window.session is None or window.session.result is None:
             print("the case did not open or the analysis failed", file=sys.stderr)
             return 1
-        window.analysis_panel.lesions.selectRow(0)
         window.frame_view.fit()
+        if args.annotation:
+            show_brush(window)
+        else:
+            window.analysis_panel.lesions.selectRow(0)
         settle(300)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        window.grab().save(str(args.out))
-        print(f"wrote {args.out} ({window.width()}x{window.height()}) of {case}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        window.grab().save(str(out))
+        print(f"wrote {out} ({window.width()}x{window.height()}) of {case}")
         window.close()
     app.quit()
     return 0

@@ -31,9 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "default: a dataset folder's own clinical.csv")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
                         help=f"output folder (default: ./{DEFAULT_OUT})")
-    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch",
-                        help="model runtime (default: torch; onnx needs onnxruntime and an "
-                        "ONNX export of the weights)")
+    parser.add_argument("--backend", choices=("auto", "torch", "onnx"), default="auto",
+                        help="model runtime (default auto: torch where installed, else onnx, "
+                        "which needs the ONNX export of the weights)")
     parser.add_argument("--device", default="auto",
                         help="auto (default: CUDA, else MPS, else CPU), cpu, cuda, cuda:N, mps, "
                         "or directml (onnx)")

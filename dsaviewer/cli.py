@@ -24,6 +24,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="folder of weights with manifest.json (default: the bundled ones)")
     parser.add_argument("--device", default=None,
                         help="cpu, cuda, cuda:N or mps (default: the best available)")
+    parser.add_argument("--selftest", action="store_true",
+                        help="check this installation on the demo case, print a report and "
+                        "exit: 0 when every check passed")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="with --selftest: where to write the report (default: "
+                        "selftest.txt in the per-user data folder)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
 
@@ -35,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return analyze_cli.main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.selftest:
+        from dsaviewer.selftest import run_selftest
+
+        return run_selftest(args.weights, args.device, args.report)
     path = args.path
     if args.demo:
         try:

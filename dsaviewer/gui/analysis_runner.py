@@ -116,9 +116,10 @@ class AnalysisRunner(QObject):
 
 class PipelineAnalyzer:
     """The real pipeline on the weights in ``weights_dir`` (default: the bundled ones),
-    loaded on first use and kept. Called from one worker at a time."""
+    loaded on first use and kept. Called from one worker at a time. ``backend`` None: torch
+    where it is installed, else ONNX Runtime (the packaged CPU build has no torch)."""
 
-    def __init__(self, weights_dir: Path | None = None, backend: str = "torch",
+    def __init__(self, weights_dir: Path | None = None, backend: str | None = None,
                  device: str | None = None) -> None:
         self._weights_dir = weights_dir
         self._backend = backend

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QThreadPool
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from dsaviewer.gui.settings import APPLICATION, ORGANIZATION
+from dsaviewer.resources import resources_dir
 
 _SHUTDOWN_WAIT_MS = 5000
 
@@ -23,6 +25,9 @@ def run_viewer(
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANIZATION)
+    icon = resources_dir() / "icons" / "dsaviewer.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
     configure_pyqtgraph()
     # After the options above are set: pyqtgraph reads some of them when items are made.
     from dsaviewer.gui.analysis_runner import PipelineAnalyzer

@@ -4,6 +4,7 @@ inputs. No torch here."""
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +17,7 @@ from dsaviewer.inference.manifest import WeightsError
 from dsaviewer.io.clinical import ClinicalVariables
 
 BACKENDS = ("torch", "onnx")
+AUTO_BACKEND = "auto"
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,31 @@ class ModelBackend(Protocol):
         ...
 
 
+def default_backend() -> str:
+    """"torch" where PyTorch is installed, else "onnx": the packaged CPU build ships ONNX
+    Runtime and the ONNX exports without torch. Looks torch up without importing it."""
+    return "torch" if importlib.util.find_spec("torch") is not None else "onnx"
+
+
 def load_backend(
-    weights_dir: str | Path | None = None, backend: str = "torch", device: str | None = None
+    weights_dir: str | Path | None = None, backend: str | None = None, device: str | None = None
 ) -> ModelBackend:
     """Load the weights in ``weights_dir`` (default: the bundled ``resources/weights``) into
-    ``backend`` on ``device`` (None: the best available). InputError (WeightsError) for a bad
-    folder, device or backend name."""
+    ``backend`` ("torch", "onnx", or None / "auto": :func:`default_backend`) on ``device``
+    (None: the best available). InputError (WeightsError) for a bad folder, device or
+    backend name."""
     from dsaviewer.resources import weights_dir as bundled_weights_dir
 
     folder = Path(weights_dir) if weights_dir is not None else bundled_weights_dir()
+    if backend in (None, AUTO_BACKEND):
+        backend = default_backend()
     if backend == "torch":
+        if importlib.util.find_spec("torch") is None:
+            raise InputError(
+                "PyTorch is not installed in this program (the packaged CPU build runs the "
+                "ONNX exports): use the onnx backend",
+                "backend",
+            )
         from dsaviewer.inference.torch_backend import TorchBackend
 
         models: ModelBackend = TorchBackend.load(folder, device)

@@ -72,7 +72,7 @@ def analyze(
     clinical: ClinicalVariables | Mapping[str, Any] | None = None,
     key_frame: int | None = None,
     weights: ModelBackend | str | Path | None = None,
-    backend: str = "torch",
+    backend: str | None = None,
     device: str | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
@@ -86,7 +86,8 @@ def analyze(
     ``key_frame``: None for DSA-LTDNet's automatic choice, or a frame index, recorded with
     ``key_frame_source`` ("override" or "labels"). ``weights``: a backend from
     :func:`load_backend` (load once, analyse many), or a weights folder (default: the
-    bundled weights) loaded into ``backend`` ("torch" or "onnx") on ``device`` (None: CUDA,
+    bundled weights) loaded into ``backend`` ("torch", "onnx", None: torch where installed)
+    on ``device`` (None: CUDA,
     else MPS, else CPU).
 
     Raises InputError for a video that is too small, blank or all border, a key frame
