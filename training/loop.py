@@ -35,7 +35,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from training.checkpoint import capture_rng_state, restore_rng_state, save_checkpoint
+from dsaviewer.errors import InputError
+from training.checkpoint import (
+    capture_rng_state,
+    check_resumable,
+    load_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
 from training.ddp import DistributedContext, average_gradients, unwrap_model
 from training.device import autocast
 from training.torch_data import ResumableSampler
@@ -230,6 +237,31 @@ class TrainingLoop:
         self.history: list[dict[str, Any]] = []
 
     # -- resume ----------------------------------------------------------------------------
+
+    def begin(
+        self,
+        resume: bool,
+        options: Mapping[str, Any],
+        run_control: tuple[str, ...],
+        start_message: str,
+    ) -> None:
+        """Resume from ``out_dir``'s last checkpoint, which must come from the same config,
+        options (but ``run_control``) and split; or start afresh, refusing to overwrite an
+        earlier run. Every process returns together."""
+        last = self.out_dir / LAST_CHECKPOINT
+        if resume:
+            stored = load_checkpoint(last, self.task.kind)
+            check_resumable(stored, self.task.stored["config"], options, run_control,
+                            self.task.stored["split"], last)
+            self.resume_from(stored)
+        else:
+            if self.context.any(self.context.is_main and last.exists()):
+                raise InputError("holds an earlier run: pass --resume to continue it, or "
+                                 "choose another output folder", self.out_dir)
+            if self.context.is_main:
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+                self.log(start_message)
+        self.context.barrier()
 
     def resume_from(self, stored: Mapping[str, Any]) -> None:
         """Continue where the checkpoint ``stored`` (a ``last.pt``) stopped."""

@@ -33,7 +33,7 @@ from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import Provenance
 from dsaviewer.inference.weights import write_weights
 from dsaviewer.models import ResponseConfig, ResponseNet, build_response_model, response_image
-from training.checkpoint import check_resumable, load_checkpoint
+from training.checkpoint import load_checkpoint
 from training.dataset import CaseRecord
 from training.ddp import init_distributed, unwrap_model, wrap_model
 from training.device import (
@@ -208,21 +208,10 @@ def train_response(
     loop = TrainingLoop(task, wrapped, optimizer, train_set, settings, context, out,
                         bf16=runtime.use_bf16(context.device), log=log, on_step=on_step,
                         stop=stop)
-    if resume:
-        stored = load_checkpoint(out / LAST_CHECKPOINT, KIND)
-        check_resumable(stored, config.to_dict(), options.to_dict(), options.RUN_CONTROL,
-                        split.to_dict(), out / LAST_CHECKPOINT)
-        loop.resume_from(stored)
-    else:
-        if context.any(context.is_main and (out / LAST_CHECKPOINT).exists()):
-            raise InputError("holds an earlier run: pass --resume to continue it, or choose "
-                             "another output folder", out)
-        if context.is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            log(f"training on {len(split.train)} cases, validating on {len(split.validation)} "
-                f"(fold {split.fold + 1}/{split.n_folds}), {options.masks} masks; "
-                f"device {context.device}")
-    context.barrier()
+    loop.begin(resume, options.to_dict(), options.RUN_CONTROL,
+               f"training on {len(split.train)} cases, validating on {len(split.validation)} "
+               f"(fold {split.fold + 1}/{split.n_folds}), {options.masks} masks; "
+               f"device {context.device}")
     result = loop.run()
 
     best_path = out / BEST_CHECKPOINT

@@ -29,11 +29,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from dsaviewer.core.metrics_segmentation import dice
-from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import Provenance
 from dsaviewer.inference.weights import write_weights
 from dsaviewer.models import SegmentationConfig, build_segmentation_model, ltdnet_loss
-from training.checkpoint import check_resumable, load_checkpoint
+from training.checkpoint import load_checkpoint
 from training.dataset import CaseRecord
 from training.ddp import init_distributed, unwrap_model, wrap_model
 from training.device import RuntimeOptions, configure_threads, prepare_batch_tensor, prepare_model
@@ -216,22 +215,11 @@ def train_segmentation(
     loop = TrainingLoop(task, wrapped, optimizer, train_set, settings, context, out,
                         bf16=runtime.use_bf16(context.device), log=log, on_step=on_step,
                         stop=stop)
-    if resume:
-        stored = load_checkpoint(out / LAST_CHECKPOINT, KIND)
-        check_resumable(stored, config.to_dict(), options.to_dict(), options.RUN_CONTROL,
-                        split.to_dict(), out / LAST_CHECKPOINT)
-        loop.resume_from(stored)
-    else:
-        if context.any(context.is_main and (out / LAST_CHECKPOINT).exists()):
-            raise InputError("holds an earlier run: pass --resume to continue it, or choose "
-                             "another output folder", out)
-        if context.is_main:
-            out.mkdir(parents=True, exist_ok=True)
-            log(f"training {len(train_set)} samples of {len(split.train)} cases, validating "
-                f"on {len(split.validation)} cases (fold {split.fold + 1}/{split.n_folds}); "
-                f"device {context.device}, {context.world_size} process(es), "
-                f"channels-last {channels_last}, bf16 {runtime.use_bf16(context.device)}")
-    context.barrier()
+    loop.begin(resume, options.to_dict(), options.RUN_CONTROL,
+               f"training {len(train_set)} samples of {len(split.train)} cases, validating "
+               f"on {len(split.validation)} cases (fold {split.fold + 1}/{split.n_folds}); "
+               f"device {context.device}, {context.world_size} process(es), "
+               f"channels-last {channels_last}, bf16 {runtime.use_bf16(context.device)}")
     result = loop.run()
 
     best_path = out / BEST_CHECKPOINT
