@@ -26,6 +26,15 @@ def demo_dataset_dir() -> Path:
     return resources_dir() / "demo"
 
 
+def demo_case_dir() -> Path:
+    """The bundled demo case folder (read-only: open :func:`demo_working_copy` instead)."""
+    source = demo_dataset_dir()
+    cases = sorted(path for path in source.iterdir() if path.is_dir())
+    if len(cases) != 1:
+        raise FileNotFoundError(f"the demo dataset {source} should hold exactly one case folder")
+    return cases[0]
+
+
 def weights_dir() -> Path:
     return resources_dir() / "weights"
 
@@ -48,15 +57,12 @@ def demo_working_copy(destination: Path | None = None) -> Path:
     folder; the bundled copy must stay pristine (and in a PyInstaller bundle it is unpacked
     to a temporary folder that vanishes on exit), so the demo opens from a copy.
     """
-    source = demo_dataset_dir()
-    cases = sorted(path for path in source.iterdir() if path.is_dir())
-    if len(cases) != 1:
-        raise FileNotFoundError(f"the demo dataset {source} should hold exactly one case folder")
+    case = demo_case_dir()
     target = (destination or user_data_dir()) / f"demo-{__version__}"
-    if not (target / cases[0].name).is_dir():
+    if not (target / case.name).is_dir():
         partial = target.with_name(target.name + ".part")
         shutil.rmtree(partial, ignore_errors=True)
-        shutil.copytree(source, partial)
+        shutil.copytree(case.parent, partial)
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
-    return target / cases[0].name
+    return target / case.name
