@@ -23,9 +23,9 @@ class KeyFrameChoice:
     """The chosen key frame and how every candidate scored.
 
     ``index`` and ``candidates`` are frame indices into the whole video; ``scores[i]`` is the
-    score of frame ``candidates[i]``: the mean, over the adjacent pairs that frame belongs to,
-    of the pair's absolute difference summed over the pixels (NaN for a one-frame video,
-    which has nothing to compare).
+    score of frame ``candidates[i]``: the mean of the absolute differences, summed over the
+    pixels, of the pairs just before and just after it (NaN for a frame without a neighbour
+    on each side; see :func:`select_key_frame` for two- and one-frame videos).
     """
 
     index: int
@@ -45,14 +45,17 @@ def select_key_frame(
 ) -> KeyFrameChoice:
     """Choose the key frame among the last ``window`` frames of ``(T, H, W)`` frames.
 
-    Edges: every candidate is scored with the adjacent differences that exist in the video,
-    so the first candidate uses the pair just before the window when the video has one; only
-    the video's last frame (and its first, when the video is no longer than the window) has a
-    single neighbour, and its score is that one sum. Ties go to the earliest frame, so a
-    two-frame video picks frame 0 and a one-frame video frame 0 with a NaN score. A shorter
-    video than ``window`` uses all its frames. ``field`` limits the sums to the exposed field,
-    so a frame counter burned into the border cannot add motion. Full resolution: an L1 norm
-    per pair costs well under a millisecond, so a downscaled copy would buy nothing.
+    A frame's score is the mean of the two adjacent sums around it, so a frame needs a
+    neighbour on each side to have one: the first candidate uses the pair just before the
+    window when the video has one, and the video's last frame (and its first, when the video
+    is no longer than the window) gets no score (NaN) and is not chosen — the last frame is
+    never the key frame of a video of three frames or more, which also leaves room for the
+    labelled frames k+1, k+2. A two-frame video has no such frame; there each frame is scored
+    on its one pair and ties go to the earliest (frame 0), as does a one-frame video (NaN
+    score). A shorter video than ``window`` uses all its frames. ``field`` limits the sums to
+    the exposed field, so a frame counter burned into the border cannot add motion. Full
+    resolution: an L1 norm per pair costs well under a millisecond, so a downscaled copy
+    would buy nothing.
     """
     stack = as_frame_stack(frames)
     if window < 1:
@@ -76,9 +79,11 @@ def select_key_frame(
     has_after = candidates <= count - 2
     before[has_before] = pair_sums[candidates[has_before] - 1 - pairs_from]
     after[has_after] = pair_sums[candidates[has_after] - pairs_from]
-    scores = np.nanmean(np.stack([before, after]), axis=0)
+    scores = (before + after) / 2.0
+    if np.isnan(scores).all():  # two frames: no frame has neighbours on both sides
+        scores = np.nanmean(np.stack([before, after]), axis=0)
     return KeyFrameChoice(
-        index=int(candidates[np.argmin(scores)]), candidates=candidates, scores=scores
+        index=int(candidates[np.nanargmin(scores)]), candidates=candidates, scores=scores
     )
 
 
