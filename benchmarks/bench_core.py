@@ -25,6 +25,7 @@ from dsaviewer.core.keyframe import select_key_frame
 from dsaviewer.core.preprocess import make_geometry, to_model
 from dsaviewer.io.video import load_video
 from dsaviewer.io.writers import write_avi, write_dicom_xa, write_frame_folder
+from training.synth import SynthOptions, generate_case
 
 N_FRAMES, HEIGHT, WIDTH = 30, 788, 1021
 FPS = 7.5
@@ -32,55 +33,11 @@ REPEATS = 7
 
 
 def synthetic_run(seed: int = 0) -> np.ndarray:
-    """A subtracted DSA run as the viewer sees it: black collimator border with burned-in
-    text, a light field with noise and faint bone residue, an arterial tree filling from the
-    trunk outwards, tumour stain rising and holding, washout and a breath at the end."""
-    rng = np.random.default_rng(seed)
-    rows, columns = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float32)
-    field = np.zeros((HEIGHT, WIDTH), dtype=np.uint8)
-    cv2.rectangle(field, (95, 40), (935, 750), 1, -1)
-    field = field.astype(bool)
-    background = 185 + 12 * np.sin(columns / 140) * np.cos(rows / 170)
-    residue = 6 * (np.abs(np.sin((columns + 0.4 * rows) / 35)) > 0.97)  # rib edges
-
-    # Arterial tree: segments carry the depth at which contrast reaches them.
-    tree_depth = np.zeros((HEIGHT, WIDTH), dtype=np.float32)
-    stack = [((300.0, 120.0), np.pi / 2.6, 9.0, 1.0)]
-    while stack:
-        (x, y), angle, width, depth = stack.pop()
-        length = rng.uniform(60, 140)
-        end = (x + length * np.cos(angle), y + length * np.sin(angle))
-        cv2.line(
-            tree_depth,
-            (int(x), int(y)),
-            (int(end[0]), int(end[1])),
-            float(depth),
-            max(1, int(width)),
-        )
-        if width > 2.0:
-            for turn in (-0.5, 0.45):
-                stack.append((end, angle + turn + rng.normal(0, 0.2), width * 0.72, depth + 1))
-    tumours = np.zeros((HEIGHT, WIDTH), dtype=np.float32)
-    for centre, axes in (((560, 360), (55, 42)), ((690, 470), (22, 18)), ((470, 520), (12, 10))):
-        cv2.ellipse(tumours, centre, axes, 20, 0, 360, 1.0, -1)
-    tumours = cv2.GaussianBlur(tumours, (0, 0), 6)
-
-    frames = np.empty((N_FRAMES, HEIGHT, WIDTH), dtype=np.uint8)
-    for t in range(N_FRAMES):
-        arterial = np.clip((t - 2) / 1.5 - tree_depth + 1, 0, 1) * (tree_depth > 0)
-        arterial *= 1.0 if t < 22 else max(0.4, 1 - (t - 22) / 10)  # washout
-        stain = np.clip((t - 8) / 8, 0, 1)
-        image = background + residue - 95 * arterial - 60 * stain * tumours
-        image += rng.normal(0, 4, (HEIGHT, WIDTH)).astype(np.float32)
-        if t >= 27:  # the patient breathes
-            image = np.roll(image, 2 * (t - 26), axis=0)
-        frame = np.where(field, image, np.abs(rng.normal(0, 2, (HEIGHT, WIDTH))))
-        frame = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
-        text = (("HOSPITAL A  DSA LIVER", (10, 25)), (f"F {t + 1:02d}/30  7.5 fps", (10, 780)))
-        for line, origin in text:
-            cv2.putText(frame, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.7, 255, 2)
-        frames[t] = frame
-    return frames
+    """A generated liver DSA run of the papers' size (training.synth: collimator border with
+    burned-in text, arterial filling, tumour stain, GI blush, breathing), usual polarity."""
+    options = SynthOptions(sizes=(((WIDTH, HEIGHT), 1.0),), frames=(N_FRAMES, N_FRAMES),
+                           p_inverted=0.0, p_text=1.0, p_high_bit_dicom=0.0)
+    return generate_case(seed, 0, options).frames
 
 
 def core_steps(frames: np.ndarray) -> dict[str, float]:

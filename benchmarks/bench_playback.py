@@ -35,13 +35,13 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from dsaviewer.core.difference import frame_difference  # noqa: E402
 from dsaviewer.core.keyframe import select_key_frame  # noqa: E402
 from dsaviewer.core.lesions import extract_lesions  # noqa: E402
+from dsaviewer.gui.heartbeat import Heartbeat
 from dsaviewer.gui.playback_bar import MAX_FPS  # noqa: E402
 from dsaviewer.gui.settings import AUTO_ANALYZE  # noqa: E402
 from dsaviewer.inference.results import AnalysisResult  # noqa: E402
 from dsaviewer.io.writers import write_avi  # noqa: E402
 
 N_FRAMES, SIDE, FPS = 30, 1024, 30.0
-HEARTBEAT_MS = 5
 
 
 def synthetic_run() -> np.ndarray:
@@ -74,33 +74,6 @@ def instant_analyze(video, clinical=None, key_frame=None, progress=None, cancel=
         lesions=extract_lesions(tumor, tumor_probability, video.pixel_spacing_mm),
         prediction=None, device="none", backend="stand-in", timings_ms={"total": 0.0},
     )
-
-
-class Heartbeat:
-    """A fast timer. The longest gap between its ticks is how long the loop was blocked;
-    ``max_busy_ms`` is the most CPU time the UI thread itself spent between two ticks (the
-    rest of a gap is waiting: for the CPU on a busy machine, or for the GIL)."""
-
-    def __init__(self) -> None:
-        self._timer = QTimer()
-        self._timer.setInterval(HEARTBEAT_MS)
-        self._timer.timeout.connect(self._tick)
-        self.max_gap_ms = 0.0
-        self.max_busy_ms = 0.0
-
-    def _tick(self) -> None:
-        wall, busy = time.perf_counter(), time.thread_time()
-        self.max_gap_ms = max(self.max_gap_ms, 1000 * (wall - self._wall))
-        self.max_busy_ms = max(self.max_busy_ms, 1000 * (busy - self._busy))
-        self._wall, self._busy = wall, busy
-
-    def __enter__(self) -> Heartbeat:
-        self._wall, self._busy = time.perf_counter(), time.thread_time()
-        self._timer.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._timer.stop()
 
 
 def wait_for(signal, timeout_ms: int = 60_000) -> None:

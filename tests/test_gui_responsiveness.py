@@ -13,47 +13,19 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings
 from test_gui_fixtures import FakeAnalysis, run_frames
 
 from dsaviewer.gui.app import configure_pyqtgraph
+from dsaviewer.gui.heartbeat import Heartbeat
 from dsaviewer.gui.main_window import MainWindow
 from dsaviewer.gui.overlay_layers import LIVER, TUMOR
 from dsaviewer.gui.settings import AUTO_ANALYZE
 from dsaviewer.io.writers import write_avi
 
 BUDGET_MS = 50.0
-
-
-class Heartbeat:
-    """Ticks every 5 ms; keeps the longest wall-clock gap and the most UI-thread CPU time
-    spent between two ticks."""
-
-    def __init__(self) -> None:
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.ticks = 0
-        self.max_gap_ms = 0.0
-        self.max_busy_ms = 0.0
-
-    def _tick(self) -> None:
-        wall, busy = time.perf_counter(), time.thread_time()
-        self.max_gap_ms = max(self.max_gap_ms, 1000 * (wall - self._wall))
-        self.max_busy_ms = max(self.max_busy_ms, 1000 * (busy - self._busy))
-        self._wall, self._busy = wall, busy
-        self.ticks += 1
-
-    def __enter__(self) -> Heartbeat:
-        self._wall, self._busy = time.perf_counter(), time.thread_time()
-        self.timer.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.timer.stop()
 
 
 @pytest.fixture
