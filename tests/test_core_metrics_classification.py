@@ -14,6 +14,7 @@ from dsaviewer.core.metrics_classification import (
     delong_test,
     roc_auc,
     roc_curve,
+    youden_threshold,
 )
 from dsaviewer.errors import InputError
 
@@ -135,3 +136,25 @@ def test_delong_is_antisymmetric_and_null_for_identical_scores():
 def test_delong_needs_two_cases_of_each_class():
     with pytest.raises(InputError, match="at least 2 positive"):
         delong_test([1, 0, 0], [0.9, 0.1, 0.2], [0.8, 0.3, 0.1])
+
+
+def test_youden_threshold_is_the_midpoint_below_the_best_roc_point():
+    # J at 0.9, 0.5, 0.2, 0.1: -1/6, +1/6, -1/3, 0 -> between 0.5 and the next score 0.2.
+    y = np.array([1, 0, 1, 0, 1])
+    scores = np.array([0.9, 0.9, 0.5, 0.2, 0.1])
+    threshold = youden_threshold(y, scores)
+    assert threshold == pytest.approx(0.35)
+    assert confusion_at_threshold(y, scores, threshold) == confusion_at_threshold(y, scores, 0.5)
+
+
+def test_youden_threshold_separates_separable_classes():
+    y = np.array([0, 0, 1, 1])
+    threshold = youden_threshold(y, np.array([0.1, 0.3, 0.6, 0.8]))
+    assert threshold == pytest.approx(0.45)
+    confusion = confusion_at_threshold(y, np.array([0.1, 0.3, 0.6, 0.8]), threshold)
+    assert confusion.sensitivity == 1.0 and confusion.specificity == 1.0
+
+
+def test_youden_threshold_needs_both_classes():
+    with pytest.raises(InputError, match="both positive and negative"):
+        youden_threshold(np.array([1, 1]), np.array([0.2, 0.7]))

@@ -16,6 +16,7 @@ import pytest
 
 from dsaviewer.inference.weights import load_weights
 from training.__main__ import main
+from training.checkpoint import load_checkpoint
 from training.synth.dataset_writer import write_dataset
 from training.synth.options import SynthOptions
 
@@ -71,7 +72,9 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
     assert main(["train-response", str(dataset), str(tmp_path / "gt"), "--gt-masks",
                  "--seg-checkpoint", checkpoint, *model, *FAST]) == 0
     weights = load_weights(tmp_path / "pred" / "weights")
-    assert weights.response_config.image_size == 64 and weights.threshold == 0.5
+    assert weights.response_config.image_size == 64
+    stored = load_checkpoint(tmp_path / "pred" / "best.pt")
+    assert weights.threshold == stored["metrics"]["val_threshold"]  # chosen on validation
 
     out = tmp_path / "evaluation"
     assert main(["evaluate-response", str(dataset), str(out), "--checkpoint",
@@ -84,6 +87,7 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
     assert {(d["a"], d["b"]) for d in report["delong"]} >= {
         ("A: predicted masks", "B: ground-truth masks")}
     assert report["evaluations"][0]["metrics"]["bayes_auc"]["estimate"] > 0.5
+    assert report["evaluations"][0]["threshold"] == weights.threshold  # each model's own
     assert (out / "roc.png").stat().st_size > 0 and (out / "calibration.png").is_file()
 
 

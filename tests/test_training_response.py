@@ -11,6 +11,7 @@ import pytest
 import torch
 from training_fixtures import tiny_records
 
+from dsaviewer.core.metrics_classification import youden_threshold
 from dsaviewer.errors import InputError
 from dsaviewer.inference.weights import load_weights
 from dsaviewer.models import ABLATIONS, ResponseConfig
@@ -105,8 +106,10 @@ def test_response_training_keeps_the_best_auc_and_bundles_weights(
     assert labels.tolist() == [r.response for r in validation]
     assert ((probabilities > 0) & (probabilities < 1)).all()
 
+    # The operating point shipped is Youden's J on the validation fold, not a fixed 0.5.
+    assert trained.threshold == pytest.approx(youden_threshold(labels, probabilities))
     weights = load_weights(result.weights_dir)
-    assert weights.response_config == RESPONSE and weights.threshold == 0.5
+    assert weights.response_config == RESPONSE and weights.threshold == trained.threshold
     for key, tensor in load_checkpoint(result.best_checkpoint)["model"].items():
         assert torch.equal(weights.response.state_dict()[key], tensor)
 

@@ -58,8 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "on predicted masks (default: the one stored with each)")
     parser.add_argument("--truth", type=Path,
                         help=f"the generator's {TRUTH_CSV} (default: DATA/{TRUTH_CSV} if there)")
-    parser.add_argument("--threshold", type=float, default=0.5,
-                        help="operating point of the rates (0.5)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="operating point of the rates (default: each model's own, stored "
+                             "with its weights)")
     add_split_arguments(parser)
     add_dataset_arguments(parser)
     add_runtime_arguments(parser)
@@ -86,10 +87,11 @@ def run(args: argparse.Namespace) -> int:
     labels = scored[0][1]
     names = [_name(model, index) for index, model in enumerate(models)]
     evaluations = [
-        evaluate_response(name, labels, probabilities, args.threshold,
+        evaluate_response(name, labels, probabilities,
+                          model.threshold if args.threshold is None else args.threshold,
                           true_probabilities=truth, n_resamples=args.resamples,
                           seed=args.bootstrap_seed)
-        for name, (_, _, probabilities) in zip(names, scored, strict=True)
+        for name, model, (_, _, probabilities) in zip(names, models, scored, strict=True)
     ]
     comparisons = [(names[0], names[i], compare_models(labels, scored[0][2], scored[i][2]))
                    for i in range(1, len(models))]

@@ -81,7 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--fold", type=int, help="validation fold, 0-based (0)")
     train.add_argument("--folds", type=int, help="number of folds, stratified by response (5)")
     train.add_argument("--split-seed", type=int)
-    train.add_argument("--threshold", type=float, help="operating point stored (0.5)")
+    train.add_argument("--threshold", type=float,
+                       help="operating point stored (default: Youden's J on the validation fold)")
     train.add_argument("--max-steps", type=int)
     train.add_argument("--time-budget-minutes", type=float)
     train.add_argument("--log-every", type=int)

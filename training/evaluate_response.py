@@ -113,8 +113,9 @@ def response_markdown(
     title: str = "Response prediction",
 ) -> str:
     first = evaluations[0]
+    thresholds = ", ".join(f"{e.threshold:.3g}" for e in evaluations)
     text = (f"# {title}\n\n{first.n_cases} cases, {first.n_responders} responders; rates at "
-            f"threshold {first.threshold:g}.\n\n")
+            f"each model's operating threshold ({thresholds}).\n\n")
     keys = [key for key in ("auc", *RATES, "bayes_auc") if key in first.metrics]
     rows = [[_LABELS[key], *[format_interval(e.metrics[key], percent=True) if key in e.metrics
                              else "n/a" for e in evaluations]] for key in keys]

@@ -17,6 +17,7 @@ segmentation checkpoint is given.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from dsaviewer.core.metrics_classification import confusion_at_threshold, roc_auc
+from dsaviewer.core.metrics_classification import (
+    confusion_at_threshold,
+    roc_auc,
+    youden_threshold,
+)
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import Provenance
 from dsaviewer.inference.weights import write_weights
@@ -78,7 +83,9 @@ class ResponseTrainingOptions:
     n_folds: int = 5
     split_seed: int = 0
     masks: str = PREDICTED  # or GROUND_TRUTH: what Pred of [KF, KF·Pred, Pred] is
-    threshold: float = 0.5  # operating point stored with the weights
+    # Operating point stored with the weights; None: Youden's J on the validation fold at
+    # the best epoch (chosen on cases the weights never trained on, never on the test set).
+    threshold: float | None = None
     max_steps: int | None = None
     time_budget_minutes: float | None = None
     log_every: int = 10
@@ -99,7 +106,7 @@ class ResponseTrainingOptions:
             raise ValueError(f"fold must be in 0..{self.n_folds - 1}, got {self.fold}")
         if self.masks not in (PREDICTED, GROUND_TRUTH):
             raise ValueError(f"masks must be {PREDICTED!r} or {GROUND_TRUTH!r}")
-        if not 0.0 <= self.threshold <= 1.0:
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold must be in [0, 1], got {self.threshold}")
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,9 +201,13 @@ def train_response(
     def validate(net: nn.Module, in_warmup: bool) -> Validation:
         labels, probabilities = predict_probabilities(net, val_set, prepare, use_clinical,
                                                       options.batch_size)
-        confusion = confusion_at_threshold(labels, probabilities, options.threshold)
         auc = roc_auc(labels, probabilities)
-        return Validation(auc, {"auc": auc, "accuracy": confusion.accuracy})
+        threshold = options.threshold
+        if threshold is None:  # a one-class fold (auc nan) has no ROC curve to choose on
+            threshold = 0.5 if math.isnan(auc) else youden_threshold(labels, probabilities)
+        confusion = confusion_at_threshold(labels, probabilities, threshold)
+        return Validation(auc, {"auc": auc, "accuracy": confusion.accuracy,
+                                "threshold": threshold})
 
     task = TrainingTask(
         kind=KIND, step=step, validate=validate, prepare_batch=prepare,
@@ -279,6 +290,15 @@ class TrainedResponse:
     def masks(self) -> str:
         return self.stored["options"]["masks"]
 
+    @property
+    def threshold(self) -> float:
+        """The operating point shipped with these weights: the one fixed for training, else
+        the one chosen on the validation fold (0.5 for checkpoints older than that choice)."""
+        fixed = self.stored["options"].get("threshold")
+        if fixed is not None:
+            return float(fixed)
+        return float(self.stored.get("metrics", {}).get("val_threshold", 0.5))
+
 
 def load_trained_response(path: str | Path) -> TrainedResponse:
     """The model of a response ``best.pt`` / ``last.pt``, on the CPU, in eval mode."""
@@ -327,11 +347,13 @@ def _write_weights_folder(
     config: ResponseConfig,
     segmentation_checkpoint: Path,
     folder: Path,
-    threshold: float,
+    threshold: float | None,
     command: str,
     n_cases: int,
 ) -> Path:
     best = load_checkpoint(best_path, KIND)
+    if threshold is None:
+        threshold = float(best["metrics"]["val_threshold"])
     model = build_response_model(config)
     model.load_state_dict(best["model"])
     segmentation = load_trained_segmentation(segmentation_checkpoint)

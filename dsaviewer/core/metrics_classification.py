@@ -119,6 +119,20 @@ def roc_curve(y_true: np.ndarray, scores: np.ndarray) -> RocCurve:
     )
 
 
+def youden_threshold(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """The operating point that maximises Youden's J = sensitivity + specificity − 1 on these
+    cases: the midpoint between the score that reaches the best ROC point and the next lower
+    one, so that both the cases it was chosen on and nearby unseen scores fall on the same
+    side. Both classes must be present."""
+    curve = roc_curve(y_true, scores)
+    best = int(np.argmax(curve.tpr - curve.fpr))
+    if best == 0:  # calling nobody positive is best: only a threshold above every score
+        return float(np.nextafter(curve.thresholds[1], np.inf))
+    if best + 1 < curve.thresholds.size:
+        return float((curve.thresholds[best] + curve.thresholds[best + 1]) / 2.0)
+    return float(curve.thresholds[best])
+
+
 @dataclass(frozen=True, eq=False)
 class CalibrationBins:
     """Reliability-diagram data over equal-width probability bins. Empty bins hold nan."""
