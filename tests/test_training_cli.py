@@ -102,6 +102,23 @@ def test_ablation_trains_each_row_once(dataset: Path, tmp_path: Path) -> None:
     assert main(arguments) == 0  # finished rows are read back, not trained again
     assert (tmp_path / "kf_only" / "last.pt").stat().st_mtime_ns == modified
     assert "| kf_fd |" in (tmp_path / "ablation.md").read_text()
+    assert all(row["test"] is None for row in table["rows"])
+
+
+def test_ablation_scores_each_row_on_a_held_out_set(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ablation"
+    assert main(["ablation", str(dataset), str(out), "--rows", "kf_only", *TINY_MODEL,
+                 "--max-steps", "2", "--batch-size", "8", "--folds", "3", "--test", str(dataset),
+                 *FAST]) == 0
+    row = json.loads((out / "ablation.json").read_text())["rows"][0]
+    dice = row["test"]["dice"]
+    assert 0.0 <= dice["low"] <= dice["estimate"] <= dice["high"] <= 1.0
+    evaluate = tmp_path / "evaluate"
+    assert main(["evaluate-seg", str(dataset), str(evaluate), "--checkpoint",
+                 str(out / "kf_only" / "best.pt"), *FAST[:4]]) == 0
+    raw = json.loads((evaluate / "segmentation.json").read_text())["raw"]["metrics"]
+    assert dice["estimate"] == pytest.approx(raw["dice"]["estimate"])  # the same evaluation
+    assert "## On the held-out test set" in (out / "ablation.md").read_text()
 
 
 def test_bad_arguments_are_reported(dataset: Path, tmp_path: Path,

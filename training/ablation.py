@@ -7,17 +7,22 @@ again). ``OUT/ablation.md`` and ``OUT/ablation.json`` are rewritten after every 
 
 A fair budget is the same number of steps (``max_steps`` or ``epochs``): with a time budget
 the heavier models (three U-Nets) would take fewer steps than the single U-Net.
+
+Validation Dice chose each row's epoch, so it flatters every row a little; with a held-out
+test set (``test_records``) each row's best checkpoint is also scored there, with bootstrap
+95 % CIs, on raw masks: post-processing is the viewer's and is ablated by ``evaluate-seg``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dsaviewer.core.bootstrap import ConfidenceInterval
 from dsaviewer.models import (
     ABLATIONS,
     SegmentationConfig,
@@ -27,8 +32,10 @@ from dsaviewer.models import (
 from training.dataset import CaseRecord
 from training.ddp import init_distributed
 from training.device import RuntimeOptions
-from training.loop import LAST_CHECKPOINT, StopRequest
-from training.report import format_value, markdown_table, write_json, write_text
+from training.evaluate_segmentation import evaluate_segmentation
+from training.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, StopRequest
+from training.report import format_interval, format_value, markdown_table, write_json, write_text
+from training.seg_predictions import cached_key_frame_predictions
 from training.train_segmentation import (
     SUMMARY_FILE,
     SegmentationTrainingOptions,
@@ -49,6 +56,14 @@ PAPER_DICE = {
     "full": 73.68,
 }
 
+# Held-out metrics of the table: (key of evaluate_segmentation, column, percent).
+TEST_COLUMNS = (
+    ("dice", "Test tumor Dice", False),
+    ("lesion_sensitivity", "Test lesion sensitivity", True),
+    ("false_positive_ratio", "Test FP ratio", True),
+    ("hd95", "Test HD95 px", False),
+)
+
 
 @dataclass(frozen=True)
 class AblationRow:
@@ -62,6 +77,7 @@ class AblationRow:
     seconds_per_step: float | None
     stop_reason: str
     paper_dice: float | None
+    test: Mapping[str, ConfidenceInterval] | None = None  # TEST_COLUMNS keys, raw masks
 
 
 def run_ablation(
@@ -73,9 +89,13 @@ def run_ablation(
     runtime: RuntimeOptions | None = None,
     log: Callable[[str], None] = print,
     stop: StopRequest | None = None,
+    test_records: Sequence[CaseRecord] | None = None,
+    test_cache: str | Path | None = None,
 ) -> list[AblationRow]:
     """Train (or read back, or resume) each row ``names``; ``configure(name)`` gives its
-    config. Stops early, leaving the table partial, when ``stop`` is requested."""
+    config. Stops early, leaving the table partial, when ``stop`` is requested. With
+    ``test_records`` each finished row is scored on them (predictions cached in
+    ``test_cache``, default ``OUT/.test-cache``)."""
     unknown = [name for name in names if name not in ABLATIONS]
     if unknown:
         raise ValueError(f"unknown ablation row(s) {unknown}; known: {sorted(ABLATIONS)}")
@@ -96,7 +116,12 @@ def run_ablation(
             if result.stop_reason == "interrupted":
                 break
             summary = _finished_summary(folder)
-        rows.append(_row(name, config, summary))
+        row = _row(name, config, summary)
+        if is_main and test_records:
+            row = _scored_on(row, folder / BEST_CHECKPOINT, test_records,
+                             out / ".test-cache" if test_cache is None else test_cache,
+                             runtime, log)
+        rows.append(row)
         if is_main:
             write_ablation_table(out, rows, options)
     return rows
@@ -120,10 +145,23 @@ def write_ablation_table(
           f"{row.parameters:,}", str(row.steps), format_value(row.seconds_per_step, digits=2),
           str(row.best_epoch)] for row in rows],
     )
+    tested = [row for row in rows if row.test is not None]
+    if tested:
+        text += ("\n\n## On the held-out test set\n\nEach row's best checkpoint on the key "
+                 "frames of the test set, raw masks at threshold 0.5 (no post-processing), "
+                 "mean over cases or pooled lesions with bootstrap 95 % CIs.\n\n")
+        text += markdown_table(
+            ["Row", *[column for _, column, _ in TEST_COLUMNS]],
+            [[row.name, *[format_interval(row.test[key], percent=percent)
+                          for key, _, percent in TEST_COLUMNS]] for row in tested],
+        )
     write_text(out / "ablation.md", text)
     write_json(out / "ablation.json", {
         "options": options.to_dict(),
-        "rows": [{**dataclasses.asdict(row), "config": row.config.to_dict()} for row in rows],
+        "rows": [{**dataclasses.asdict(row), "config": row.config.to_dict(),
+                  "test": None if row.test is None
+                  else {key: interval._asdict() for key, interval in row.test.items()}}
+                 for row in rows],
     })
 
 
@@ -150,3 +188,17 @@ def _row(name: str, config: SegmentationConfig, summary: dict[str, Any]) -> Abla
         stop_reason=summary["stop_reason"],
         paper_dice=PAPER_DICE.get(name),
     )
+
+
+def _scored_on(
+    row: AblationRow,
+    checkpoint: Path,
+    records: Sequence[CaseRecord],
+    cache: str | Path,
+    runtime: RuntimeOptions | None,
+    log: Callable[[str], None],
+) -> AblationRow:
+    predictions = cached_key_frame_predictions(checkpoint, records, cache, runtime, log)
+    evaluation = evaluate_segmentation(records, predictions, postprocess=False)
+    return dataclasses.replace(
+        row, test={key: evaluation.row(key).interval for key, _, _ in TEST_COLUMNS})

@@ -2,6 +2,7 @@
 
     python -m training ablation DATA OUT --max-steps 20000
     python -m training ablation DATA OUT --rows kf_only kf_fd full --epochs 150
+    python -m training ablation DATA OUT --epochs 15 --test TEST_DATA
 
 Run the same command again after an interruption: finished rows are kept, the interrupted
 one resumes. All training options of train-seg apply to every row.
@@ -37,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", type=Path, help="output folder: one sub-folder per row")
     parser.add_argument("--rows", nargs="+", choices=list(ABLATIONS), default=list(ABLATIONS),
                         help="the rows to train (default: all, in table order)")
+    parser.add_argument("--test", type=Path, default=None,
+                        help="held-out dataset on which each row's best checkpoint is also "
+                             "scored (Dice, lesion sensitivity, FP ratio, HD95 with 95 %% CIs)")
     add_model_arguments(parser)
     add_training_arguments(parser)
     add_dataset_arguments(parser)
@@ -50,10 +54,16 @@ def run(args: argparse.Namespace) -> int:
         options = training_options(args)
         configs = {name: config_for(name, args) for name in args.rows}
         sizes = {config.image_size for config in configs.values()}
-        records = read_records(args.data, sizes.pop(), args, context)
+        size = sizes.pop()
+        records = read_records(args.data, size, args, context)
+        test_records = None
+        if args.test is not None:  # in its own cache: --cache-dir names the training data's
+            test_records = read_records(args.test, size, argparse.Namespace(
+                **{**vars(args), "cache_dir": None}), context)
         with stop.handle_signals():
             rows = run_ablation(records, args.rows, configs.__getitem__, options, args.out,
-                                runtime_from_args(args), stop=stop)
+                                runtime_from_args(args), stop=stop, test_records=test_records,
+                                test_cache=None if args.test is None else args.test / ".cache")
     except InputError as error:
         print(f"ablation: {error}", file=sys.stderr)
         return 2
