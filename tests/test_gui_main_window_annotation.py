@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, QStandardPaths, Qt
-from PySide6.QtGui import QAction, QMouseEvent
+from PySide6.QtGui import QAction, QImage, QMouseEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox
 from test_gui_annotation_panel import click_message_box_button
 from test_gui_fixtures import N_FRAMES, FakeAnalysis, write_avi_case
 from test_gui_main_window import WAIT_MS, make_window, open_case, run_analysis
@@ -304,3 +304,32 @@ def test_label_file_problems_stop_an_annotator_but_not_a_clinician(qtbot, tmp_pa
     open_case(qtbot, window, case)
     qtbot.waitUntil(lambda: bool(boxes), timeout=WAIT_MS)
     assert "1 problem(s) with the case's label files" in boxes[0]
+
+
+def test_frame_export_shows_the_edited_masks_the_screen_shows(qtbot, window, tmp_path,
+                                                             monkeypatch):
+    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
+    editor = window.annotation.editor
+    key(qtbot, window, Qt.Key.Key_B)
+    editor.set_radius(2)
+    mouse_drag(window, Qt.MouseButton.LeftButton, STROKE)  # not saved: the export still has it
+    assert editor.has_unsaved_changes()
+    targets = iter([tmp_path / "editing.png", tmp_path / "viewing.png"])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *args, **kwargs: (str(next(targets)), "PNG (*.png)"))
+
+    def export() -> QImage:
+        with qtbot.waitSignal(window.exporter.finished, timeout=WAIT_MS) as written:
+            key(qtbot, window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+        return QImage(written.args[0])
+
+    editing = export()
+    x, y = STROKE[1]
+    painted = editing.pixelColor(int(x), int(y))  # tinted with the tumor's cyan
+    assert painted.blue() > painted.red() + 40 and painted.green() > painted.red() + 40
+    window.findChild(QDockWidget, "Clinical_variables").raise_()  # the editor's tab behind
+    qtbot.waitUntil(lambda: not window.annotation.panel.isEnabled())
+    viewing = export()
+    grey = viewing.pixelColor(int(x), int(y))  # hidden edits are not exported (no analysis)
+    assert grey.red() == grey.green() == grey.blue()
+    assert editor.has_unsaved_changes()  # exporting changed nothing the annotator made

@@ -16,14 +16,15 @@ from dsaviewer.core.lesions import Lesion
 from dsaviewer.core.overlay_images import OverlaySet
 from dsaviewer.gui.case_session import KEY_FRAME_SOURCE_TEXT, CaseSession, frame_number
 from dsaviewer.gui.case_summary import SummaryContent, render_summary
-from dsaviewer.gui.frame_render import render_frame
+from dsaviewer.gui.frame_render import EditedMask, render_frame
 from dsaviewer.gui.workers import run_in_background
 from dsaviewer.io.writers import replace_atomically
 
 
 @dataclass(frozen=True)
 class FrameExport:
-    """A frame as the screen shows it: window, inversion and the layers shown."""
+    """A frame as the screen shows it: window, inversion, the model's layers shown and the
+    annotator's masks when the editor shows them."""
 
     frame: np.ndarray
     window: tuple[float, float]
@@ -31,10 +32,11 @@ class FrameExport:
     overlays: OverlaySet
     opacities: Mapping[str, float]  # shown layers only
     lesions: Sequence[Lesion]
+    edited: Sequence[EditedMask] = ()
 
     def render(self) -> QImage:
         return render_frame(self.frame, self.window, self.inverted, self.overlays,
-                            self.opacities, self.lesions)
+                            self.opacities, self.lesions, edited=self.edited)
 
 
 EXPORTS_FOLDER = "exports"  # inside the case's viewer folder, out of the training contract

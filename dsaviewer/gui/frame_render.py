@@ -8,6 +8,7 @@ images, opacities, order and outline colours) into pixels a file can hold.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -26,6 +27,16 @@ from dsaviewer.gui.overlay_layers import (
     TUMOR,
 )
 from dsaviewer.gui.overlay_panel import legend_entries
+
+
+@dataclass(frozen=True)
+class EditedMask:
+    """An annotator's mask as the editor draws it: above the model's layers, in one colour."""
+
+    text: str  # the legend's words, e.g. "Tumor annotation"
+    mask: np.ndarray  # (H, W) bool at the frame's resolution
+    rgb: tuple[int, int, int]
+    opacity: float
 
 
 def numpy_to_qimage(image: np.ndarray) -> QImage:
@@ -48,9 +59,11 @@ def render_frame(
     lesions: Sequence[Lesion] = (),
     highlighted: int | None = None,
     with_legend: bool = True,
+    edited: Sequence[EditedMask] = (),
 ) -> QImage:
     """``frame`` windowed, with the layers named in ``opacities`` (name -> opacity) painted
-    in the viewer's order; lesion outlines and numbers when LESIONS is among them."""
+    in the viewer's order; lesion outlines and numbers when LESIONS is among them; then the
+    ``edited`` masks, bottom to top, listed first in the legend (the top one first)."""
     canvas = numpy_to_qimage(apply_window(frame, window, inverted)).convertToFormat(
         QImage.Format.Format_ARGB32_Premultiplied
     )
@@ -66,11 +79,22 @@ def render_frame(
             _paint_lesions(painter, lesions, highlighted, canvas.width())
         else:
             painter.drawImage(0, 0, numpy_to_qimage(images[name]))
+    for layer in edited:
+        painter.setOpacity(layer.opacity)
+        painter.drawImage(0, 0, numpy_to_qimage(_mask_rgba(layer.mask, layer.rgb)))
     painter.setOpacity(1.0)
-    if with_legend and shown:
-        _paint_legend(painter, legend_entries(shown), canvas.width())
+    entries = [(layer.text, QColor(*layer.rgb)) for layer in reversed(edited)]
+    entries += legend_entries(shown)
+    if with_legend and entries:
+        _paint_legend(painter, entries, canvas.width())
     painter.end()
     return canvas
+
+
+def _mask_rgba(mask: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
+    rgba = np.zeros((*mask.shape, 4), np.uint8)
+    rgba[mask] = (*rgb, 255)
+    return rgba
 
 
 def _paint_lesions(

@@ -541,7 +541,8 @@ class MainWindow(QMainWindow):
                                              self._as_shown(self.session.key_frame))
 
     def _as_shown(self, index: int) -> FrameExport:
-        """Frame ``index`` as the screen shows frames now (window, inversion, layers)."""
+        """Frame ``index`` as the screen shows frames now (window, inversion, layers, the
+        annotator's masks while the editor shows them)."""
         result = self.session.result
         return FrameExport(
             frame=self.session.video.frames[index],
@@ -550,6 +551,7 @@ class MainWindow(QMainWindow):
             overlays=self.session.overlays,
             opacities=self.overlay_controls.shown_opacities(),
             lesions=[] if result is None else result.lesions,
+            edited=self.annotation.editor.masks_as_shown(index),
         )
 
     def _warn(self, title: str, message: str) -> None:

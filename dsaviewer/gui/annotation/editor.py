@@ -39,6 +39,7 @@ from dsaviewer.gui.annotation.surface import EditingSurface
 from dsaviewer.gui.annotation.tools import (
     DEFAULT_BRUSH_RADIUS,
     LABEL_RGB,
+    LABEL_TEXT,
     LIVER,
     MAX_BRUSH_RADIUS,
     TUMOR,
@@ -46,6 +47,7 @@ from dsaviewer.gui.annotation.tools import (
     Tool,
 )
 from dsaviewer.gui.annotation.undo import MaskEditCommand
+from dsaviewer.gui.frame_render import EditedMask
 from dsaviewer.io.frame_labels import labels_folder_for, update_label_flags, write_frame_labels
 from dsaviewer.io.labelme import KEY_FRAME_FLAG, LABELS, read_labelme
 from dsaviewer.io.recovery import RecoveredFrame, read_recovery, recovery_folder_for
@@ -279,6 +281,17 @@ class MaskEditor(QObject):
     def set_layers_visible(self, visible: bool) -> None:
         for layer in self._layers.values():
             layer.setVisible(visible)
+
+    def masks_as_shown(self, frame: int) -> list[EditedMask]:
+        """Frame ``frame``'s edited masks as the screen draws them (unsaved edits included),
+        bottom to top, for an export; none while the layers are hidden."""
+        annotation = None if self._store is None else self._store.get(frame)
+        if annotation is None or not any(layer.isVisible() for layer in self._layers.values()):
+            return []
+        layers = sorted(self._layers.items(), key=lambda item: item[1].zValue())
+        return [EditedMask(f"{LABEL_TEXT[label]} annotation", annotation.masks[label].copy(),
+                           LABEL_RGB[label], layer.opacity())
+                for label, layer in layers if annotation.masks[label].any()]
 
     # ----- tool settings -----
     @property
