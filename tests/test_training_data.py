@@ -143,3 +143,31 @@ def test_response_items_hold_the_model_2_inputs() -> None:
     assert float(item["label"]) == record.response
     with pytest.raises(ValueError, match="no tumor mask"):
         ResponseDataset(records, {})
+
+
+def _dihedral_images(image: np.ndarray) -> list[np.ndarray]:
+    turns = [np.rot90(image, k) for k in range(4)]
+    return turns + [turned[:, ::-1] for turned in turns]
+
+
+def test_response_augmentation_turns_image_and_mask_together_per_epoch() -> None:
+    records = tiny_records(3)
+    masks = ground_truth_key_frame_masks(records)
+    dataset = ResponseDataset(records, masks, dihedral=True, seed=5)
+    plain = ResponseDataset(records, masks)
+    seen = set()
+    for epoch in range(8):
+        dataset.set_epoch(epoch)
+        item, original = dataset[1], plain[1]
+        frames = _dihedral_images(original["key_frame"][0].numpy())
+        tumors = _dihedral_images(original["tumor"][0].numpy())
+        (which,) = [k for k, frame in enumerate(frames)
+                    if np.array_equal(frame, item["key_frame"][0].numpy())]
+        np.testing.assert_array_equal(item["tumor"][0].numpy(), tumors[which])  # same turn
+        assert torch.equal(item["clinical"], original["clinical"])
+        assert float(item["label"]) == float(original["label"])
+        seen.add(which)
+        again = ResponseDataset(records, masks, dihedral=True, seed=5)
+        again.set_epoch(epoch)
+        assert torch.equal(again[1]["key_frame"], item["key_frame"])  # reproducible
+    assert len(seen) > 2  # the epochs draw different turns

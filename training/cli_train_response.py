@@ -47,6 +47,7 @@ _OPTION_ARGUMENTS = {
     "folds": "n_folds", "split_seed": "split_seed", "threshold": "threshold",
     "max_steps": "max_steps", "time_budget_minutes": "time_budget_minutes",
     "log_every": "log_every", "checkpoint_every": "checkpoint_every", "workers": "workers",
+    "dihedral_augmentation": "dihedral_augmentation",
 }
 
 
@@ -88,6 +89,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--log-every", type=int)
     train.add_argument("--checkpoint-every", type=int)
     train.add_argument("--workers", type=int)
+    train.add_argument("--dihedral-augmentation", action=argparse.BooleanOptionalAction,
+                       default=None, help="random 90° turns and mirroring of the training "
+                                          "images (default: on)")
     add_dataset_arguments(parser)
     add_runtime_arguments(parser)
 

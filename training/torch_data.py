@@ -158,14 +158,34 @@ def _augment(
 class ResponseDataset(Dataset):
     """One item per case with a known response: ``key_frame`` and ``tumor`` ``(1, S, S)``
     (the mask Model 2 reads: predicted or ground truth, see ``masks``), ``clinical``
-    (values then presence flags, as the viewer builds them) and ``label`` (1 responder)."""
+    (values then presence flags, as the viewer builds them) and ``label`` (1 responder).
 
-    def __init__(self, records: Sequence[CaseRecord], masks: Mapping[str, np.ndarray]) -> None:
+    ``dihedral``: each item turned by a random multiple of 90° and maybe mirrored, image and
+    mask together. What decides a response in an image (how much tumor, how many, how
+    vascular) does not change under these, while the exact picture, which a ResNet otherwise
+    memorises with its noisy label within a few epochs, does. Draws come from
+    ``(seed, epoch, item)`` as in :class:`SegmentationDataset`.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[CaseRecord],
+        masks: Mapping[str, np.ndarray],
+        dihedral: bool = False,
+        seed: int = 0,
+    ) -> None:
         self.records = [record for record in records if record.response is not None]
         missing = [record.case_id for record in self.records if record.case_id not in masks]
         if missing:
             raise ValueError(f"no tumor mask for {len(missing)} case(s), e.g. {missing[0]}")
         self.masks = masks
+        self.dihedral = dihedral
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Augmentation draws depend on the epoch (call before creating the epoch's loader)."""
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.records)
@@ -176,14 +196,24 @@ class ResponseDataset(Dataset):
     def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
         record = self.records[item]
         key_frame = record.clip[record.key_frame].astype(np.float32) * np.float32(1.0 / 255.0)
+        tumor = np.asarray(self.masks[record.case_id], np.float32)
+        if self.dihedral:
+            rng = np.random.default_rng([self.seed, self.epoch, item])
+            turns, mirror = int(rng.integers(4)), bool(rng.integers(2))
+            key_frame, tumor = (_dihedral(image, turns, mirror) for image in (key_frame, tumor))
         clinical = np.concatenate([record.clinical_values, record.clinical_present])
         return {
             "key_frame": torch.from_numpy(key_frame[None]),
-            "tumor": torch.from_numpy(np.asarray(self.masks[record.case_id], np.float32)[None]),
+            "tumor": torch.from_numpy(tumor[None]),
             "clinical": torch.from_numpy(clinical.astype(np.float32)),
             "label": torch.tensor(float(record.response)),
             "item": torch.tensor(item),
         }
+
+
+def _dihedral(image: np.ndarray, turns: int, mirror: bool) -> np.ndarray:
+    turned = np.rot90(image, turns)
+    return np.ascontiguousarray(turned[:, ::-1] if mirror else turned)
 
 
 def clinical_feature_count(records: Sequence[CaseRecord]) -> int:

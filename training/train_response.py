@@ -86,6 +86,7 @@ class ResponseTrainingOptions:
     # Operating point stored with the weights; None: Youden's J on the validation fold at
     # the best epoch (chosen on cases the weights never trained on, never on the test set).
     threshold: float | None = None
+    dihedral_augmentation: bool = True  # see ResponseDataset: without it the net memorises
     max_steps: int | None = None
     time_budget_minutes: float | None = None
     log_every: int = 10
@@ -166,7 +167,8 @@ def train_response(
     split = split_cases([r.case_id for r in cases], options.fold, options.n_folds,
                         options.split_seed, strata={r.case_id: int(r.response) for r in cases})
     by_id = {record.case_id: record for record in cases}
-    train_set = ResponseDataset([by_id[c] for c in split.train], masks)
+    train_set = ResponseDataset([by_id[c] for c in split.train], masks,
+                                dihedral=options.dihedral_augmentation, seed=options.seed)
     val_set = ResponseDataset([by_id[c] for c in split.validation], masks)
 
     torch.manual_seed(options.seed)
