@@ -132,8 +132,10 @@ def write_ablation_table(
 ) -> None:
     budget = (f"{options.max_steps} steps" if options.max_steps
               else f"{options.epochs} epochs")
+    sizes = sorted({f"{row.config.image_size} px, base width {row.config.base_width}"
+                    for row in rows})
     text = (f"# Ablation (validation fold {options.fold + 1}/{options.n_folds}, "
-            f"{budget} each, seed {options.seed})\n\n"
+            f"{budget} each, seed {options.seed}, {'; '.join(sizes)})\n\n"
             "Tumor and liver Dice: per case on the validation key frames, best epoch. "
             "The paper column is DSA-LTDNet's (real DSA, 150 epochs).\n\n")
     text += markdown_table(
