@@ -125,6 +125,23 @@ def test_early_stopping_ends_training_after_patience_epochs(records: list, tmp_p
     assert result.weights_dir is None  # no segmentation checkpoint to bundle
 
 
+def test_the_clinical_mlp_and_final_layers_take_their_own_learning_rate(
+    records: list, tmp_path: Path
+) -> None:
+    options = ResponseTrainingOptions(epochs=1, batch_size=4, n_folds=3, masks=GROUND_TRUTH,
+                                      learning_rate=1e-4, head_learning_rate=2e-3,
+                                      log_every=1000)
+    result = train_response(records, ground_truth_key_frame_masks(records), RESPONSE, options,
+                            tmp_path, CPU, **QUIET)
+    image, head = load_checkpoint(tmp_path / "last.pt")["optimizer"]["param_groups"]
+    assert (image["initial_lr"], head["initial_lr"]) == (1e-4, 2e-3)
+    model = result.model
+    assert len(image["params"]) == len(list(model.image_encoder.parameters()))
+    assert len(image["params"]) + len(head["params"]) == len(list(model.parameters()))
+    with pytest.raises(ValueError, match="head_learning_rate"):
+        ResponseTrainingOptions(head_learning_rate=0.0)
+
+
 def test_response_training_needs_enough_known_responses(records: list, tmp_path: Path) -> None:
     unknown = [dataclasses.replace(r, response=None) for r in records[:9]] + records[9:]
     with pytest.raises(InputError, match="known response"):

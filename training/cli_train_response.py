@@ -47,7 +47,7 @@ _OPTION_ARGUMENTS = {
     "folds": "n_folds", "split_seed": "split_seed", "threshold": "threshold",
     "max_steps": "max_steps", "time_budget_minutes": "time_budget_minutes",
     "log_every": "log_every", "checkpoint_every": "checkpoint_every", "workers": "workers",
-    "dihedral_augmentation": "dihedral_augmentation",
+    "dihedral_augmentation": "dihedral_augmentation", "head_lr": "head_learning_rate",
 }
 
 
@@ -78,6 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--batch-size", type=int, help=f"({defaults.batch_size})")
     train.add_argument("--lr", type=float, help=f"Adam learning rate ({defaults.learning_rate})")
     train.add_argument("--weight-decay", type=float, help=f"({defaults.weight_decay})")
+    train.add_argument("--head-lr", type=float,
+                       help="learning rate of the clinical MLP and final layers (--lr)")
     train.add_argument("--seed", type=int)
     train.add_argument("--fold", type=int, help="validation fold, 0-based (0)")
     train.add_argument("--folds", type=int, help="number of folds, stratified by response (5)")

@@ -86,6 +86,9 @@ class ResponseTrainingOptions:
     # Operating point stored with the weights; None: Youden's J on the validation fold at
     # the best epoch (chosen on cases the weights never trained on, never on the test set).
     threshold: float | None = None
+    # Learning rate of the clinical MLP and the final layers; None: ``learning_rate``. The
+    # ResNet over the image fits (and memorises) faster than they do.
+    head_learning_rate: float | None = None
     dihedral_augmentation: bool = True  # see ResponseDataset: without it the net memorises
     max_steps: int | None = None
     time_budget_minutes: float | None = None
@@ -101,6 +104,8 @@ class ResponseTrainingOptions:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.patience < 0 or self.workers < 0:
             raise ValueError("patience and workers must not be negative")
+        if self.head_learning_rate is not None and not self.head_learning_rate > 0:
+            raise ValueError("head_learning_rate must be positive")
         if not self.learning_rate > 0 or self.weight_decay < 0:
             raise ValueError("learning_rate must be positive and weight_decay not negative")
         if not 0 <= self.fold < self.n_folds:
@@ -175,7 +180,7 @@ def train_response(
     channels_last = runtime.use_channels_last(context.device)
     model = prepare_model(build_response_model(config), context.device, channels_last)
     wrapped = wrap_model(model, context, sync_batchnorm=True)
-    optimizer = torch.optim.Adam(wrapped.parameters(), lr=options.learning_rate,
+    optimizer = torch.optim.Adam(_parameter_groups(model, options),
                                  weight_decay=options.weight_decay)
     settings = LoopSettings(
         epochs=options.epochs,
@@ -254,6 +259,14 @@ def train_response(
             "seconds_per_step": result.seconds_per_step, "history": result.history,
         })
     return summary
+
+
+def _parameter_groups(model: nn.Module, options: ResponseTrainingOptions) -> list[dict]:
+    image = list(model.image_encoder.parameters())
+    chosen = {id(parameter) for parameter in image}
+    head = [parameter for parameter in model.parameters() if id(parameter) not in chosen]
+    head_rate = options.head_learning_rate or options.learning_rate
+    return [{"params": image, "lr": options.learning_rate}, {"params": head, "lr": head_rate}]
 
 
 def response_logits(
