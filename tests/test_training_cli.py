@@ -83,9 +83,9 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
     report = json.loads((out / "response.json").read_text())
     assert len(report["case_ids"]) == 12 and len(report["true_probabilities"]) == 12
     assert [e["name"] for e in report["evaluations"]] == [
-        "A: predicted masks", "B: ground-truth masks"]
+        "A: predicted masks (pred)", "B: ground-truth masks (gt)"]
     assert {(d["a"], d["b"]) for d in report["delong"]} >= {
-        ("A: predicted masks", "B: ground-truth masks")}
+        ("A: predicted masks (pred)", "B: ground-truth masks (gt)")}
     assert report["evaluations"][0]["metrics"]["bayes_auc"]["estimate"] > 0.5
     assert report["evaluations"][0]["threshold"] == weights.threshold  # each model's own
     assert (out / "roc.png").stat().st_size > 0 and (out / "calibration.png").is_file()

@@ -142,7 +142,8 @@ def _score(
 def _name(model: TrainedResponse, index: int) -> str:
     masks = "ground-truth masks" if model.masks == GROUND_TRUTH else "predicted masks"
     clinical = "" if model.config.clinical_features else ", image only"
-    return f"{chr(ord('A') + index)}: {masks}{clinical}"
+    # The run folder tells apart two models trained on the same kind of masks.
+    return f"{chr(ord('A') + index)}: {masks}{clinical} ({model.path.parent.name})"
 
 
 def _true_probabilities(args: argparse.Namespace, records: list[CaseRecord]) -> np.ndarray | None:
