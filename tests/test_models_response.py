@@ -128,3 +128,20 @@ def test_response_config_from_bad_data_raises_input_error() -> None:
         ResponseConfig.from_dict({"clinical_features": 4, "dropout": 1.5})
     integer_dropout = ResponseConfig.from_dict({"clinical_features": 4, "dropout": 0})
     assert isinstance(integer_dropout.dropout, float)
+
+
+def test_linear_clinical_path_adds_a_logistic_regression_to_the_logit() -> None:
+    config = ResponseConfig.from_dict({**TINY.to_dict(), "clinical_linear": True})
+    model = build_response_model(config).eval()
+    plain = build_response_model(TINY).eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items()
+                           if not k.startswith("clinical_linear.")})
+    image, clinical = torch.rand(3, 3, 64, 64), torch.randn(3, CLINICAL)
+    with torch.no_grad():
+        path = model.clinical_linear(clinical).squeeze(1)
+        torch.testing.assert_close(model(image, clinical), plain(image, clinical) + path)
+    assert count_parameters(model) == count_parameters(plain) + CLINICAL + 1
+    # Weights saved before the option existed have no such key and load as before.
+    assert ResponseConfig.from_dict({"clinical_features": CLINICAL}).clinical_linear is False
+    with pytest.raises(InputError, match="clinical_linear needs clinical features"):
+        ResponseConfig.from_dict({"clinical_features": 0, "clinical_linear": True})

@@ -66,6 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--clinical-hidden", type=int, default=32)
     model.add_argument("--fusion-hidden", type=int, default=64)
     model.add_argument("--dropout", type=float, default=0.2)
+    model.add_argument("--clinical-linear", action="store_true",
+                       help="add a linear map of the clinical vector to the logit")
     model.add_argument("--no-clinical", action="store_true",
                        help="image-only model (the paper's comparison)")
     model.add_argument("--image-size", type=int,
@@ -150,7 +152,7 @@ def _config_and_options(
         config = ResponseConfig(
             clinical_features=0 if args.no_clinical else 1, width=args.width,
             clinical_hidden=args.clinical_hidden, fusion_hidden=args.fusion_hidden,
-            dropout=args.dropout, image_size=image_size,
+            dropout=args.dropout, image_size=image_size, clinical_linear=args.clinical_linear,
         )
         options = ResponseTrainingOptions(**given,
                                           masks=GROUND_TRUTH if args.gt_masks else PREDICTED)

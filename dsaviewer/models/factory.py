@@ -28,6 +28,7 @@ def build_response_model(config: ResponseConfig) -> ResponseNet:
         clinical_hidden=config.clinical_hidden,
         fusion_hidden=config.fusion_hidden,
         dropout=config.dropout,
+        clinical_linear=config.clinical_linear,
     )
 
 

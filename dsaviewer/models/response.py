@@ -3,7 +3,12 @@ predicted tumor mask and the clinical variables.
 
 A ResNet18 reads the image [KF, KF·Pred, Pred]; an MLP reads the clinical vector (values
 followed by presence indicators, built by ``dsaviewer.core.clinical_features``); their
-features are concatenated and final linear layers give one logit.
+features are concatenated and final linear layers give one logit. Optionally
+(``clinical_linear``) a linear map of the clinical vector is added to that logit: the model
+then contains a logistic regression on the clinical variables, which the MLP and the image
+refine, instead of having to rebuild it through dropout and ReLUs (measured on generated data,
+docs/evaluation.md: a logistic regression on the clinical vector alone did better than the
+network without this path).
 """
 
 from __future__ import annotations
@@ -47,8 +52,11 @@ class ResponseNet(nn.Module):
         clinical_hidden: int = 32,
         fusion_hidden: int = 64,
         dropout: float = 0.2,
+        clinical_linear: bool = False,
     ) -> None:
         super().__init__()
+        if clinical_linear and not clinical_features:
+            raise ValueError("a linear clinical path needs clinical features")
         self.clinical_features = clinical_features
         self.image_encoder = ResNet18(image_channels, width)
         self.clinical_encoder: nn.Module | None = None
@@ -68,6 +76,7 @@ class ResponseNet(nn.Module):
             nn.ReLU(inplace=True),
             nn.Linear(fusion_hidden, 1),
         )
+        self.clinical_linear = nn.Linear(clinical_features, 1) if clinical_linear else None
 
     def forward(self, image: torch.Tensor, clinical: torch.Tensor | None = None) -> torch.Tensor:
         features = [self.image_encoder(image)]
@@ -82,7 +91,10 @@ class ResponseNet(nn.Module):
             features.append(self.clinical_encoder(clinical))
         elif clinical is not None:
             raise ValueError("clinical values given to a model built without a clinical branch")
-        return self.classifier(torch.cat(features, dim=1)).squeeze(1)
+        logits = self.classifier(torch.cat(features, dim=1))
+        if self.clinical_linear is not None:
+            logits = logits + self.clinical_linear(clinical)
+        return logits.squeeze(1)
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class ResponseConfig:
     fusion_hidden: int = 64
     dropout: float = 0.2
     image_size: int = 256
+    clinical_linear: bool = False  # a logistic-regression path from the clinical vector
 
     def __post_init__(self) -> None:
         for name in ("image_channels", "width", "clinical_hidden", "fusion_hidden", "image_size"):
@@ -105,6 +118,8 @@ class ResponseConfig:
             raise ValueError(f"clinical_features must be ≥ 0, got {self.clinical_features}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.clinical_linear and not self.clinical_features:
+            raise ValueError("clinical_linear needs clinical features")
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)
