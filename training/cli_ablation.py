@@ -56,14 +56,14 @@ def run(args: argparse.Namespace) -> int:
         sizes = {config.image_size for config in configs.values()}
         size = sizes.pop()
         records = read_records(args.data, size, args, context)
-        test_records = None
-        if args.test is not None:  # in its own cache: --cache-dir names the training data's
-            test_records = read_records(args.test, size, argparse.Namespace(
-                **{**vars(args), "cache_dir": None}), context)
+        test_records, test_cache = None, None
+        if args.test is not None:  # its own cache: --cache-dir names the training data's
+            test_cache = args.test / ".cache"
+            test_records = read_records(args.test, size, args, context, cache_dir=test_cache)
         with stop.handle_signals():
             rows = run_ablation(records, args.rows, configs.__getitem__, options, args.out,
                                 runtime_from_args(args), stop=stop, test_records=test_records,
-                                test_cache=None if args.test is None else args.test / ".cache")
+                                test_cache=test_cache)
     except InputError as error:
         print(f"ablation: {error}", file=sys.stderr)
         return 2

@@ -42,9 +42,11 @@ def read_records(
     args: argparse.Namespace,
     context: DistributedContext,
     log: Callable[[str], None] = print,
+    cache_dir: Path | None = None,
 ) -> list[CaseRecord]:
-    """The cases of ``data`` at ``size`` px. Under torchrun rank 0 decodes and caches first,
-    then the other processes read its cache instead of decoding the videos again."""
+    """The cases of ``data`` at ``size`` px, cached in ``cache_dir``, else ``--cache-dir``,
+    else ``data/.cache``. Under torchrun rank 0 decodes and caches first, then the other
+    processes read its cache instead of decoding the videos again."""
     records: list[CaseRecord] = []
 
     def read() -> None:
@@ -52,7 +54,7 @@ def read_records(
             if context.is_main and (done == total or done % max(1, total // 10) == 0):
                 log(f"read {done}/{total} cases")
 
-        report = read_dataset(data, size=size, cache_dir=args.cache_dir,
+        report = read_dataset(data, size=size, cache_dir=cache_dir or args.cache_dir,
                               workers=args.read_workers, progress=progress)
         if context.is_main:
             for case_id, reason in report.rejected:

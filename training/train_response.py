@@ -237,8 +237,7 @@ def train_response(
     if (context.is_main and best_path.is_file() and segmentation_checkpoint is not None
             and result.stop_reason != "interrupted"):
         weights_dir = _write_weights_folder(best_path, config, Path(segmentation_checkpoint),
-                                            out / WEIGHTS_DIR, options.threshold, command,
-                                            len(cases))
+                                            out / WEIGHTS_DIR, command, len(cases))
     summary = ResponseTrainingResult(
         out_dir=out,
         best_checkpoint=best_path if best_path.is_file() else None,
@@ -307,12 +306,17 @@ class TrainedResponse:
 
     @property
     def threshold(self) -> float:
-        """The operating point shipped with these weights: the one fixed for training, else
-        the one chosen on the validation fold (0.5 for checkpoints older than that choice)."""
-        fixed = self.stored["options"].get("threshold")
-        if fixed is not None:
-            return float(fixed)
-        return float(self.stored.get("metrics", {}).get("val_threshold", 0.5))
+        return operating_threshold(self.stored)
+
+
+def operating_threshold(stored: Mapping[str, Any]) -> float:
+    """The operating point of a stored response checkpoint, the one its weights ship with:
+    the threshold fixed for training, else the one chosen on the validation fold at that
+    epoch (0.5 for checkpoints older than that choice)."""
+    fixed = stored["options"].get("threshold")
+    if fixed is not None:
+        return float(fixed)
+    return float(stored.get("metrics", {}).get("val_threshold", 0.5))
 
 
 def load_trained_response(path: str | Path) -> TrainedResponse:
@@ -362,13 +366,11 @@ def _write_weights_folder(
     config: ResponseConfig,
     segmentation_checkpoint: Path,
     folder: Path,
-    threshold: float | None,
     command: str,
     n_cases: int,
 ) -> Path:
     best = load_checkpoint(best_path, KIND)
-    if threshold is None:
-        threshold = float(best["metrics"]["val_threshold"])
+    threshold = operating_threshold(best)
     model = build_response_model(config)
     model.load_state_dict(best["model"])
     segmentation = load_trained_segmentation(segmentation_checkpoint)
