@@ -35,8 +35,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from dsaviewer.core.difference import frame_difference  # noqa: E402
 from dsaviewer.core.keyframe import select_key_frame  # noqa: E402
 from dsaviewer.core.lesions import extract_lesions  # noqa: E402
-from dsaviewer.gui.heartbeat import Heartbeat
-from dsaviewer.gui.playback_bar import MAX_FPS  # noqa: E402
+from dsaviewer.gui.background.heartbeat import Heartbeat
+from dsaviewer.gui.playback.playback_bar import MAX_FPS  # noqa: E402
 from dsaviewer.gui.settings import AUTO_ANALYZE  # noqa: E402
 from dsaviewer.inference.results import AnalysisResult  # noqa: E402
 from dsaviewer.io.writers import write_avi  # noqa: E402

@@ -24,9 +24,9 @@ from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from dsaviewer.gui.analysis_runner import PipelineAnalyzer
 from dsaviewer.gui.annotation.tools import Tool
 from dsaviewer.gui.app import configure_pyqtgraph
+from dsaviewer.gui.background.analysis_runner import PipelineAnalyzer
 from dsaviewer.gui.settings import AUTO_ANALYZE
 from dsaviewer.resources import demo_working_copy, weights_dir
 

@@ -30,7 +30,7 @@ import numpy as np
 from dsaviewer import __version__
 
 if TYPE_CHECKING:
-    from dsaviewer.gui.case_session import CaseSession
+    from dsaviewer.app.case_session import CaseSession
     from dsaviewer.gui.selftest_window import SelftestWindow
     from dsaviewer.inference.manifest import WeightsManifest
 
@@ -129,7 +129,7 @@ def _start_window(report: SelftestReport, scratch: Path, weights: Path,
                   device: str | None) -> SelftestWindow:
     """The main window with the viewer's own analyzer (it picks the backend and loads the
     models on first use), timed from the process's start to its first paint."""
-    from dsaviewer.gui.analysis_runner import PipelineAnalyzer
+    from dsaviewer.gui.background.analysis_runner import PipelineAnalyzer
     from dsaviewer.gui.selftest_window import SelftestWindow
 
     viewer = SelftestWindow(scratch / "settings.ini", PipelineAnalyzer(weights, device=device))
@@ -232,7 +232,7 @@ def _check_rendering(report: SelftestReport, viewer: SelftestWindow,
     """Each mask layer painted alone at full opacity must cover exactly the mask's pixels:
     the overlay lies on the frame with no shift, flip or scaling."""
     from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
-    from dsaviewer.gui.overlay_layers import LAYER_NAMES, LIVER, TUMOR
+    from dsaviewer.gui.overlays.overlay_layers import LAYER_NAMES, LIVER, TUMOR
 
     result = session.result
     full = viewer.render_key_frame(session, dict.fromkeys(LAYER_NAMES, 0.6), with_legend=True)

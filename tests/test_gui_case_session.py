@@ -7,8 +7,7 @@ import json
 import numpy as np
 from test_gui_fixtures import N_FRAMES, FakeAnalysis, run_frames, write_avi_case, write_dicom_case
 
-from dsaviewer.core.keyframe import select_key_frame
-from dsaviewer.gui.case_session import (
+from dsaviewer.app.case_session import (
     CLINICAL_FROM_CSV,
     CLINICAL_FROM_VIEWER,
     CLINICAL_NONE,
@@ -17,6 +16,7 @@ from dsaviewer.gui.case_session import (
     KEY_FRAME_OVERRIDE,
     open_session,
 )
+from dsaviewer.core.keyframe import select_key_frame
 from dsaviewer.io.case_state import read_case_state, write_case_state
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
 from dsaviewer.io.labelme import write_labelme

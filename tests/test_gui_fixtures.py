@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from dsaviewer.app.case_session import auto_key_frame
 from dsaviewer.core.difference import frame_difference
 from dsaviewer.core.lesions import extract_lesions
 from dsaviewer.errors import DSAViewerError
-from dsaviewer.gui.case_session import auto_key_frame
 from dsaviewer.inference.results import AnalysisResult, ResponsePrediction
 from dsaviewer.io.clinical import ClinicalVariables
 from dsaviewer.io.writers import write_avi, write_dicom_xa

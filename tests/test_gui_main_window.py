@@ -35,9 +35,9 @@ from test_gui_fixtures import (
 
 from dsaviewer.errors import InputError
 from dsaviewer.gui.app import configure_pyqtgraph
+from dsaviewer.gui.image.scale_bar import MillimetreScaleBar
 from dsaviewer.gui.main_window import MainWindow
-from dsaviewer.gui.overlay_layers import DIFFERENCE, LESIONS, LIVER, TUMOR
-from dsaviewer.gui.scale_bar import MillimetreScaleBar
+from dsaviewer.gui.overlays.overlay_layers import DIFFERENCE, LESIONS, LIVER, TUMOR
 from dsaviewer.gui.settings import AUTO_ANALYZE, RECENT_FILES, read_strings
 from dsaviewer.io.case_state import read_case_state
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
@@ -578,7 +578,7 @@ def test_the_real_pipeline_runs_from_the_window_on_tiny_weights(qtbot, tmp_path,
     pytest.importorskip("torch")
     from test_inference_fixtures import write_tiny_weights
 
-    from dsaviewer.gui.analysis_runner import PipelineAnalyzer
+    from dsaviewer.gui.background.analysis_runner import PipelineAnalyzer
 
     weights = write_tiny_weights(tmp_path / "weights")
     window = make_window(qtbot, settings_path, PipelineAnalyzer(weights))

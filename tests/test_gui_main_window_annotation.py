@@ -23,7 +23,7 @@ from dsaviewer.core.binary_masks import label_components
 from dsaviewer.gui.annotation.tools import Tool
 from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.main_window import MainWindow
-from dsaviewer.gui.overlay_layers import LIVER, TUMOR
+from dsaviewer.gui.overlays.overlay_layers import LIVER, TUMOR
 from dsaviewer.io.labelme import read_labelme
 from dsaviewer.io.recovery import find_recovery, recovery_folder_for, write_recovery_frame
 

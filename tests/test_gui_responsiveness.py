@@ -19,9 +19,9 @@ from PySide6.QtCore import QSettings
 from test_gui_fixtures import FakeAnalysis, run_frames
 
 from dsaviewer.gui.app import configure_pyqtgraph
-from dsaviewer.gui.heartbeat import Heartbeat
+from dsaviewer.gui.background.heartbeat import Heartbeat
 from dsaviewer.gui.main_window import MainWindow
-from dsaviewer.gui.overlay_layers import LIVER, TUMOR
+from dsaviewer.gui.overlays.overlay_layers import LIVER, TUMOR
 from dsaviewer.gui.settings import AUTO_ANALYZE
 from dsaviewer.io.writers import write_avi
 

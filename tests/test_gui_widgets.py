@@ -7,10 +7,10 @@ import pytest
 from PySide6.QtWidgets import QComboBox
 
 from dsaviewer.core.lesions import extract_lesions
-from dsaviewer.gui.clinical_form import ClinicalForm
-from dsaviewer.gui.lesion_table import lesion_cells
-from dsaviewer.gui.response_panel import prediction_lines
-from dsaviewer.gui.scale_bar import nice_length
+from dsaviewer.gui.docks.clinical_form import ClinicalForm
+from dsaviewer.gui.docks.lesion_table import lesion_cells
+from dsaviewer.gui.docks.response_panel import prediction_lines
+from dsaviewer.gui.image.scale_bar import nice_length
 from dsaviewer.inference.results import ResponsePrediction
 from dsaviewer.io.clinical import CLINICAL_FIELDS, ClinicalVariables
 

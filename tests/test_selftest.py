@@ -108,7 +108,7 @@ def test_selftest_runs_on_onnx_when_torch_cannot_be_imported(weights, tmp_path):
 
 
 def test_backend_defaults_to_onnx_and_names_it_when_torch_is_missing(weights, monkeypatch):
-    from dsaviewer.gui.analysis_runner import PipelineAnalyzer
+    from dsaviewer.gui.background.analysis_runner import PipelineAnalyzer
 
     monkeypatch.setitem(sys.modules, "torch", None)
 

@@ -30,7 +30,7 @@ def run_viewer(
         app.setWindowIcon(QIcon(str(icon)))
     configure_pyqtgraph()
     # After the options above are set: pyqtgraph reads some of them when items are made.
-    from dsaviewer.gui.analysis_runner import PipelineAnalyzer
+    from dsaviewer.gui.background.analysis_runner import PipelineAnalyzer
     from dsaviewer.gui.main_window import MainWindow
 
     window = MainWindow(analyze=PipelineAnalyzer(weights, device=device))

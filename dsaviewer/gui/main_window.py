@@ -20,12 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dsaviewer.core.overlay_images import OverlaySet
-from dsaviewer.errors import InputError
-from dsaviewer.gui.analysis_panel import AnalysisPanel
-from dsaviewer.gui.analysis_runner import AnalysisRequest, AnalysisRunner, AnalyzeFunction
-from dsaviewer.gui.annotation_dock import AnnotationDock
-from dsaviewer.gui.case_session import (
+from dsaviewer.app.case_session import (
     CLINICAL_FROM_VIEWER,
     KEY_FRAME_AUTO,
     KEY_FRAME_SOURCE_TEXT,
@@ -34,15 +29,25 @@ from dsaviewer.gui.case_session import (
     open_session,
     overlays_for,
 )
-from dsaviewer.gui.cine import CineController
-from dsaviewer.gui.clinical_form import ClinicalForm, choose_clinical_row
-from dsaviewer.gui.exports import CaseExporter, FrameExport, ask_png_path
-from dsaviewer.gui.frame_view import FrameView
-from dsaviewer.gui.overlay_controls import OverlayControls
-from dsaviewer.gui.overlay_panel import OverlayPanel
-from dsaviewer.gui.playback_bar import PlaybackBar
+from dsaviewer.core.overlay_images import OverlaySet
+from dsaviewer.errors import InputError
+from dsaviewer.gui.annotation.dock import AnnotationDock
+from dsaviewer.gui.background.analysis_runner import (
+    AnalysisRequest,
+    AnalysisRunner,
+    AnalyzeFunction,
+)
+from dsaviewer.gui.background.workers import run_in_background, serial_pool
+from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
+from dsaviewer.gui.docks.clinical_form import ClinicalForm, choose_clinical_row
+from dsaviewer.gui.docks.response_panel import ResponsePanel
+from dsaviewer.gui.export.exporter import CaseExporter, FrameExport, ask_png_path
+from dsaviewer.gui.image.frame_view import FrameView
+from dsaviewer.gui.overlays.overlay_controls import OverlayControls
+from dsaviewer.gui.overlays.overlay_panel import OverlayPanel
+from dsaviewer.gui.playback.cine import CineController
+from dsaviewer.gui.playback.playback_bar import PlaybackBar
 from dsaviewer.gui.recent_files import RecentFiles
-from dsaviewer.gui.response_panel import ResponsePanel
 from dsaviewer.gui.settings import (
     AUTO_ANALYZE,
     LAST_FOLDER,
@@ -51,7 +56,6 @@ from dsaviewer.gui.settings import (
     open_settings,
     read_bool,
 )
-from dsaviewer.gui.workers import run_in_background, serial_pool
 from dsaviewer.io.case_state import write_case_state
 from dsaviewer.io.video import Video
 

@@ -17,10 +17,10 @@ from PySide6.QtCore import QEventLoop, QThreadPool, QTimer, qInstallMessageHandl
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QDialog
 
-from dsaviewer.gui.analysis_runner import AnalyzeFunction
+from dsaviewer.app.case_session import CaseSession, overlays_for
 from dsaviewer.gui.app import configure_pyqtgraph
-from dsaviewer.gui.case_session import CaseSession, overlays_for
-from dsaviewer.gui.frame_render import render_frame
+from dsaviewer.gui.background.analysis_runner import AnalyzeFunction
+from dsaviewer.gui.export.frame_render import render_frame
 from dsaviewer.gui.settings import APPLICATION, AUTO_ANALYZE, ORGANIZATION, open_settings
 
 _SHUTDOWN_WAIT_MS = 10_000

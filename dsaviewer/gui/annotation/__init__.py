@@ -1,4 +1,5 @@
-"""Correcting masks by hand: the mask editor on the frame view, its panel and its dialogs.
+"""Correcting masks by hand: the mask editor on the frame view, its panel, its dialogs, and
+the dock that embeds them in the viewer (:mod:`.dock`).
 
 The main window embeds it with a few lines::
 

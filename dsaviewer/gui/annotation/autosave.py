@@ -22,7 +22,7 @@ import numpy as np
 import shiboken6
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
-from dsaviewer.gui.workers import run_in_background, serial_pool
+from dsaviewer.gui.background.workers import run_in_background, serial_pool
 from dsaviewer.io.recovery import (
     RECOVERY_FOLDER_NAME,
     discard_recovery,

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation.editor import ImportReport, MaskEditor, OpenReport, SaveReport
-from dsaviewer.gui.workers import TaskHandle, run_in_background
+from dsaviewer.gui.background.workers import TaskHandle, run_in_background
 from dsaviewer.io.dataset_export import (
     DatasetExport,
     ExportCancelled,

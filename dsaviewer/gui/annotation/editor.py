@@ -47,7 +47,7 @@ from dsaviewer.gui.annotation.tools import (
     Tool,
 )
 from dsaviewer.gui.annotation.undo import MaskEditCommand
-from dsaviewer.gui.frame_render import EditedMask
+from dsaviewer.gui.export.frame_render import EditedMask
 from dsaviewer.io.frame_labels import labels_folder_for, update_label_flags, write_frame_labels
 from dsaviewer.io.labelme import KEY_FRAME_FLAG, LABELS, read_labelme
 from dsaviewer.io.recovery import RecoveredFrame, read_recovery, recovery_folder_for

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dsaviewer.gui.case_session import frame_number
-from dsaviewer.gui.timeline import Timeline
+from dsaviewer.app.case_session import frame_number
+from dsaviewer.gui.playback.timeline import Timeline
 
 MIN_FPS, MAX_FPS = 0.5, 120.0
 # Below this share of the chosen rate the achieved rate is shown as a warning.

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from dsaviewer.core.lesions import Lesion
 from dsaviewer.core.overlay_images import OverlaySet
 from dsaviewer.core.window_level import apply_window
-from dsaviewer.gui.overlay_layers import (
+from dsaviewer.gui.overlays.overlay_layers import (
     DIFFERENCE,
     HIGHLIGHT_COLOR,
     LAYER_NAMES,
@@ -26,7 +26,7 @@ from dsaviewer.gui.overlay_layers import (
     LIVER,
     TUMOR,
 )
-from dsaviewer.gui.overlay_panel import legend_entries
+from dsaviewer.gui.overlays.overlay_panel import legend_entries
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QWidget
 
 from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
-from dsaviewer.gui.overlay_layers import (
+from dsaviewer.gui.overlays.overlay_layers import (
     DIFFERENCE,
     LAYER_NAMES,
     LESION_COLOR,

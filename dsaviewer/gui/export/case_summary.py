@@ -12,8 +12,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 from dsaviewer.core.lesions import Lesion
-from dsaviewer.gui.lesion_table import COLUMNS, lesion_cells
-from dsaviewer.gui.response_panel import RESEARCH_NOTE, prediction_lines
+from dsaviewer.gui.docks.lesion_table import COLUMNS, lesion_cells
+from dsaviewer.gui.docks.response_panel import RESEARCH_NOTE, prediction_lines
 from dsaviewer.inference.results import ResponsePrediction
 from dsaviewer.io.clinical import CLINICAL_FIELDS, ClinicalVariables, format_value
 

@@ -19,16 +19,16 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox
 
+from dsaviewer.app.case_session import CaseSession
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation import dialogs
 from dsaviewer.gui.annotation.editor import MaskEditor, OpenReport
 from dsaviewer.gui.annotation.panel import AnnotationPanel
 from dsaviewer.gui.annotation.tools import LABEL_RGB, LABEL_TEXT, Tool
-from dsaviewer.gui.case_session import CaseSession
-from dsaviewer.gui.frame_view import FrameView
-from dsaviewer.gui.overlay_controls import OverlayControls
-from dsaviewer.gui.overlay_layers import LIVER, TUMOR
-from dsaviewer.gui.overlay_panel import OverlayPanel, legend_entries
+from dsaviewer.gui.image.frame_view import FrameView
+from dsaviewer.gui.overlays.overlay_controls import OverlayControls
+from dsaviewer.gui.overlays.overlay_layers import LIVER, TUMOR
+from dsaviewer.gui.overlays.overlay_panel import OverlayPanel, legend_entries
 from dsaviewer.inference.results import AnalysisResult
 from dsaviewer.io.labelme import LABELS
 

@@ -12,12 +12,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from dsaviewer.app.case_session import KEY_FRAME_SOURCE_TEXT, CaseSession, frame_number
 from dsaviewer.core.lesions import Lesion
 from dsaviewer.core.overlay_images import OverlaySet
-from dsaviewer.gui.case_session import KEY_FRAME_SOURCE_TEXT, CaseSession, frame_number
-from dsaviewer.gui.case_summary import SummaryContent, render_summary
-from dsaviewer.gui.frame_render import EditedMask, render_frame
-from dsaviewer.gui.workers import run_in_background
+from dsaviewer.gui.background.workers import run_in_background
+from dsaviewer.gui.export.case_summary import SummaryContent, render_summary
+from dsaviewer.gui.export.frame_render import EditedMask, render_frame
 from dsaviewer.io.writers import replace_atomically
 
 

@@ -8,10 +8,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
 from dsaviewer.core.window_level import dragged_window
-from dsaviewer.gui.image_legend import ImageLegend
-from dsaviewer.gui.overlay_layers import OverlayLayers
-from dsaviewer.gui.scale_bar import MillimetreScaleBar
-from dsaviewer.gui.windowing_view_box import WindowingViewBox
+from dsaviewer.gui.image.image_legend import ImageLegend
+from dsaviewer.gui.image.scale_bar import MillimetreScaleBar
+from dsaviewer.gui.image.windowing_view_box import WindowingViewBox
+from dsaviewer.gui.overlays.overlay_layers import OverlayLayers
 
 _INVERTED_GREY = {"mode": "rgb", "ticks": [(0.0, (255, 255, 255, 255)), (1.0, (0, 0, 0, 255))]}
 # Centring on a lesion leaves this many lesion sizes of context around it at least.

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from dsaviewer.app.saved_analysis import from_saved, to_saved
 from dsaviewer.core.difference import frame_difference
 from dsaviewer.core.keyframe import select_key_frame
 from dsaviewer.core.overlay_images import OverlaySet, make_overlays
 from dsaviewer.core.preprocess import FieldBox, find_field
 from dsaviewer.core.window_level import default_window, grey_histogram
 from dsaviewer.errors import InputError
-from dsaviewer.gui.saved_analysis import from_saved, to_saved
 from dsaviewer.inference.results import AnalysisResult
 from dsaviewer.io.case_folder import open_case
 from dsaviewer.io.case_state import (

@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from dsaviewer.errors import DSAViewerError
-from dsaviewer.gui.workers import TaskHandle, run_in_background
+from dsaviewer.gui.background.workers import TaskHandle, run_in_background
 from dsaviewer.inference.results import AnalysisResult
 from dsaviewer.io.clinical import ClinicalVariables
 from dsaviewer.io.video import Video

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QSettings
 
+from dsaviewer.app.case_session import frame_number
 from dsaviewer.core.difference import FD_GAP
 from dsaviewer.core.lesions import Lesion
 from dsaviewer.core.overlay_images import OverlaySet
-from dsaviewer.gui.case_session import frame_number
-from dsaviewer.gui.frame_view import FrameView
-from dsaviewer.gui.overlay_layers import DIFFERENCE, LAYER_NAMES, LESIONS, LIVER, TUMOR
-from dsaviewer.gui.overlay_panel import STYLE_BY_NAME, OverlayPanel, legend_entries
+from dsaviewer.gui.image.frame_view import FrameView
+from dsaviewer.gui.overlays.overlay_layers import DIFFERENCE, LAYER_NAMES, LESIONS, LIVER, TUMOR
+from dsaviewer.gui.overlays.overlay_panel import STYLE_BY_NAME, OverlayPanel, legend_entries
 from dsaviewer.gui.settings import read_bool, read_float
 
 

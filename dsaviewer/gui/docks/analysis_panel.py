@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dsaviewer.gui.case_session import frame_number
-from dsaviewer.gui.lesion_table import LesionTable
+from dsaviewer.app.case_session import frame_number
+from dsaviewer.gui.docks.lesion_table import LesionTable
 from dsaviewer.inference.results import AnalysisResult
 
 

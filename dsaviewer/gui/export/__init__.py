@@ -1,0 +1,1 @@
+"""Exports to PNG: a frame as shown with its overlays, and the one-page case summary."""

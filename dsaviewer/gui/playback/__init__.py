@@ -1,0 +1,1 @@
+"""Cine playback: the timer that advances frames, the transport bar and the timeline."""
