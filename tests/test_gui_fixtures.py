@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dsaviewer.app.case_session import auto_key_frame
+from dsaviewer.app.case_session import exposed_field
 from dsaviewer.core.difference import frame_difference
+from dsaviewer.core.keyframe import select_key_frame
 from dsaviewer.core.lesions import extract_lesions
 from dsaviewer.errors import DSAViewerError
 from dsaviewer.inference.results import AnalysisResult, ResponsePrediction
@@ -89,7 +90,7 @@ class FakeAnalysis:
             while not self.gate.wait(0.01):
                 if cancel is not None and cancel():
                     raise DSAViewerError("analysis cancelled")
-        auto = auto_key_frame(video)
+        auto = select_key_frame(video.frames, field=exposed_field(video)).index
         index = auto if key_frame is None else key_frame
         if progress is not None:
             progress("segmentation", 0.8)

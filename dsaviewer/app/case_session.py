@@ -166,11 +166,6 @@ def exposed_field(video: Video) -> FieldBox | None:
         return None
 
 
-def auto_key_frame(video: Video) -> int:
-    """DSA-LTDNet's key frame, scored inside the exposed field as the pipeline scores it."""
-    return select_key_frame(video.frames, field=exposed_field(video)).index
-
-
 def overlays_for(video: Video, key_frame: int, result: AnalysisResult | None) -> OverlaySet:
     """The overlay images for ``key_frame``: the result's masks when there is a result, and
     the frame difference, which needs no analysis."""

@@ -48,11 +48,6 @@ class View:
         spacing = MM_PER_WORLD_UNIT * GEOMETRIC_MAGNIFICATION / self.scale
         return spacing, spacing
 
-    def world_box(self) -> tuple[float, float, float, float]:
-        """The visible world rectangle (x0, y0, x1, y1)."""
-        (x0, y0), (x1, y1) = self.to_world(np.array([[0.0, 0.0], [self.width, self.height]]))
-        return x0, y0, x1, y1
-
 
 def sample_view(
     rng: np.random.Generator, size: tuple[int, int], zoomed: bool, focus: np.ndarray

@@ -72,10 +72,6 @@ class LesionTable(QTableWidget):
                 self.setItem(row, column, item)
         self.blockSignals(False)
 
-    def select_lesion(self, number: int) -> None:
-        if number in self._numbers:
-            self.selectRow(self._numbers.index(number))
-
     def _emit_selection(self) -> None:
         rows = {index.row() for index in self.selectedIndexes()}
         self.lesion_selected.emit(self._numbers[rows.pop()] if rows else 0)
