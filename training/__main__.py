@@ -16,6 +16,7 @@ COMMANDS = {
     "evaluate-seg": "training.cli_evaluate_seg",
     "evaluate-response": "training.cli_evaluate_response",
     "ablation": "training.cli_ablation",
+    "fine-tune": "training.cli_fine_tune",
     "synth-figure": "training.synth.figure",
 }
 

@@ -203,6 +203,7 @@ class TrainingLoop:
         log: Callable[[str], None] = print,
         on_step: Callable[[StepReport], None] | None = None,
         stop: StopRequest | None = None,
+        on_validation: Callable[[int, Mapping[str, float]], None] | None = None,
     ) -> None:
         if settings.batch_size % context.world_size:
             raise ValueError(
@@ -213,6 +214,7 @@ class TrainingLoop:
         self.dataset, self.settings, self.context = dataset, settings, context
         self.out_dir, self.bf16, self.log = Path(out_dir), bf16, log
         self.on_step, self.stop = on_step, stop or StopRequest()
+        self.on_validation = on_validation
         self.per_process_batch = settings.batch_size // context.world_size
         self.sampler = ResumableSampler(dataset, context.rank, context.world_size, settings.seed)
         shard = self.sampler.num_samples
@@ -444,6 +446,8 @@ class TrainingLoop:
                 self.history[-1].update({f"val_{k}": v for k, v in result.metrics.items()})
                 self._print(f"epoch {epoch + 1} validation: " + " ".join(
                     f"{k} {v:.4f}" for k, v in result.metrics.items()))
+                if self.on_validation is not None:
+                    self.on_validation(epoch + 1, result.metrics)
         score = self.context.broadcast_float(score)
         if math.isnan(score):
             return False

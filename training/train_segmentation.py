@@ -79,6 +79,10 @@ class SegmentationTrainingOptions:
     workers: int = 0
     augmentation: Augmentation = field(default_factory=Augmentation)
     sync_batchnorm: bool = True
+    patience: int | None = None  # validations without a better tumor Dice before stopping
+    # Parameter-name prefixes that learn (e.g. "tumor_net."); None: every parameter. The
+    # others stay as initialised, which fine-tuning on a few cases uses.
+    trainable: tuple[str, ...] | None = None
 
     # Fields a resumed run may change; the others must match the checkpoint.
     RUN_CONTROL = ("time_budget_minutes", "log_every", "checkpoint_every", "workers")
@@ -99,6 +103,10 @@ class SegmentationTrainingOptions:
             raise ValueError(f"max_steps must be at least 1, got {self.max_steps}")
         if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
             raise ValueError("time_budget_minutes must be positive")
+        if self.patience is not None and self.patience < 0:
+            raise ValueError(f"patience must not be negative, got {self.patience}")
+        if self.trainable is not None and not self.trainable:
+            raise ValueError("trainable must name at least one parameter prefix")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -107,6 +115,8 @@ class SegmentationTrainingOptions:
     def from_dict(cls, data: Mapping[str, Any]) -> SegmentationTrainingOptions:
         values = dict(data)
         values["augmentation"] = Augmentation(**values.get("augmentation", {}))
+        if values.get("trainable") is not None:
+            values["trainable"] = tuple(values["trainable"])
         return cls(**values)
 
     def warmup_epochs(self, config: SegmentationConfig) -> int:
@@ -149,12 +159,17 @@ def train_segmentation(
     on_step: Callable[[StepReport], None] | None = None,
     stop: StopRequest | None = None,
     command: str = "",
+    initial_state: Mapping[str, torch.Tensor] | None = None,
+    on_validation: Callable[[int, Mapping[str, float]], None] | None = None,
 ) -> SegmentationTrainingResult:
     """Train ``config`` on the training folds of ``records``; see the module doc for files.
 
     With ``resume`` the run continues from ``out_dir/last.pt``, whose config and options must
     equal these (apart from ``RUN_CONTROL`` fields). Under ``torchrun`` each process calls this
     with the same arguments. ``command`` is recorded in the weights' provenance.
+    ``initial_state`` (a state dict of ``config``'s model) replaces the random initialisation:
+    fine-tuning starts from trained weights. ``on_validation(epoch, metrics)`` hears each
+    validation.
     """
     runtime = runtime or RuntimeOptions()
     out = Path(out_dir)
@@ -170,9 +185,13 @@ def train_segmentation(
 
     torch.manual_seed(options.seed)
     channels_last = runtime.use_channels_last(context.device)
-    model = prepare_model(build_segmentation_model(config), context.device, channels_last)
+    model = build_segmentation_model(config)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
+    learning = _select_trainable(model, options.trainable)
+    model = prepare_model(model, context.device, channels_last)
     wrapped = wrap_model(model, context, options.sync_batchnorm)
-    optimizer = torch.optim.Adam(wrapped.parameters(), lr=options.learning_rate)
+    optimizer = torch.optim.Adam(learning, lr=options.learning_rate)
     warmup = options.warmup_epochs(config)
     settings = LoopSettings(
         epochs=warmup + options.epochs,
@@ -185,6 +204,7 @@ def train_segmentation(
         log_every=options.log_every,
         checkpoint_every=options.checkpoint_every,
         workers=options.workers,
+        patience=options.patience,
     )
 
     def prepare(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -214,7 +234,7 @@ def train_segmentation(
     )
     loop = TrainingLoop(task, wrapped, optimizer, train_set, settings, context, out,
                         bf16=runtime.use_bf16(context.device), log=log, on_step=on_step,
-                        stop=stop)
+                        stop=stop, on_validation=on_validation)
     loop.begin(resume, options.to_dict(), options.RUN_CONTROL,
                f"training {len(train_set)} samples of {len(split.train)} cases, validating "
                f"on {len(split.validation)} cases (fold {split.fold + 1}/{split.n_folds}); "
@@ -244,6 +264,20 @@ def train_segmentation(
     if context.is_main:
         _write_summary(out / SUMMARY_FILE, summary, config, options)
     return summary
+
+
+def _select_trainable(model: nn.Module, prefixes: Sequence[str] | None) -> list[nn.Parameter]:
+    """The parameters that learn; the others get ``requires_grad = False``."""
+    if prefixes is None:
+        return list(model.parameters())
+    learning = []
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(tuple(prefixes)))
+        if parameter.requires_grad:
+            learning.append(parameter)
+    if not learning:
+        raise ValueError(f"no parameter name starts with any of {list(prefixes)}")
+    return learning
 
 
 def learned_temporal_difference(model: nn.Module, frames: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,8 @@ manifest.json::
       "response": {"file": "response.pt", "sha256": "...", "config": {...}, "threshold": 0.5,
                    "onnx": {...}},
       "provenance": {"training_command": "...", "data_seed": 0, "data_size": 1000,
-                     "evaluation": {...}, "random_init": false}
+                     "evaluation": {...}, "random_init": false,
+                     "fine_tuning": {...}}     (only for weights adapted to a site)
     }
 
 ``response`` may be absent (a segmentation-only build); ``onnx`` entries appear after export.
@@ -84,6 +85,10 @@ class Provenance:
     data_size: int | None = None
     evaluation: dict[str, Any] = field(default_factory=dict)
     random_init: bool = False
+    # Weights adapted to a site (``python -m training fine-tune``): the base weights' sha256,
+    # the site's cases and their fingerprint, site-validation Dice before and after, and
+    # what became of the response threshold. Empty for weights trained from scratch.
+    fine_tuning: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,8 @@ def write_manifest(directory: str | Path, manifest: WeightsManifest) -> Path:
         "evaluation": manifest.provenance.evaluation,
         "random_init": manifest.provenance.random_init,
     }
+    if manifest.provenance.fine_tuning:
+        document["provenance"]["fine_tuning"] = manifest.provenance.fine_tuning
     target = Path(directory) / MANIFEST_NAME
     text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     with replace_atomically(target) as temporary:
