@@ -72,6 +72,7 @@ def read_dicom_file(path: Path) -> Video:
         source_format="dicom",
         bits_stored=bits_stored,
         metadata=display_metadata(dataset),
+        frame_times_s=frame_times(dataset, frames.shape[0]),
     )
 
 
@@ -158,6 +159,23 @@ def frame_rate(dataset: Dataset) -> float | None:
         rate = _positive_number(dataset.get(keyword))
         if rate is not None:
             return rate
+    return None
+
+
+def frame_times(dataset: Dataset, count: int) -> np.ndarray | None:
+    """Each frame's time in s from the first: the running sum of FrameTimeVector (ms since the
+    previous frame, the first entry 0) when it has one usable entry per frame, else
+    ``count`` frames FrameTime ms apart; None when neither tag is usable. Irregular runs
+    (fast arterial phase, slower late phase) keep their real timing this way."""
+    vector = [_number(item) for item in _values(dataset.get("FrameTimeVector"))]
+    if len(vector) == count and all(value is not None and value >= 0 for value in vector):
+        intervals = np.array(vector, dtype=np.float64)
+        intervals[0] = 0.0  # the first entry is 0 by definition; some writers repeat the step
+        if count == 1 or np.all(intervals[1:] > 0):
+            return np.cumsum(intervals) / 1000.0
+    frame_time_ms = _positive_number(dataset.get("FrameTime"))
+    if frame_time_ms is not None:
+        return np.arange(count, dtype=np.float64) * (frame_time_ms / 1000.0)
     return None
 
 

@@ -18,6 +18,8 @@ class Video:
     brighter). ``fps`` is the acquisition frame rate when the file states one, else None.
     ``pixel_spacing_mm`` is (row, column) spacing in mm at the detector/imager when known.
     ``metadata`` holds display strings only (patient, study, device), never pixel data.
+    ``frame_times_s`` holds each frame's acquisition time in seconds from the first frame when
+    the file states them frame by frame (DICOM Frame Time Vector or Frame Time), else None.
     """
 
     frames: np.ndarray
@@ -27,6 +29,7 @@ class Video:
     source_format: str
     bits_stored: int = 8
     metadata: dict[str, str] = field(default_factory=dict)
+    frame_times_s: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -35,6 +38,15 @@ class Video:
     @property
     def frame_shape(self) -> tuple[int, int]:
         return int(self.frames.shape[1]), int(self.frames.shape[2])
+
+    def times_s(self) -> np.ndarray | None:
+        """Each frame's time in seconds from the first: the stated frame times, else evenly
+        spaced at ``fps``; None when the file gives no timing at all."""
+        if self.frame_times_s is not None and len(self.frame_times_s) == self.n_frames:
+            return np.asarray(self.frame_times_s, dtype=np.float64)
+        if self.fps is not None and self.fps > 0:
+            return np.arange(self.n_frames, dtype=np.float64) / self.fps
+        return None
 
     @property
     def max_value(self) -> int:
