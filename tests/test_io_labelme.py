@@ -431,3 +431,56 @@ def test_random_shapes_rasterise_exactly_as_labelme(tmp_path, labelme):
         )
         theirs = labelme.utils.shape_to_mask((height, width), shape["points"], kind)
         assert np.array_equal(read_labelme(path).masks["tumor"], theirs), shape
+
+
+def class_iou(classes: np.ndarray, expected: np.ndarray, value: int) -> float:
+    return iou(classes == value, expected == value)
+
+
+@pytest.mark.parametrize("tolerance", [None, 0.0, 1.0])
+def test_labelme_shapes_to_label_gives_back_every_class(tmp_path, labelme, tolerance):
+    """labelme's converters (shapes_to_label) paint later shapes over earlier ones: the liver
+    must come first or it buries the tumors, whatever order the masks are given in."""
+    masks = hard_masks()
+    masks["liver"] |= masks["tumor"]  # a liver mask holds its tumors
+    given = {"tumor": masks["tumor"], "liver": masks["liver"]}
+    path = write_labelme(tmp_path / "0001.json", frame(), given, tolerance_px=tolerance)
+
+    label_file = labelme.LabelFile(str(path))
+    names = {"_background_": 0, "liver": 1, "tumor": 2}
+    classes, _ = labelme.utils.shapes_to_label((HEIGHT, WIDTH), label_file.shapes, names)
+    expected = np.zeros((HEIGHT, WIDTH), np.int32)
+    expected[masks["liver"]] = 1
+    expected[masks["tumor"]] = 2
+    assert np.count_nonzero(classes == 2) > 0
+    for value in (1, 2):
+        assert class_iou(classes, expected, value) >= 0.99, value
+    labels = [shape["label"] for shape in label_file.shapes]
+    assert labels == sorted(labels)  # every liver shape before every tumor shape
+
+
+def test_reading_accepts_the_labels_in_any_order(tmp_path):
+    masks = hard_masks()
+    path = write_labelme(tmp_path / "0002.json", frame(), masks, tolerance_px=0)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["shapes"].reverse()  # tumors first, as older exports wrote them
+    reversed_path = write_json(tmp_path / "0003.json", document)
+    ours = read_labelme(reversed_path).masks
+    for label in LABELS:
+        assert np.array_equal(ours[label], masks[label]), label
+
+
+def test_default_outlines_have_the_fewest_corners_within_one_percent():
+    disc = cv2.circle(np.zeros((HEIGHT, WIDTH), np.uint8), (100, 80), 40, 1, -1) > 0
+    (fewest,) = masks_to_shapes({"tumor": disc})
+    (one_pixel,) = masks_to_shapes({"tumor": disc}, tolerance_px=1.0)
+    assert fewest["shape_type"] == "polygon"
+    assert len(fewest["points"]) <= len(one_pixel["points"])
+    painted = read_shape_pixels(fewest)
+    assert iou(painted, disc) >= 0.99
+
+
+def read_shape_pixels(shape: dict) -> np.ndarray:
+    from dsaviewer.io.labelme import shape_mask
+
+    return shape_mask(shape, (HEIGHT, WIDTH))

@@ -22,12 +22,12 @@ import numpy as np
 from dsaviewer.errors import InputError
 from dsaviewer.io.case_folder import LABELS_FOLDER_NAME
 from dsaviewer.io.case_state import locate_case_state
+from dsaviewer.io.label_update import save_labelme_changes
 from dsaviewer.io.labelme import (
     KEY_FRAME_FLAG,
     LABELS,
     LabelmeAnnotation,
     read_labelme,
-    write_labelme,
 )
 from dsaviewer.io.writers import FRAME_FILE_DIGITS, replace_atomically
 
@@ -104,27 +104,16 @@ def write_frame_labels(
     masks: Mapping[str, np.ndarray],
     flags: Mapping[str, bool] | None = None,
     kept_shapes: Sequence[dict] = (),
-    tolerance_px: float = 0.0,
 ) -> Path:
-    """Write frame ``frame_index`` as ``labels_dir/NNNN.json`` + ``NNNN.png`` (see
-    :func:`dsaviewer.io.labelme.write_labelme`), with ``kept_shapes`` appended as given.
-    Returns the JSON path. OSError when the folder cannot be written.
-
-    The default ``tolerance_px`` 0 writes outlines through every boundary pixel, so the file
-    reads back to exactly the masks a person corrected, pixel for pixel.
+    """Bring frame ``frame_index``'s ``labels_dir/NNNN.json`` (+ ``NNNN.png``) to ``masks``
+    and ``flags``, with ``kept_shapes`` after the masks' shapes, changing only what differs
+    from the file already there (:func:`dsaviewer.io.label_update.save_labelme_changes`:
+    untouched shapes and an existing image are kept as written; changed outlines keep
+    IoU >= 0.99 with the fewest corners). Returns the JSON path. OSError when the folder
+    cannot be written.
     """
-    path = write_labelme(
-        label_json_path(labels_dir, frame_index), image, masks, flags, tolerance_px
-    )
-    if kept_shapes:
-        # write_labelme has no place for foreign shapes; they are appended in a second atomic
-        # replace, so the file is whole at every moment.
-        document = json.loads(path.read_text(encoding="utf-8"))
-        document["shapes"].extend(kept_shapes)
-        with replace_atomically(path) as temporary:
-            temporary.write_text(
-                json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-            )
+    path = label_json_path(labels_dir, frame_index)
+    save_labelme_changes(path, image, masks, dict(flags or {}), kept_shapes)
     return path
 
 
@@ -162,11 +151,7 @@ def write_prediction_labels(
     output must not become training labels unchecked. Returns the JSON path."""
     masks = {"tumor": np.asarray(tumor_mask, bool), "liver": np.asarray(liver_mask, bool)}
     flags = {KEY_FRAME_FLAG: bool(key_frame), PREDICTION_FLAG: True}
-    # Simplified outlines (within a pixel): model masks are approximate anyway, and fewer
-    # corners are easier to correct in Labelme.
-    return write_frame_labels(
-        Path(case_dir) / LABELS_FOLDER_NAME, frame_index, image, masks, flags, tolerance_px=1.0
-    )
+    return write_frame_labels(Path(case_dir) / LABELS_FOLDER_NAME, frame_index, image, masks, flags)
 
 
 def _is_mask_shape(shape: dict) -> bool:

@@ -1,12 +1,16 @@
 """Labelme JSON annotation files: the ``labels/NNNN.json`` of a case folder (DESIGN.md).
 
-Writing: each connected component of a label's mask becomes one shape. A hole-free component
-is traced as a ``polygon`` (OpenCV contour, simplified with ``approxPolyDP`` to the given
-tolerance). Labelme polygons cannot hold holes, so a component with a hole, and one less than
-3 pixels across (too small to be a useful polygon), is written as a ``mask`` shape instead:
-labelme >= 5.3 stores it as the inclusive bounding-box corners in ``points`` and a base64 PNG
-of the box's 0/1 crop in ``mask``. A simplified polygon that does not reproduce its component
-to ``_MIN_SIMPLIFIED_IOU`` (IoU 0.99) is retried at half the tolerance, then replaced by the
+Writing: each connected component of a label's mask becomes one shape, the containing label
+(``liver``) before the contained one (``tumor``): labelme's ``shapes_to_label``, behind its
+conversion tools, paints later shapes over earlier ones, so the other order would bury every
+tumor under the liver. A hole-free component is traced as a ``polygon`` (OpenCV contour,
+simplified with ``approxPolyDP`` to the given tolerance, or by default to the tolerance that
+gives the fewest corners still within IoU 0.99 of the component). Labelme polygons cannot
+hold holes, so a component with a hole, and one less than 3 pixels across (too small to be a
+useful polygon), is written as a ``mask`` shape instead: labelme >= 5.3 stores it as the
+inclusive bounding-box corners in ``points`` and a base64 PNG of the box's 0/1 crop in
+``mask``. A simplified polygon that does not reproduce its component to
+``_MIN_SIMPLIFIED_IOU`` (IoU 0.99) is retried at a smaller tolerance, then replaced by the
 exact pixel contour, and a contour that does not reproduce the component exactly by a ``mask``
 shape, so nothing is lost on the way to Labelme.
 
@@ -41,6 +45,8 @@ KEY_FRAME_FLAG = "key_frame"
 LABELME_FORMAT_VERSION = "5.9.1"
 
 _MIN_SIMPLIFIED_IOU = 0.99
+# Tried from the largest down; the passing one with the fewest corners is kept.
+_AUTO_TOLERANCES_PX = (8.0, 5.6, 4.0, 2.8, 2.0, 1.4, 1.0, 0.7, 0.5)
 _MIN_POLYGON_EXTENT_PX = 3
 _AREALESS_SHAPE_TYPES = ("line", "linestrip", "point", "points")
 # Far beyond any image, small enough for exact int64 and float32 arithmetic below.
@@ -76,26 +82,47 @@ class LabelmeAnnotation:
 # Writing
 
 
-def masks_to_shapes(masks: Mapping[str, np.ndarray], tolerance_px: float = 1.0) -> list[dict]:
+def masks_to_shapes(
+    masks: Mapping[str, np.ndarray], tolerance_px: float | None = None
+) -> list[dict]:
     """Labelme shape dicts for ``masks`` (label -> ``(H, W)`` bool), one per connected
-    component (8-connected), in the order of ``masks`` then of the components' first pixel.
+    component (8-connected): the labels in the order of :data:`LABELS` (containing label
+    first, whatever the order of ``masks``), then the components in the order of their first
+    pixel.
 
     ``tolerance_px`` is the largest distance a simplified polygon edge may stray from the
-    traced pixel boundary (``cv2.approxPolyDP``); 0 keeps every boundary pixel.
+    traced pixel boundary (``cv2.approxPolyDP``); 0 keeps every boundary pixel; None (the
+    default) takes, per component, the polygon with the fewest corners whose area keeps
+    IoU >= 0.99 with the component.
     """
-    if not (math.isfinite(tolerance_px) and tolerance_px >= 0):
-        raise ValueError(f"tolerance_px must be a finite number >= 0, not {tolerance_px}")
+    _checked_tolerance(tolerance_px)
     _checked_masks(masks)
     shapes: list[dict] = []
-    for label, mask in masks.items():
-        count, components, stats, _ = cv2.connectedComponentsWithStats(
-            mask.astype(np.uint8), connectivity=8
-        )
-        for index in range(1, count):
-            left, top, width, height = (int(v) for v in stats[index, :4])
-            crop = components[top : top + height, left : left + width] == index
-            shapes.append(_component_shape(label, crop, (left, top), tolerance_px))
+    for label in LABELS:
+        if label in masks:
+            shapes.extend(component_shapes(label, masks[label], tolerance_px))
     return shapes
+
+
+def component_shapes(
+    label: str, mask: np.ndarray, tolerance_px: float | None = None
+) -> list[dict]:
+    """The shapes of one label's ``mask``, one per connected component (see
+    :func:`masks_to_shapes`)."""
+    count, components, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8
+    )
+    shapes = []
+    for index in range(1, count):
+        left, top, width, height = (int(v) for v in stats[index, :4])
+        crop = components[top : top + height, left : left + width] == index
+        shapes.append(_component_shape(label, crop, (left, top), tolerance_px))
+    return shapes
+
+
+def _checked_tolerance(tolerance_px: float | None) -> None:
+    if tolerance_px is not None and not (math.isfinite(tolerance_px) and tolerance_px >= 0):
+        raise ValueError(f"tolerance_px must be None or a finite number >= 0, not {tolerance_px}")
 
 
 def write_labelme(
@@ -103,7 +130,7 @@ def write_labelme(
     image: np.ndarray,
     masks: Mapping[str, np.ndarray],
     flags: Mapping[str, bool] | None = None,
-    tolerance_px: float = 1.0,
+    tolerance_px: float | None = None,
 ) -> Path:
     """Write ``image`` as the PNG beside ``json_path`` (same name, ``.png``) and the Labelme
     5.x JSON whose ``imagePath`` names it; return the JSON path.
@@ -141,7 +168,7 @@ def write_labelme(
         "imageWidth": int(image.shape[1]),
     }
     with replace_atomically(image_file) as temporary:
-        temporary.write_bytes(_encode_png(image))
+        temporary.write_bytes(encode_png(image))
     with replace_atomically(target) as temporary:
         temporary.write_text(
             json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -163,7 +190,7 @@ def _checked_masks(masks: Mapping[str, np.ndarray]) -> tuple[int, int] | None:
 
 
 def _component_shape(
-    label: str, crop: np.ndarray, origin: tuple[int, int], tolerance_px: float
+    label: str, crop: np.ndarray, origin: tuple[int, int], tolerance_px: float | None
 ) -> dict:
     """One component (``crop``, its bounding box, at ``origin`` = (x, y)) as a shape dict."""
     height, width = crop.shape
@@ -172,10 +199,10 @@ def _component_shape(
         if polygon is not None:
             return _shape_dict(label, "polygon", polygon + np.asarray(origin))
     corners = np.array([origin, (origin[0] + width - 1, origin[1] + height - 1)])
-    return _shape_dict(label, "mask", corners, mask=_encode_png(crop.astype(np.uint8)))
+    return _shape_dict(label, "mask", corners, mask=encode_png(crop.astype(np.uint8)))
 
 
-def _polygon_for(crop: np.ndarray, tolerance_px: float) -> np.ndarray | None:
+def _polygon_for(crop: np.ndarray, tolerance_px: float | None) -> np.ndarray | None:
     """Vertices (x, y) of a polygon that Labelme fills back into ``crop``, or None."""
     # A background border, so a component touching its box is traced like any other.
     padded = np.pad(crop, 1).astype(np.uint8)
@@ -183,13 +210,26 @@ def _polygon_for(crop: np.ndarray, tolerance_px: float) -> np.ndarray | None:
     if len(contours) != 1 or (hierarchy[0, :, 3] >= 0).any():
         return None  # the component has a hole
     contour = contours[0][:, 0, :] - 1
-    # Small components lose too much to the full tolerance; half of it often still pays.
-    for tolerance in (tolerance_px, tolerance_px / 2) if tolerance_px > 0 else ():
+    if tolerance_px is None:
+        tolerances = _AUTO_TOLERANCES_PX
+    elif tolerance_px > 0:
+        # Small components lose too much to the full tolerance; half of it often still pays.
+        tolerances = (tolerance_px, tolerance_px / 2)
+    else:
+        tolerances = ()
+    best = None
+    for tolerance in tolerances:
         simplified = cv2.approxPolyDP(contours[0], tolerance, closed=True)[:, 0, :] - 1
+        if best is not None and len(simplified) >= len(best):
+            continue
         if len(simplified) >= 3 and _iou(_rasterise_polygon(crop.shape, simplified), crop) >= (
             _MIN_SIMPLIFIED_IOU
         ):
-            return simplified
+            best = simplified
+            if tolerance_px is not None:
+                break
+    if best is not None:
+        return best
     if len(contour) >= 3 and np.array_equal(_rasterise_polygon(crop.shape, contour), crop):
         return contour
     return None
@@ -208,7 +248,7 @@ def _shape_dict(label: str, shape_type: str, points: np.ndarray, mask: bytes | N
     }
 
 
-def _encode_png(image: np.ndarray) -> bytes:
+def encode_png(image: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".png", np.ascontiguousarray(image))
     if not ok:
         raise OSError("OpenCV could not encode a PNG")
@@ -453,4 +493,22 @@ class _Canvas:
 def _rasterise_polygon(shape: tuple[int, int], points: np.ndarray) -> np.ndarray:
     canvas = _Canvas(shape)
     canvas.polygon(np.asarray(points, dtype=np.float64).reshape(-1, 2))
+    return canvas.mask()
+
+
+def shape_mask(shape: dict, image_shape: tuple[int, int]) -> np.ndarray | None:
+    """The pixels of one ``tumor``/``liver`` shape dict as labelme paints it on an image of
+    ``image_shape``; None for a shape without area. InputError for a malformed shape."""
+    where = f"shape '{shape.get('label')}'"
+    source = Path("<shape>")
+    points = _points(shape, source, where)
+    shape_type = shape.get("shape_type") or "polygon"
+    if shape_type == "mask":
+        _need_points(points, 2, shape_type, source, where)
+        pixels = np.zeros(image_shape, dtype=bool)
+        _paste_mask(pixels, shape, points, source, where)
+        return pixels
+    canvas = _Canvas(image_shape)
+    if not _paint_shape(canvas, shape_type, points, source, where):
+        return None
     return canvas.mask()
