@@ -107,6 +107,10 @@ def masks_now(window: MainWindow) -> dict[str, np.ndarray]:
     return {label: mask.copy() for label, mask in editor.store.get(editor.frame).masks.items()}
 
 
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return np.count_nonzero(a & b) / np.count_nonzero(a | b)
+
+
 def key(qtbot, window: MainWindow, code: Qt.Key, modifiers=Qt.KeyboardModifier.NoModifier):
     qtbot.keyClick(window, code, modifiers)
 
@@ -216,8 +220,8 @@ def test_accept_paint_undo_redo_across_frames_and_save_labelme(qtbot, window, tm
     assert not editor.has_unsaved_changes()
     saved = read_labelme(case / "labels" / f"{KEY_FRAME:04d}.json")
     assert saved.is_key_frame and saved.image_shape == edited["tumor"].shape
-    for label in ("tumor", "liver"):
-        np.testing.assert_array_equal(saved.masks[label], edited[label])
+    for label in ("tumor", "liver"):  # outlines with the fewest corners within IoU 0.99
+        assert iou(saved.masks[label], edited[label]) >= 0.99, label
     assert sorted(path.name for path in (case / "labels").iterdir()) == [
         f"{KEY_FRAME:04d}.json", f"{KEY_FRAME:04d}.png"]
     assert "Saved 1 frame(s)" in window.statusBar().currentMessage()
@@ -255,7 +259,7 @@ def test_closing_or_opening_another_case_asks_about_unsaved_edits(qtbot, window,
     open_case(qtbot, window, tmp_path / "other")
     assert window.session.location.case_id == "other" and editor.is_open
     saved = read_labelme(case / "labels" / f"{KEY_FRAME:04d}.json")
-    np.testing.assert_array_equal(saved.masks["tumor"], painted)
+    assert iou(saved.masks["tumor"], painted) >= 0.99
 
     mouse_drag(window, Qt.MouseButton.LeftButton, STROKE)
     editor.save_recovery_now()
