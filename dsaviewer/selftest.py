@@ -159,6 +159,7 @@ def _check_weights(report: SelftestReport, folder: Path) -> WeightsManifest | No
 def _check_analysis(report: SelftestReport, viewer: SelftestWindow, case: Path,
                     random_init: bool) -> None:
     from dsaviewer.io.case_folder import open_case
+    from dsaviewer.io.key_frame_labels import labelled_key_frame
     from dsaviewer.io.labelme import read_labelme
 
     start = time.perf_counter()
@@ -192,9 +193,9 @@ def _check_analysis(report: SelftestReport, viewer: SelftestWindow, case: Path,
         else:
             report.check(f"{name} mask non-empty", pixels > 0, f"{pixels} px")
 
-    labelled = [path for path in open_case(case).label_files.values()
-                if read_labelme(path).is_key_frame]
-    truth = read_labelme(labelled[0]).masks if labelled else None
+    demo = open_case(case)
+    labelled = labelled_key_frame(demo)
+    truth = None if labelled is None else read_labelme(demo.label_files[labelled]).masks
     if truth is None:
         report.check("demo labels", False, "the demo case has no key-frame labels")
     else:

@@ -11,12 +11,14 @@ from dsaviewer.app.case_session import (
     CLINICAL_FROM_CSV,
     CLINICAL_FROM_VIEWER,
     CLINICAL_NONE,
+    open_session,
+)
+from dsaviewer.core.keyframe import (
     KEY_FRAME_AUTO,
     KEY_FRAME_LABELS,
     KEY_FRAME_OVERRIDE,
-    open_session,
+    select_key_frame,
 )
-from dsaviewer.core.keyframe import select_key_frame
 from dsaviewer.io.case_state import read_case_state, write_case_state
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
 from dsaviewer.io.labelme import write_labelme
@@ -143,3 +145,17 @@ def test_saved_state_json_is_plain_readable_json(tmp_path):
     assert document["key_frame_override"] == 3
     assert document["video"] == {"source": "video.avi", "frames": N_FRAMES, "height": 96,
                                  "width": 96}
+
+
+def test_contradicting_key_frame_flags_fall_back_to_the_automatic_key_frame_with_a_note(
+        tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    mask = np.zeros((96, 96), bool)
+    mask[20:40, 20:40] = True
+    for index in (4, 6):
+        write_labelme(case / "labels" / f"{index:04d}.json", run_frames()[index],
+                      {"tumor": mask}, flags={"key_frame": True})
+    session = open_session(case)
+    assert session.key_frame_source == KEY_FRAME_AUTO
+    assert session.key_frame == session.key_frame_auto
+    assert any("frames [4, 6] are flagged" in note for note in session.notes)

@@ -31,6 +31,7 @@ from dsaviewer.core.preprocess import MODEL_SIZE, make_geometry, mask_to_model, 
 from dsaviewer.errors import InputError
 from dsaviewer.io.case_folder import Case, is_case_folder, open_case
 from dsaviewer.io.clinical import ClinicalRow, read_clinical_csv
+from dsaviewer.io.key_frame_labels import flagged_key_frame
 from dsaviewer.io.labelme import read_labelme
 from dsaviewer.io.video import load_video
 
@@ -110,7 +111,7 @@ def load_case_record(
     geometry = make_geometry(video.frames, size=size, white_level=video.max_value)
     clip = to_model(video.frames, geometry)
     labelled: list[LabelledFrame] = []
-    key_frame = None
+    flagged: dict[int, bool] = {}
     for frame_index, json_path in sorted(case.label_files.items()):
         if frame_index >= video.n_frames:
             raise InputError(
@@ -129,14 +130,9 @@ def load_case_record(
         }
         if not masks["liver"].any():
             raise InputError("has no liver shape", json_path)
-        if annotation.flags.get("key_frame"):
-            if key_frame is not None:
-                raise InputError(f"frames {key_frame} and {frame_index} are both flagged key_frame",
-                                 case.root)
-            key_frame = frame_index
+        flagged[frame_index] = annotation.is_key_frame
         labelled.append(LabelledFrame(frame_index, masks["tumor"], masks["liver"]))
-    if key_frame is None:
-        raise InputError('no labels file is flagged {"key_frame": true}', case.root)
+    key_frame = flagged_key_frame(flagged, case.root, required=True)
     labelled.sort(key=lambda label: (label.frame_index != key_frame, label.frame_index))
 
     values, present = _clinical_vectors(clinical)

@@ -12,7 +12,12 @@ import numpy as np
 
 from dsaviewer.app.saved_analysis import from_saved, to_saved
 from dsaviewer.core.difference import frame_difference
-from dsaviewer.core.keyframe import select_key_frame
+from dsaviewer.core.keyframe import (
+    KEY_FRAME_AUTO,
+    KEY_FRAME_LABELS,
+    KEY_FRAME_OVERRIDE,
+    select_key_frame,
+)
 from dsaviewer.core.overlay_images import OverlaySet, make_overlays
 from dsaviewer.core.preprocess import FieldBox, find_field
 from dsaviewer.core.window_level import default_window, grey_histogram
@@ -28,18 +33,8 @@ from dsaviewer.io.case_state import (
     read_case_state,
 )
 from dsaviewer.io.clinical import ClinicalVariables, read_clinical_csv
-from dsaviewer.io.labelme import read_labelme
+from dsaviewer.io.key_frame_labels import labelled_key_frame
 from dsaviewer.io.video import Video, load_video
-
-# Where the key frame comes from, in order of precedence; the names are the pipeline's.
-KEY_FRAME_OVERRIDE = "override"
-KEY_FRAME_LABELS = "labels"
-KEY_FRAME_AUTO = "auto"
-KEY_FRAME_SOURCE_TEXT = {
-    KEY_FRAME_OVERRIDE: "set by you",
-    KEY_FRAME_LABELS: "from the case's labels",
-    KEY_FRAME_AUTO: "automatic",
-}
 
 CLINICAL_FROM_VIEWER = "entered in the viewer"
 CLINICAL_FROM_CSV = "from clinical.csv"
@@ -221,13 +216,13 @@ def _restore_clinical(session: CaseSession, state: CaseState, notes: list[str]) 
 def _labelled_key_frame(location: CaseLocation, video: Video, notes: list[str]) -> int | None:
     if location.case_id is None:
         return None
-    case = open_case(location.state_folder.parent)
-    for index, json_path in case.label_files.items():
-        try:
-            if read_labelme(json_path).is_key_frame and index < video.n_frames:
-                return index
-        except InputError as error:
-            notes.append(f"a label file was not read: {error}")
-    return None
-
-
+    try:
+        index = labelled_key_frame(open_case(location.state_folder.parent))
+    except InputError as error:
+        notes.append(f"the labels' key frame was not used: {error}")
+        return None
+    if index is not None and index >= video.n_frames:
+        notes.append(f"the labels flag frame {frame_number(index)} as key frame, beyond the "
+                     "video; ignored")
+        return None
+    return index

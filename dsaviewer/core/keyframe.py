@@ -17,6 +17,18 @@ from dsaviewer.errors import InputError
 
 KEY_FRAME_WINDOW = 15
 
+# Where a key frame comes from: the one vocabulary of the pipeline, its results, the viewer,
+# the command line and the saved state. The names are stored in result.json and state.json.
+KEY_FRAME_AUTO = "auto"  # chosen by select_key_frame
+KEY_FRAME_OVERRIDE = "override"  # chosen by a person (the viewer, --key-frame N)
+KEY_FRAME_LABELS = "labels"  # flagged in the case's labels (io.key_frame_labels)
+KEY_FRAME_SOURCES = (KEY_FRAME_AUTO, KEY_FRAME_OVERRIDE, KEY_FRAME_LABELS)
+KEY_FRAME_SOURCE_TEXT = {  # how people read them
+    KEY_FRAME_OVERRIDE: "set by you",
+    KEY_FRAME_LABELS: "from the case's labels",
+    KEY_FRAME_AUTO: "automatic",
+}
+
 
 @dataclass(frozen=True, eq=False)
 class KeyFrameChoice:

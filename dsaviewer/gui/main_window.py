@@ -22,13 +22,12 @@ from PySide6.QtWidgets import (
 
 from dsaviewer.app.case_session import (
     CLINICAL_FROM_VIEWER,
-    KEY_FRAME_AUTO,
-    KEY_FRAME_SOURCE_TEXT,
     CaseSession,
     frame_number,
     open_session,
     overlays_for,
 )
+from dsaviewer.core.keyframe import KEY_FRAME_AUTO, KEY_FRAME_SOURCE_TEXT
 from dsaviewer.core.overlay_images import OverlaySet
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation.dock import AnnotationDock

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from dsaviewer.core.keyframe import KEY_FRAME_AUTO, KEY_FRAME_LABELS, KEY_FRAME_OVERRIDE
 from dsaviewer.errors import InputError
 from dsaviewer.inference.backend import ModelBackend
 from dsaviewer.inference.pipeline import analyze
@@ -21,7 +22,7 @@ from dsaviewer.inference.result_files import (
 from dsaviewer.inference.results import AnalysisResult
 from dsaviewer.io.case_folder import is_case_folder, open_case
 from dsaviewer.io.clinical import ClinicalTable, ClinicalVariables, read_clinical_csv
-from dsaviewer.io.labelme import read_labelme
+from dsaviewer.io.key_frame_labels import labelled_key_frame
 from dsaviewer.io.video import load_video
 
 CLINICAL_CSV = "clinical.csv"
@@ -82,19 +83,6 @@ def find_cases(
     return _unique_ids(inputs)
 
 
-def labelled_key_frame(case_folder: str | Path) -> int:
-    """The frame whose Labelme file is flagged ``key_frame``; InputError when none or several
-    are."""
-    case = open_case(case_folder)
-    flagged = [
-        index for index, path in case.label_files.items() if read_labelme(path).is_key_frame
-    ]
-    if len(flagged) != 1:
-        found = "no labels file is" if not flagged else f"frames {flagged} are all"
-        raise InputError(f'{found} flagged {{"key_frame": true}}', case.root / "labels")
-    return flagged[0]
-
-
 def analyze_cases(
     inputs: list[CaseInput],
     out_dir: str | Path,
@@ -125,16 +113,17 @@ def _analyze_one(
     try:
         source = open_case(case_input.path).video_path if case_input.is_case else case_input.path
         video = load_video(source)
-        if key_frame == "labels":
+        if key_frame == KEY_FRAME_LABELS:
             if not case_input.is_case:
                 raise InputError(
                     "--key-frame labels needs a case folder with labels/", case_input.path
                 )
-            chosen, origin = labelled_key_frame(case_input.path), "labels"
-        elif key_frame == "auto":
-            chosen, origin = None, "override"
+            chosen = labelled_key_frame(open_case(case_input.path), required=True)
+            origin = KEY_FRAME_LABELS
+        elif key_frame == KEY_FRAME_AUTO:
+            chosen, origin = None, KEY_FRAME_OVERRIDE
         else:
-            chosen, origin = key_frame, "override"
+            chosen, origin = key_frame, KEY_FRAME_OVERRIDE
         result = analyze(
             video,
             clinical=case_input.clinical,

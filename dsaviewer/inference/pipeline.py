@@ -20,7 +20,12 @@ import numpy as np
 
 from dsaviewer.core.alternative_inputs import temporal_channel
 from dsaviewer.core.difference import frame_difference, temporal_stack
-from dsaviewer.core.keyframe import select_key_frame
+from dsaviewer.core.keyframe import (
+    KEY_FRAME_AUTO,
+    KEY_FRAME_LABELS,
+    KEY_FRAME_OVERRIDE,
+    select_key_frame,
+)
 from dsaviewer.core.lesions import extract_lesions
 from dsaviewer.core.postprocess import PostprocessConfig, postprocess_masks
 from dsaviewer.core.preprocess import (
@@ -44,7 +49,6 @@ from dsaviewer.io.video import Video, load_video
 # Below this the exposed field holds too few pixels for the 256-pixel model input to mean
 # anything (a thumbnail, an icon, a cropped detail).
 MIN_FIELD_SIDE_PX = 32
-KEY_FRAME_SOURCES = ("auto", "override", "labels")
 
 # (stage name, fraction of the analysis done when it ends), in order; for progress bars.
 STAGES = (
@@ -76,7 +80,7 @@ def analyze(
     device: str | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    key_frame_source: str = "override",
+    key_frame_source: str = KEY_FRAME_OVERRIDE,
 ) -> AnalysisResult:
     """Analyse one DSA run.
 
@@ -94,7 +98,7 @@ def analyze(
     outside the video and bad clinical values; :class:`Cancelled` when ``cancel()`` turns
     True.
     """
-    if key_frame is not None and key_frame_source not in KEY_FRAME_SOURCES[1:]:
+    if key_frame is not None and key_frame_source not in (KEY_FRAME_OVERRIDE, KEY_FRAME_LABELS):
         raise ValueError(
             f"key_frame_source must be 'override' or 'labels', not {key_frame_source!r}"
         )
@@ -157,7 +161,7 @@ def analyze(
     return AnalysisResult(
         key_frame=index,
         key_frame_auto=auto_index,
-        key_frame_source="auto" if key_frame is None else key_frame_source,
+        key_frame_source=KEY_FRAME_AUTO if key_frame is None else key_frame_source,
         tumor_probability=tumor_probability,
         liver_probability=liver_probability,
         tumor_mask=tumor_mask,

@@ -40,6 +40,7 @@ from dsaviewer.io.clinical import (
     write_clinical_csv,
 )
 from dsaviewer.io.frame_labels import FrameLabels, read_frame_labels
+from dsaviewer.io.key_frame_labels import flagged_key_frame
 
 CLINICAL_CSV_NAME = "clinical.csv"
 # More problems than this in one message would hide the first ones; the rest are counted.
@@ -222,10 +223,12 @@ def _export_case(
         if frame.annotation.unknown_labels:
             names = ", ".join(map(repr, frame.annotation.unknown_labels))
             warnings.append(f"frame {frame.frame_index}: labels {names} are not tumor/liver")
-    key_frames = [frame.frame_index for frame in labels if frame.annotation.is_key_frame]
-    if labels and len(key_frames) != 1:
-        found = "no frame is" if not key_frames else f"frames {key_frames} are"
-        warnings.append(f'{found} flagged {{"key_frame": true}}')
+    if labels:
+        try:  # the dataset's users need one key frame per case; say so, but export it
+            flagged_key_frame({frame.frame_index: frame.annotation.is_key_frame
+                               for frame in labels}, required=True)
+        except InputError as error:
+            warnings.append(str(error))
     unchecked = [frame.frame_index for frame in labels if frame.is_prediction]
     if unchecked:
         warnings.append(f"frames {unchecked} hold model masks nobody has checked")

@@ -12,7 +12,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from dsaviewer.app.case_session import KEY_FRAME_SOURCE_TEXT, CaseSession, frame_number
+from dsaviewer.app.case_session import CaseSession, frame_number
+from dsaviewer.core.keyframe import KEY_FRAME_SOURCE_TEXT
 from dsaviewer.core.lesions import Lesion
 from dsaviewer.core.overlay_images import OverlaySet
 from dsaviewer.gui.background.workers import run_in_background
