@@ -6,6 +6,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
+
+from dsaviewer.errors import InputError
 
 # command name -> module exposing ``add_arguments(parser)`` and ``run(args) -> int``
 COMMANDS = {
@@ -34,7 +37,19 @@ def main(argv: list[str] | None = None) -> int:
         modules[name] = module
         module.add_arguments(sub.add_parser(name, help=module.__doc__.splitlines()[0]))
     args = parser.parse_args(argv)
-    return modules[args.command].run(args)
+    return run_command(args.command, modules[args.command].run, args)
+
+
+def run_command(
+    name: str, run: Callable[[argparse.Namespace], int], args: argparse.Namespace
+) -> int:
+    """Every command's error handling: bad data, options or checkpoints (InputError) end the
+    command with the message on stderr and exit status 2, without a traceback."""
+    try:
+        return run(args)
+    except InputError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

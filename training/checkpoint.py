@@ -13,11 +13,12 @@ previous checkpoint intact.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from dsaviewer.errors import InputError
 from dsaviewer.io.writers import replace_atomically
@@ -96,3 +97,17 @@ def check_resumable(
                          f"{', '.join(run_control)} may change on resume", source)
     if stored["split"] != dict(split):
         raise InputError("was trained on another set of cases; resume on the same data", source)
+
+
+def load_trained_model(
+    path: str | Path, kind: str, read_config: Callable[[Mapping, Path], Any],
+    build: Callable[[Any], nn.Module],
+) -> tuple[nn.Module, Any, dict[str, Any], Path]:
+    """``(model in eval mode on the CPU, config, stored checkpoint, path)`` of a ``kind``
+    checkpoint, its config read with ``read_config`` and its model made with ``build``."""
+    source = Path(path)
+    stored = load_checkpoint(source, kind)
+    config = read_config(stored["config"], source)
+    model = build(config)
+    model.load_state_dict(stored["model"])
+    return model.eval(), config, stored, source

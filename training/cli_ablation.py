@@ -11,10 +11,8 @@ one resumes. All training options of train-seg apply to every row.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from dsaviewer.errors import InputError
 from dsaviewer.models import ABLATIONS
 from training.ablation import run_ablation
 from training.cli_common import (
@@ -29,7 +27,7 @@ from training.cli_train_seg import (
     config_for,
     training_options,
 )
-from training.ddp import init_distributed, shutdown_distributed
+from training.ddp import distributed_processes
 from training.loop import StopRequest
 
 
@@ -49,8 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     stop = StopRequest()
-    try:
-        context = init_distributed(args.device)
+    with distributed_processes(args.device) as context:
         options = training_options(args)
         configs = {name: config_for(name, args) for name in args.rows}
         sizes = {config.image_size for config in configs.values()}
@@ -64,11 +61,6 @@ def run(args: argparse.Namespace) -> int:
             rows = run_ablation(records, args.rows, configs.__getitem__, options, args.out,
                                 runtime_from_args(args), stop=stop, test_records=test_records,
                                 test_cache=test_cache)
-    except InputError as error:
-        print(f"ablation: {error}", file=sys.stderr)
-        return 2
-    finally:
-        shutdown_distributed()
     if context.is_main:
         print((args.out / "ablation.md").read_text(encoding="utf-8") if rows else "no row done")
     if len(rows) < len(args.rows):

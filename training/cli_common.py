@@ -11,6 +11,19 @@ from training.ddp import DistributedContext
 from training.device import RuntimeOptions
 
 
+def training_exit_status(context: DistributedContext, result, best: str) -> int:
+    """Report a training command's end on the main process: 130 (and how to resume) when
+    interrupted, else why it stopped, ``best`` and where the weights are."""
+    if not context.is_main:
+        return 0
+    if result.stop_reason == "interrupted":
+        print(f"interrupted at step {result.global_step}; resume with --resume")
+        return 130
+    print(f"{result.stop_reason} after {result.global_step} steps; {best}; weights in "
+          f"{result.weights_dir}")
+    return 0
+
+
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("device")
     group.add_argument("--device", default="auto",

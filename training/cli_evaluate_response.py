@@ -14,7 +14,6 @@ Writes OUT/response.md, response.json, roc.png and calibration.png.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -67,22 +66,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        runtime = runtime_from_args(args)
-        context = DistributedContext(0, 1, 0, 1, select_device(runtime.device))
-        models = [load_trained_response(path) for path in [args.checkpoint, *args.compare]]
-        sizes = {model.config.image_size for model in models}
-        if len(sizes) != 1:
-            raise InputError(f"the models read different image sizes {sorted(sizes)}",
-                             args.checkpoint)
-        records = response_cases(read_records(args.data, sizes.pop(), args, context))
-        records = select_split(records, args.split, models[0].stored["split"]["validation"],
-                               args.checkpoint)
-        truth = _true_probabilities(args, records)
-        scored = [_score(model, records, args, runtime) for model in models]
-    except InputError as error:
-        print(f"evaluate-response: {error}", file=sys.stderr)
-        return 2
+    runtime = runtime_from_args(args)
+    context = DistributedContext(0, 1, 0, 1, select_device(runtime.device))
+    models = [load_trained_response(path) for path in [args.checkpoint, *args.compare]]
+    sizes = {model.config.image_size for model in models}
+    if len(sizes) != 1:
+        raise InputError(f"the models read different image sizes {sorted(sizes)}",
+                         args.checkpoint)
+    records = response_cases(read_records(args.data, sizes.pop(), args, context))
+    records = select_split(records, args.split, models[0].stored["split"]["validation"],
+                           args.checkpoint)
+    truth = _true_probabilities(args, records)
+    scored = [_score(model, records, args, runtime) for model in models]
 
     labels = scored[0][1]
     names = [_name(model, index) for index, model in enumerate(models)]

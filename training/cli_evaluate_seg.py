@@ -9,7 +9,6 @@ Writes OUT/segmentation.md and OUT/segmentation.json (with per-case values).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from dsaviewer.errors import InputError
@@ -60,18 +59,14 @@ def select_split(
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        runtime = runtime_from_args(args)
-        context = DistributedContext(0, 1, 0, 1, select_device(runtime.device))
-        trained = load_trained_segmentation(args.checkpoint)
-        records = select_split(read_records(args.data, trained.config.image_size, args, context),
-                               args.split, trained.stored["split"]["validation"],
-                               args.checkpoint)
-        cache = args.cache_dir if args.cache_dir is not None else args.data / ".cache"
-        predictions = cached_key_frame_predictions(args.checkpoint, records, cache, runtime)
-    except InputError as error:
-        print(f"evaluate-seg: {error}", file=sys.stderr)
-        return 2
+    runtime = runtime_from_args(args)
+    context = DistributedContext(0, 1, 0, 1, select_device(runtime.device))
+    trained = load_trained_segmentation(args.checkpoint)
+    records = select_split(read_records(args.data, trained.config.image_size, args, context),
+                           args.split, trained.stored["split"]["validation"],
+                           args.checkpoint)
+    cache = args.cache_dir if args.cache_dir is not None else args.data / ".cache"
+    predictions = cached_key_frame_predictions(args.checkpoint, records, cache, runtime)
     evaluations = [
         evaluate_segmentation(records, predictions, postprocess, args.resamples,
                               args.bootstrap_seed)

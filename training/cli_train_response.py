@@ -25,9 +25,10 @@ from training.cli_common import (
     add_runtime_arguments,
     read_records,
     runtime_from_args,
+    training_exit_status,
 )
 from training.dataset import CaseRecord
-from training.ddp import DistributedContext, init_distributed, shutdown_distributed
+from training.ddp import DistributedContext, distributed_processes
 from training.device import RuntimeOptions
 from training.loop import StopRequest
 from training.seg_predictions import load_trained_segmentation, response_input_masks
@@ -102,8 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     stop = StopRequest()
-    try:
-        context = init_distributed(args.device)
+    with distributed_processes(args.device) as context:
         config, options = _config_and_options(args)
         records = response_cases(read_records(args.data, config.image_size, args, context))
         if not records:
@@ -118,18 +118,8 @@ def run(args: argparse.Namespace) -> int:
                 segmentation_checkpoint=args.seg_checkpoint[0] if args.seg_checkpoint else None,
                 resume=args.resume, stop=stop, command=shlex.join(sys.argv),
             )
-    except InputError as error:
-        print(f"train-response: {error}", file=sys.stderr)
-        return 2
-    finally:
-        shutdown_distributed()
-    if context.is_main:
-        if result.stop_reason == "interrupted":
-            print(f"interrupted at step {result.global_step}; resume with --resume")
-            return 130
-        print(f"{result.stop_reason} after {result.global_step} steps; best validation AUC "
-              f"{result.best_auc} (epoch {result.best_epoch}); weights in {result.weights_dir}")
-    return 0
+    return training_exit_status(context, result, f"best validation AUC {result.best_auc} "
+                                                 f"(epoch {result.best_epoch})")
 
 
 def _config_and_options(

@@ -23,8 +23,9 @@ from training.cli_common import (
     add_runtime_arguments,
     read_records,
     runtime_from_args,
+    training_exit_status,
 )
-from training.ddp import init_distributed, shutdown_distributed
+from training.ddp import distributed_processes
 from training.loop import StopRequest
 from training.torch_data import Augmentation
 from training.train_segmentation import (
@@ -135,8 +136,7 @@ def config_for(preset: str, args: argparse.Namespace) -> SegmentationConfig:
 
 def run(args: argparse.Namespace) -> int:
     stop = StopRequest()
-    try:
-        context = init_distributed(args.device)
+    with distributed_processes(args.device) as context:
         config, options = _config_and_options(args)
         records = read_records(args.data, config.image_size, args, context)
         with stop.handle_signals():
@@ -144,19 +144,8 @@ def run(args: argparse.Namespace) -> int:
                 records, config, options, args.out, runtime_from_args(args),
                 resume=args.resume, stop=stop, command=shlex.join(sys.argv),
             )
-    except InputError as error:
-        print(f"train-seg: {error}", file=sys.stderr)
-        return 2
-    finally:
-        shutdown_distributed()
-    if context.is_main:
-        if result.stop_reason == "interrupted":
-            print(f"interrupted at step {result.global_step}; resume with --resume")
-            return 130
-        print(f"{result.stop_reason} after {result.global_step} steps; best tumor Dice "
-              f"{result.best_tumor_dice} (epoch {result.best_epoch}); weights in "
-              f"{result.weights_dir}")
-    return 0
+    return training_exit_status(context, result, f"best tumor Dice {result.best_tumor_dice} "
+                                                 f"(epoch {result.best_epoch})")
 
 
 def _config_and_options(

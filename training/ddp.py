@@ -15,6 +15,8 @@ collective the others never reach.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -87,6 +89,17 @@ def init_distributed(device: str | None = "auto") -> DistributedContext:
 def shutdown_distributed() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+@contextmanager
+def distributed_processes(device: str | None = "auto") -> Iterator[DistributedContext]:
+    """:func:`init_distributed` for the block, and :func:`shutdown_distributed` however it
+    ends (a command that fails must not leave the process group behind)."""
+    context = init_distributed(device)
+    try:
+        yield context
+    finally:
+        shutdown_distributed()
 
 
 def wrap_model(model: nn.Module, context: DistributedContext, sync_batchnorm: bool) -> nn.Module:

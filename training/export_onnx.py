@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import (
     RESPONSE,
     SEGMENTATION,
@@ -47,11 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        manifest = export_onnx(args.weights_dir)
-    except InputError as error:
-        print(f"export-onnx: {error}")
-        return 2
+    manifest = export_onnx(args.weights_dir)
     for role, entry in manifest.entries().items():
         print(f"{role}: {args.weights_dir / entry.onnx.file} (sha256 {entry.onnx.sha256[:16]}…)")
     return 0

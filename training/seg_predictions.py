@@ -29,7 +29,7 @@ from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import sha256_of
 from dsaviewer.io.writers import replace_atomically
 from dsaviewer.models import DSALTDNet, SegmentationConfig, build_segmentation_model
-from training.checkpoint import load_checkpoint
+from training.checkpoint import load_checkpoint, load_trained_model
 from training.dataset import CaseRecord
 from training.device import RuntimeOptions, prepare_batch_tensor, prepare_model, select_device
 from training.torch_data import SegmentationDataset
@@ -69,12 +69,9 @@ class TrainedSegmentation:
 
 def load_trained_segmentation(path: str | Path) -> TrainedSegmentation:
     """The model of a segmentation ``best.pt`` / ``last.pt``, on the CPU, in eval mode."""
-    source = Path(path)
-    stored = load_checkpoint(source, "segmentation")
-    config = SegmentationConfig.from_dict(stored["config"], source)
-    model = build_segmentation_model(config)
-    model.load_state_dict(stored["model"])
-    return TrainedSegmentation(model.eval(), config, stored, source)
+    return TrainedSegmentation(*load_trained_model(path, "segmentation",
+                                                   SegmentationConfig.from_dict,
+                                                   build_segmentation_model))
 
 
 def predict_key_frames(

@@ -38,28 +38,25 @@ from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import Provenance
 from dsaviewer.inference.weights import write_weights
 from dsaviewer.models import ResponseConfig, ResponseNet, build_response_model, response_image
-from training.checkpoint import load_checkpoint
+from training.checkpoint import load_checkpoint, load_trained_model
 from training.dataset import CaseRecord
-from training.ddp import init_distributed, unwrap_model, wrap_model
-from training.device import (
-    RuntimeOptions,
-    configure_threads,
-    prepare_batch_tensor,
-    prepare_model,
-    select_device,
-)
+from training.device import RuntimeOptions, prepare_model, select_device
 from training.loop import (
-    BEST_CHECKPOINT,
     LAST_CHECKPOINT,
-    LoopSettings,
     StepOutput,
     StepReport,
     StopRequest,
-    TrainingLoop,
     TrainingTask,
     Validation,
 )
 from training.report import write_json
+from training.run_setup import (
+    RUN_CONTROL,
+    batch_preparer,
+    check_run_options,
+    start_run,
+    validation_evaluation,
+)
 from training.seg_predictions import load_trained_segmentation
 from training.splits import CaseSplit, split_cases
 from training.torch_data import ResponseDataset, clinical_feature_count
@@ -96,20 +93,16 @@ class ResponseTrainingOptions:
     checkpoint_every: int = 100
     workers: int = 0
 
-    RUN_CONTROL = ("time_budget_minutes", "log_every", "checkpoint_every", "workers")
+    RUN_CONTROL = RUN_CONTROL
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "n_folds", "log_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.patience < 0 or self.workers < 0:
-            raise ValueError("patience and workers must not be negative")
+        check_run_options(self)
+        if self.patience < 0:
+            raise ValueError(f"patience must not be negative, got {self.patience}")
         if self.head_learning_rate is not None and not self.head_learning_rate > 0:
             raise ValueError("head_learning_rate must be positive")
-        if not self.learning_rate > 0 or self.weight_decay < 0:
-            raise ValueError("learning_rate must be positive and weight_decay not negative")
-        if not 0 <= self.fold < self.n_folds:
-            raise ValueError(f"fold must be in 0..{self.n_folds - 1}, got {self.fold}")
+        if self.weight_decay < 0:
+            raise ValueError(f"weight_decay must not be negative, got {self.weight_decay}")
         if self.masks not in (PREDICTED, GROUND_TRUTH):
             raise ValueError(f"masks must be {PREDICTED!r} or {GROUND_TRUTH!r}")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
@@ -158,8 +151,6 @@ def train_response(
     ``segmentation_checkpoint``: the model that made them (or any, with ground-truth masks),
     bundled with the response model into ``weights/``.
     """
-    runtime = runtime or RuntimeOptions()
-    out = Path(out_dir)
     cases = response_cases(records)
     if len(cases) < options.n_folds * 2:
         raise InputError(f"only {len(cases)} cases have a known response; {options.n_folds} "
@@ -167,38 +158,18 @@ def train_response(
     if config.clinical_features not in (0, clinical_feature_count(cases)):
         raise ValueError(f"the config reads {config.clinical_features} clinical features, the "
                          f"data give {clinical_feature_count(cases)}")
-    context = init_distributed(runtime.device)
-    configure_threads(runtime.threads, context.local_world_size)
+    run = start_run(runtime, out_dir)
     split = split_cases([r.case_id for r in cases], options.fold, options.n_folds,
                         options.split_seed, strata={r.case_id: int(r.response) for r in cases})
     by_id = {record.case_id: record for record in cases}
     train_set = ResponseDataset([by_id[c] for c in split.train], masks,
                                 dihedral=options.dihedral_augmentation, seed=options.seed)
     val_set = ResponseDataset([by_id[c] for c in split.validation], masks)
-
-    torch.manual_seed(options.seed)
-    channels_last = runtime.use_channels_last(context.device)
-    model = prepare_model(build_response_model(config), context.device, channels_last)
-    wrapped = wrap_model(model, context, sync_batchnorm=True)
+    model, wrapped = run.place_model(lambda: build_response_model(config), options.seed,
+                                     sync_batchnorm=True)
     optimizer = torch.optim.Adam(_parameter_groups(model, options),
                                  weight_decay=options.weight_decay)
-    settings = LoopSettings(
-        epochs=options.epochs,
-        batch_size=options.batch_size,
-        seed=options.seed,
-        max_steps=options.max_steps,
-        time_budget_s=None if options.time_budget_minutes is None
-        else 60.0 * options.time_budget_minutes,
-        log_every=options.log_every,
-        checkpoint_every=options.checkpoint_every,
-        workers=options.workers,
-        patience=options.patience,
-    )
     use_clinical = config.clinical_features > 0
-
-    def prepare(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {name: prepare_batch_tensor(tensor, context.device, channels_last)
-                for name, tensor in batch.items()}
 
     def step(net: nn.Module, batch: dict[str, torch.Tensor], in_warmup: bool) -> StepOutput:
         logits = response_logits(net, batch, use_clinical)
@@ -206,7 +177,7 @@ def train_response(
         return StepOutput(loss, {"bce": float(loss.detach())})
 
     def validate(net: nn.Module, in_warmup: bool) -> Validation:
-        labels, probabilities = predict_probabilities(net, val_set, prepare, use_clinical,
+        labels, probabilities = predict_probabilities(net, val_set, run.prepare, use_clinical,
                                                       options.batch_size)
         auc = roc_auc(labels, probabilities)
         threshold = options.threshold
@@ -217,40 +188,29 @@ def train_response(
                                 "threshold": threshold})
 
     task = TrainingTask(
-        kind=KIND, step=step, validate=validate, prepare_batch=prepare,
+        kind=KIND, step=step, validate=validate, prepare_batch=run.prepare,
         stored={"config": config.to_dict(), "options": options.to_dict(),
                 "split": split.to_dict(),
                 "segmentation_checkpoint": "" if segmentation_checkpoint is None
                 else str(segmentation_checkpoint)},
     )
-    loop = TrainingLoop(task, wrapped, optimizer, train_set, settings, context, out,
-                        bf16=runtime.use_bf16(context.device), log=log, on_step=on_step,
-                        stop=stop)
-    loop.begin(resume, options.to_dict(), options.RUN_CONTROL,
-               f"training on {len(split.train)} cases, validating on {len(split.validation)} "
-               f"(fold {split.fold + 1}/{split.n_folds}), {options.masks} masks; "
-               f"device {context.device}")
-    result = loop.run()
+    result = run.run_loop(
+        task, wrapped, optimizer, train_set, options,
+        f"training on {len(split.train)} cases, validating on {len(split.validation)} "
+        f"(fold {split.fold + 1}/{split.n_folds}), {options.masks} masks; "
+        f"device {run.context.device}",
+        epochs=options.epochs, patience=options.patience, resume=resume, log=log,
+        on_step=on_step, stop=stop)
 
-    best_path = out / BEST_CHECKPOINT
+    out = run.out
+    publish = run.best_to_publish(result)
     weights_dir = None
-    if (context.is_main and best_path.is_file() and segmentation_checkpoint is not None
-            and result.stop_reason != "interrupted"):
-        weights_dir = _write_weights_folder(best_path, config, Path(segmentation_checkpoint),
+    if publish is not None and segmentation_checkpoint is not None:
+        weights_dir = _write_weights_folder(publish, config, Path(segmentation_checkpoint),
                                             out / WEIGHTS_DIR, command, len(cases))
     summary = ResponseTrainingResult(
-        out_dir=out,
-        best_checkpoint=best_path if best_path.is_file() else None,
-        weights_dir=weights_dir,
-        best_auc=result.best_score,
-        best_epoch=result.best_epoch,
-        global_step=result.global_step,
-        stop_reason=result.stop_reason,
-        history=result.history,
-        split=split,
-        model=unwrap_model(wrapped).cpu(),
-    )
-    if context.is_main:
+        **run.result_fields(result, split, wrapped, weights_dir), best_auc=result.best_score)
+    if run.context.is_main:
         write_json(out / SUMMARY_FILE, {
             "config": config.to_dict(), "options": options.to_dict(),
             "best_validation_auc": result.best_score, "best_epoch": result.best_epoch,
@@ -321,12 +281,8 @@ def operating_threshold(stored: Mapping[str, Any]) -> float:
 
 def load_trained_response(path: str | Path) -> TrainedResponse:
     """The model of a response ``best.pt`` / ``last.pt``, on the CPU, in eval mode."""
-    source = Path(path)
-    stored = load_checkpoint(source, KIND)
-    config = ResponseConfig.from_dict(stored["config"], source)
-    model = build_response_model(config)
-    model.load_state_dict(stored["model"])
-    return TrainedResponse(model.eval(), config, stored, source)
+    return TrainedResponse(*load_trained_model(path, KIND, ResponseConfig.from_dict,
+                                               build_response_model))
 
 
 def response_probabilities(
@@ -342,14 +298,10 @@ def response_probabilities(
     channels_last = runtime.use_channels_last(device)
     model = prepare_model(trained.model, device, channels_last).eval()
     dataset = ResponseDataset(records, masks)
-
-    def prepare(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {name: prepare_batch_tensor(tensor, device, channels_last)
-                for name, tensor in batch.items()}
-
     with torch.inference_mode():
         labels, probabilities = predict_probabilities(
-            model, dataset, prepare, trained.config.clinical_features > 0, batch_size)
+            model, dataset, batch_preparer(device, channels_last),
+            trained.config.clinical_features > 0, batch_size)
     return [dataset.case_id(i) for i in range(len(dataset))], labels, probabilities
 
 
@@ -374,9 +326,7 @@ def _write_weights_folder(
     model = build_response_model(config)
     model.load_state_dict(best["model"])
     segmentation = load_trained_segmentation(segmentation_checkpoint)
-    evaluation = {f"validation_{k}": v for k, v in best["metrics"].items()
-                  if k.startswith("val_")}
-    evaluation["fold"] = best["split"]["fold"]
+    evaluation = validation_evaluation(best)
     evaluation["masks"] = best["options"]["masks"]
     write_weights(folder, segmentation.model, segmentation.config, model, config, threshold,
                   Provenance(training_command=command, data_size=n_cases,

@@ -34,20 +34,23 @@ from dsaviewer.inference.weights import write_weights
 from dsaviewer.models import SegmentationConfig, build_segmentation_model, ltdnet_loss
 from training.checkpoint import load_checkpoint
 from training.dataset import CaseRecord
-from training.ddp import init_distributed, unwrap_model, wrap_model
-from training.device import RuntimeOptions, configure_threads, prepare_batch_tensor, prepare_model
+from training.ddp import unwrap_model
+from training.device import RuntimeOptions
 from training.loop import (
-    BEST_CHECKPOINT,
     LAST_CHECKPOINT,
-    LoopSettings,
     StepOutput,
     StepReport,
     StopRequest,
-    TrainingLoop,
     TrainingTask,
     Validation,
 )
 from training.report import write_json
+from training.run_setup import (
+    RUN_CONTROL,
+    check_run_options,
+    start_run,
+    validation_evaluation,
+)
 from training.splits import CaseSplit, split_cases
 from training.torch_data import Augmentation, SegmentationDataset
 
@@ -84,25 +87,15 @@ class SegmentationTrainingOptions:
     # others stay as initialised, which fine-tuning on a few cases uses.
     trainable: tuple[str, ...] | None = None
 
-    # Fields a resumed run may change; the others must match the checkpoint.
-    RUN_CONTROL = ("time_budget_minutes", "log_every", "checkpoint_every", "workers")
+    RUN_CONTROL = RUN_CONTROL
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "n_folds", "log_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.tdl_warmup_epochs < 0 or self.workers < 0:
-            raise ValueError("tdl_warmup_epochs and workers must not be negative")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        check_run_options(self)
+        if self.tdl_warmup_epochs < 0:
+            raise ValueError(f"tdl_warmup_epochs must not be negative, got "
+                             f"{self.tdl_warmup_epochs}")
         if not 0.0 <= self.bce_weight <= 1.0:
             raise ValueError(f"bce_weight must be in [0, 1], got {self.bce_weight}")
-        if not 0 <= self.fold < self.n_folds:
-            raise ValueError(f"fold must be in 0..{self.n_folds - 1}, got {self.fold}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1, got {self.max_steps}")
-        if self.time_budget_minutes is not None and self.time_budget_minutes <= 0:
-            raise ValueError("time_budget_minutes must be positive")
         if self.patience is not None and self.patience < 0:
             raise ValueError(f"patience must not be negative, got {self.patience}")
         if self.trainable is not None and not self.trainable:
@@ -171,10 +164,7 @@ def train_segmentation(
     fine-tuning starts from trained weights. ``on_validation(epoch, metrics)`` hears each
     validation.
     """
-    runtime = runtime or RuntimeOptions()
-    out = Path(out_dir)
-    context = init_distributed(runtime.device)
-    configure_threads(runtime.threads, context.local_world_size)
+    run = start_run(runtime, out_dir)
     split = split_cases([r.case_id for r in records], options.fold, options.n_folds,
                         options.split_seed)
     by_id = {record.case_id: record for record in records}
@@ -183,33 +173,17 @@ def train_segmentation(
     val_set = SegmentationDataset([by_id[c] for c in split.validation], config,
                                   key_frames_only=True)
 
-    torch.manual_seed(options.seed)
-    channels_last = runtime.use_channels_last(context.device)
-    model = build_segmentation_model(config)
-    if initial_state is not None:
-        model.load_state_dict(initial_state)
-    learning = _select_trainable(model, options.trainable)
-    model = prepare_model(model, context.device, channels_last)
-    wrapped = wrap_model(model, context, options.sync_batchnorm)
-    optimizer = torch.optim.Adam(learning, lr=options.learning_rate)
-    warmup = options.warmup_epochs(config)
-    settings = LoopSettings(
-        epochs=warmup + options.epochs,
-        batch_size=options.batch_size,
-        seed=options.seed,
-        warmup_epochs=warmup,
-        max_steps=options.max_steps,
-        time_budget_s=None if options.time_budget_minutes is None
-        else 60.0 * options.time_budget_minutes,
-        log_every=options.log_every,
-        checkpoint_every=options.checkpoint_every,
-        workers=options.workers,
-        patience=options.patience,
-    )
+    def build() -> nn.Module:
+        model = build_segmentation_model(config)
+        if initial_state is not None:
+            model.load_state_dict(initial_state)
+        _select_trainable(model, options.trainable)  # before DDP sees which parameters learn
+        return model
 
-    def prepare(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {name: prepare_batch_tensor(tensor, context.device, channels_last)
-                for name, tensor in batch.items()}
+    model, wrapped = run.place_model(build, options.seed, options.sync_batchnorm)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
+                                 lr=options.learning_rate)
+    warmup = options.warmup_epochs(config)
 
     def step(net: nn.Module, batch: dict[str, torch.Tensor], in_warmup: bool) -> StepOutput:
         if in_warmup:
@@ -224,44 +198,34 @@ def train_segmentation(
     def validate(net: nn.Module, in_warmup: bool) -> Validation | None:
         if in_warmup:
             return None
-        scores = validation_dice(net, val_set, prepare, options.batch_size)
+        scores = validation_dice(net, val_set, run.prepare, options.batch_size)
         return Validation(scores["tumor_dice"], scores)
 
     task = TrainingTask(
-        kind=KIND, step=step, validate=validate, prepare_batch=prepare,
+        kind=KIND, step=step, validate=validate, prepare_batch=run.prepare,
         stored={"config": config.to_dict(), "options": options.to_dict(),
                 "split": split.to_dict()},
     )
-    loop = TrainingLoop(task, wrapped, optimizer, train_set, settings, context, out,
-                        bf16=runtime.use_bf16(context.device), log=log, on_step=on_step,
-                        stop=stop, on_validation=on_validation)
-    loop.begin(resume, options.to_dict(), options.RUN_CONTROL,
-               f"training {len(train_set)} samples of {len(split.train)} cases, validating "
-               f"on {len(split.validation)} cases (fold {split.fold + 1}/{split.n_folds}); "
-               f"device {context.device}, {context.world_size} process(es), "
-               f"channels-last {channels_last}, bf16 {runtime.use_bf16(context.device)}")
-    result = loop.run()
+    result = run.run_loop(
+        task, wrapped, optimizer, train_set, options,
+        f"training {len(train_set)} samples of {len(split.train)} cases, validating "
+        f"on {len(split.validation)} cases (fold {split.fold + 1}/{split.n_folds}); "
+        f"device {run.context.device}, {run.context.world_size} process(es), "
+        f"channels-last {run.channels_last}, bf16 {run.bf16}",
+        epochs=warmup + options.epochs, warmup_epochs=warmup, patience=options.patience,
+        resume=resume, log=log, on_step=on_step, stop=stop, on_validation=on_validation)
 
-    best_path = out / BEST_CHECKPOINT
-    weights_dir = None
-    if context.is_main and best_path.is_file() and result.stop_reason != "interrupted":
-        weights_dir = _write_weights_folder(best_path, config, out / WEIGHTS_DIR, command,
-                                            len(records))
+    out = run.out
+    publish = run.best_to_publish(result)
+    weights_dir = None if publish is None else _write_weights_folder(
+        publish, config, out / WEIGHTS_DIR, command, len(records))
     summary = SegmentationTrainingResult(
-        out_dir=out,
-        best_checkpoint=best_path if best_path.is_file() else None,
-        weights_dir=weights_dir,
+        **run.result_fields(result, split, wrapped, weights_dir),
         best_tumor_dice=result.best_score,
-        best_epoch=result.best_epoch,
-        global_step=result.global_step,
         planned_steps=result.planned_steps,
-        stop_reason=result.stop_reason,
         seconds_per_step=result.seconds_per_step,
-        history=result.history,
-        split=split,
-        model=unwrap_model(wrapped).cpu(),
     )
-    if context.is_main:
+    if run.context.is_main:
         _write_summary(out / SUMMARY_FILE, summary, config, options)
     return summary
 
@@ -318,12 +282,9 @@ def _write_weights_folder(
     best = load_checkpoint(best_path, KIND)
     model = build_segmentation_model(config)
     model.load_state_dict(best["model"])
-    evaluation = {f"validation_{k}": v for k, v in best["metrics"].items()
-                  if k.startswith("val_")}
-    evaluation["fold"] = best["split"]["fold"]
     write_weights(folder, model, config, None, None, None,
                   Provenance(training_command=command, data_size=n_cases,
-                             evaluation=evaluation))
+                             evaluation=validation_evaluation(best)))
     return folder
 
 
