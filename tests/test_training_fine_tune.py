@@ -104,7 +104,7 @@ def test_without_responses_the_threshold_is_left_as_it_was(
         writer.writeheader()
         writer.writerows({**row, "response": ""} for row in rows)
     out = tmp_path / "run"
-    assert main(["fine-tune", str(site), str(out), "--from", str(base), "--minutes", "0.5",
+    assert main(["fine-tune", str(site), str(out), "--from", str(base), "--minutes", "1",
                  *FAST]) == 0
     weights = load_weights(out / "weights")
     note = weights.manifest.provenance.fine_tuning["response_threshold"]

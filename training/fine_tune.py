@@ -14,8 +14,10 @@ the site's ``clinical.csv`` gives responders and non-responders its operating th
 chosen again on them (Youden's J) with the new masks. Otherwise the manifest says the
 threshold was left as it was.
 
-The learning-rate schedule is a cosine over the steps the budget allows: a few steps are
-timed first and the plan is sized to the remaining time, so a budgeted run anneals.
+The learning rate follows the training loop's cosine over ``max_epochs``, far more epochs
+than a budget of minutes allows, so it decays only a little: the time budget and early
+stopping end the run, whatever the machine's load (a plan sized from timed steps went wrong
+on a shared CPU, where step times vary several-fold).
 """
 
 from __future__ import annotations
@@ -30,22 +32,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
 from dsaviewer.core.metrics_classification import roc_auc, youden_threshold
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import MANIFEST_NAME, Provenance, sha256_of
 from dsaviewer.inference.weights import LoadedWeights, load_weights, write_weights
-from dsaviewer.models import ltdnet_loss
 from training.checkpoint import load_checkpoint
 from training.dataset import CaseRecord
 from training.device import (
     RuntimeOptions,
-    autocast,
     configure_threads,
-    prepare_batch_tensor,
-    prepare_model,
-    select_device,
 )
 from training.export_onnx import export_onnx
 from training.loop import BEST_CHECKPOINT, StepReport, StopRequest
@@ -70,8 +66,7 @@ TRAINABLE = {
 }
 # Seconds kept back from the budget for writing the weights, the ONNX export and the
 # response threshold after training.
-FINISH_RESERVE_S = 20.0
-PROBE_STEPS = 3
+FINISH_RESERVE_S = 45.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +76,7 @@ class FineTuneOptions:
     learning_rate: float = 3e-4
     trainable: str = "all"
     batch_size: int = 8
-    max_epochs: int = 300
+    max_epochs: int = 300  # sets the cosine's length; the budget or patience ends a run
     patience: int = 15  # validations without a better tumor Dice before stopping
     seed: int = 0
     log_every: int = 10
@@ -159,7 +154,6 @@ def fine_tune(
                          f"{config.image_size} px", "dataset")
     split = validation_split([r.case_id for r in records], options.val_fraction, options.seed)
     by_id = {record.case_id: record for record in records}
-    device = select_device(runtime.device)
     configure_threads(runtime.threads, 1)
 
     val_set = SegmentationDataset([by_id[c] for c in split.validation], config,
@@ -170,20 +164,16 @@ def fine_tune(
     log(f"site validation before fine-tuning ({len(split.validation)} cases): "
         + _scores(before))
 
-    train_set = SegmentationDataset([by_id[c] for c in split.train], config, seed=options.seed)
-    seconds_per_step = _probe_seconds_per_step(base, train_set, options, runtime, device)
     left_s = 60.0 * options.minutes - (time.monotonic() - started) - FINISH_RESERVE_S
     if left_s <= 0:
         raise InputError(f"the budget of {options.minutes} min is spent before training "
                          "starts: give more minutes", "--minutes")
-    planned = max(1, int(left_s / seconds_per_step))
-    log(f"training on {len(split.train)} cases ({len(train_set)} frames), about "
-        f"{seconds_per_step:.2f} s a step: {planned} steps fit in {left_s / 60:.1f} min")
+    log(f"training on {len(split.train)} cases for at most {left_s / 60:.1f} min")
 
     seg_options = SegmentationTrainingOptions(
         epochs=options.max_epochs, tdl_warmup_epochs=0, batch_size=options.batch_size,
         learning_rate=options.learning_rate, seed=options.seed, n_folds=split.n_folds,
-        split_seed=options.seed, max_steps=planned, time_budget_minutes=left_s / 60.0,
+        split_seed=options.seed, time_budget_minutes=left_s / 60.0,
         log_every=options.log_every, patience=options.patience,
         trainable=TRAINABLE[options.trainable],
     )
@@ -243,35 +233,6 @@ def fine_tune(
     export_onnx(folder)
     log(f"weights written to {folder} in {(time.monotonic() - started) / 60:.1f} min")
     return FineTuneResult(folder, split, before, after, trained.stop_reason, threshold_note)
-
-
-def _probe_seconds_per_step(
-    base: LoadedWeights,
-    train_set: SegmentationDataset,
-    options: FineTuneOptions,
-    runtime: RuntimeOptions,
-    device: torch.device,
-) -> float:
-    """Median seconds of a training step, timed on a copy of the model (the run itself
-    starts from the untouched base)."""
-    channels_last = runtime.use_channels_last(device)
-    model = prepare_model(copy.deepcopy(base.segmentation), device, channels_last).train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=options.learning_rate)
-    batch = next(iter(DataLoader(train_set, batch_size=options.batch_size)))
-    batch = {name: prepare_batch_tensor(tensor, device, channels_last)
-             for name, tensor in batch.items()}
-    times = []
-    for _ in range(PROBE_STEPS):
-        tick = time.monotonic()
-        with autocast(device, runtime.use_bf16(device)):
-            losses = ltdnet_loss(model(batch["frames"], batch.get("aux")), batch,
-                                 base.segmentation_config, 0.1, 1.0, 0.5)
-        optimizer.zero_grad(set_to_none=True)
-        losses.total.backward()
-        optimizer.step()
-        times.append(time.monotonic() - tick)
-    # The first step pays for allocations; the loop also loads data, hence a little margin.
-    return 1.1 * float(np.median(times[1:]))
 
 
 def _response_threshold(

@@ -32,6 +32,7 @@ def to_saved(result: AnalysisResult, clinical_used: ClinicalVariables | None) ->
         "backend": result.backend,
         "timings_ms": {name: round(float(ms), 3) for name, ms in result.timings_ms.items()},
         "notes": list(result.notes),
+        "weights_name": result.weights_name,
         "clinical_used": None if clinical_used is None else clinical_used.as_strings(),
         "prediction": None if prediction is None else {
             "probability": float(prediction.probability),
@@ -88,6 +89,7 @@ def from_saved(
             backend=str(details["backend"]),
             timings_ms={str(k): float(v) for k, v in dict(details["timings_ms"]).items()},
             notes=tuple(map(str, details["notes"])),
+            weights_name=str(details.get("weights_name", "")),  # absent before it was saved
         )
         clinical = None if clinical_used is None else parse_clinical(clinical_used)
     except (KeyError, TypeError, ValueError) as error:

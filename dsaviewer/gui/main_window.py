@@ -55,6 +55,7 @@ from dsaviewer.gui.settings import (
     open_settings,
     read_bool,
 )
+from dsaviewer.gui.training.weights_controller import WeightsController
 from dsaviewer.io.case_state import write_case_state
 from dsaviewer.io.video import Video
 
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self.cursor_label = QLabel()
         self.overlay_controls = OverlayControls(self.overlay_panel, self.frame_view, self.settings)
         self.runner = AnalysisRunner(analyze, self)
+        self.weights = WeightsController(self, self.runner, self.analysis_panel, self.settings)
         self.exporter = CaseExporter(self)
         self._save_pool = serial_pool(self)
 
@@ -176,6 +178,8 @@ class MainWindow(QMainWindow):
         self._action(analysis, "&Run analysis", "Ctrl+R", self.run_analysis)
         self._action(analysis, "&Cancel analysis", "Escape", self.runner.cancel)
         self._action(analysis, "Load clinical values from &CSV…", None, self._ask_clinical_csv)
+        analysis.addSeparator()
+        analysis.addActions(self.weights.actions)
 
     def _action(self, menu, text, shortcut, handler) -> QAction:
         action = QAction(text, self)
@@ -290,6 +294,7 @@ class MainWindow(QMainWindow):
         self.header.setText(_header_text(video))
         self.setWindowTitle(f"DSA Viewer — {session.location.case_id or video.source.name}")
         self.recent.add(session.opened)
+        self.weights.case_opened(session.opened)
         self.settings.setValue(LAST_FOLDER, str(session.opened.absolute().parent))
         rate = f"{fps:g} fps" if video.fps is not None else f"{fps:g} fps (assumed)"
         height, width = video.frame_shape

@@ -43,6 +43,7 @@ from dsaviewer.inference.backend import (
     load_backend,
 )
 from dsaviewer.inference.results import AnalysisResult, ResponsePrediction
+from dsaviewer.inference.weights_library import weights_display_name
 from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
 from dsaviewer.io.video import Video, load_video
 
@@ -173,6 +174,7 @@ def analyze(
         backend=models.name,
         timings_ms=stages.finish(),
         notes=tuple(notes),
+        weights_name=weights_display_name(models.weights_dir),
     )
 
 

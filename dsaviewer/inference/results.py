@@ -42,3 +42,4 @@ class AnalysisResult:
     backend: str  # "torch" or "onnx"
     timings_ms: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # e.g. fewer than 10 frames: the first frame was repeated
+    weights_name: str = ""  # which weights made it, e.g. "Shipped weights" (weights_library)

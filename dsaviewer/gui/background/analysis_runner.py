@@ -79,6 +79,19 @@ class AnalysisRunner(QObject):
 
         run_in_background(work, self._done, self._error)
 
+    @property
+    def weights_dir(self) -> Path | None:
+        """The weights folder runs analyse with; None: the bundled ones (or a window's own
+        ``analyze`` function)."""
+        return self._analyze.weights_dir if isinstance(self._analyze, PipelineAnalyzer) else None
+
+    def use_weights(self, weights_dir: Path | None) -> None:
+        """Later runs analyse with the weights in ``weights_dir`` (None: the bundled ones),
+        loaded on their first run; a run in progress finishes on the weights it started with.
+        A window given its own ``analyze`` function keeps it."""
+        if isinstance(self._analyze, PipelineAnalyzer):
+            self._analyze = PipelineAnalyzer(weights_dir)
+
     def cancel(self) -> None:
         self._queued = None
         if self._handle is not None:
@@ -125,6 +138,10 @@ class PipelineAnalyzer:
         self._backend = backend
         self._device = device
         self._models: Any = None
+
+    @property
+    def weights_dir(self) -> Path | None:
+        return self._weights_dir
 
     def __call__(self, video: Video, **options: Any) -> AnalysisResult:
         from dsaviewer.inference.backend import load_backend

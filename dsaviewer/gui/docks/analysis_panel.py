@@ -39,6 +39,9 @@ class AnalysisPanel(QWidget):
         self.progress.setVisible(False)
         self.status = QLabel("No analysis yet")
         self.status.setWordWrap(True)
+        self.weights = QLabel()  # the active weights, set by the window
+        self.weights.setWordWrap(True)
+        self.weights.setStyleSheet("color: gray;")
         self.notes = QLabel()
         self.notes.setWordWrap(True)
         self.notes.setStyleSheet("color: #e0a030;")
@@ -54,6 +57,7 @@ class AnalysisPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.weights)
         layout.addWidget(self.notes)
         layout.addWidget(self.lesions, 1)
 
@@ -64,6 +68,10 @@ class AnalysisPanel(QWidget):
 
     def set_available(self, available: bool) -> None:
         self.run_button.setEnabled(available)
+
+    def show_weights(self, name: str) -> None:
+        """Name the weights the next analysis runs on."""
+        self.weights.setText(f"Weights: {escape(name)}")
 
     def show_running(self, message: str = "Starting…") -> None:
         self.run_button.setEnabled(False)
@@ -99,6 +107,8 @@ class AnalysisPanel(QWidget):
             f"{'' if count == 1 else 's'}",
             f"{result.device} · {result.backend} · {total_s:.2f} s",
         ]
+        if result.weights_name:
+            lines.append(f"Made with: {escape(result.weights_name)}")
         if result.key_frame != key_frame:
             lines.append(f"<b>The key frame is now {frame_number(key_frame)}: run the analysis "
                          "again.</b>")

@@ -74,7 +74,9 @@ class CaseExporter(QObject):
             seconds = result.timings_ms.get("total", float("nan")) / 1000.0
             analysis_text = (f"Analysis: {result.device}, {result.backend}, {seconds:.2f} s; "
                              f"key frame {frame_number(result.key_frame)} "
-                             f"({KEY_FRAME_SOURCE_TEXT.get(result.key_frame_source, '?')})")
+                             f"({KEY_FRAME_SOURCE_TEXT.get(result.key_frame_source, '?')})"
+                             + (f"; weights: {result.weights_name}" if result.weights_name
+                                else ""))
             prediction_state = "" if session.prediction_matches_clinical else (
                 "The clinical values below changed after this prediction was made.")
         spacing = video.pixel_spacing_mm

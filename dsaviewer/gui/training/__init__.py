@@ -1,0 +1,1 @@
+"""Fine-tuning from the viewer and the choice of weights."""
