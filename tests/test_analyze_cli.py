@@ -140,7 +140,8 @@ def test_startup_problems_exit_2_naming_them(dataset, weights, tmp_path, capsys)
     assert main([str(dataset), "--out", str(out), "--weights", str(tmp_path / "none")]) == 2
     assert "manifest.json" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
-    bad.write_text("case_id,age\ncase_a,300\n")
+    bad.write_text("case_id,age,sex,hbv,afp,pt,child_pugh,ascites,tbil,alb,ast,alt,crp,bclc\n"
+                   "case_a,300,,,,,,,,,,,,\n")
     assert main([str(dataset), "--out", str(out), "--weights", str(weights),
                  "--clinical", str(bad)]) == 2
     assert "age" in capsys.readouterr().err

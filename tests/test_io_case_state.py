@@ -129,7 +129,7 @@ def test_the_case_stays_a_valid_untouched_training_case(tmp_path):
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("{not json", "cannot read"),
+        ("{not json", "not valid JSON"),
         (json.dumps({"format": "other"}), "not a viewer state"),
         (json.dumps({"format": "dsaviewer-viewer-state", "format_version": 99}), "99"),
         (json.dumps({"format": "dsaviewer-viewer-state", "format_version": 1,

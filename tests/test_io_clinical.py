@@ -167,23 +167,30 @@ def test_csv_round_trip(tmp_path):
 
 def test_csv_from_a_spreadsheet_export(tmp_path):
     path = tmp_path / "clinical.csv"
+    rest = "hbv,pt,child_pugh,ascites,tbil,alb,ast,alt,crp"
     content = (
-        "\ufeff Case_ID ,AGE,Sex,bclc,Response,ward,afp\r\np1,70,f,A,,3B,12\r\n\r\np2,55,M\r\n"
+        f"\ufeff Case_ID ,AGE,Sex,bclc,ward,afp,{rest}\r\np1,70,f,A,3B,12{',' * 9}\r\n\r\n"
+        f"p2,55,M,,,{',' * 9}\r\n"
     )
     path.write_bytes(content.encode("utf-8"))
     table = read_clinical_csv(path)
     assert table.unknown_columns == ("ward",)
-    assert set(table.missing_columns) == set(CLINICAL_CSV_COLUMNS) - {
-        "case_id",
-        "age",
-        "sex",
-        "bclc",
-        "response",
-        "afp",
-    }
+    assert table.missing_columns == ("response",)
     assert table["p1"] == ClinicalRow(ClinicalVariables(age=70, sex="F", bclc="A", afp=12.0), None)
     assert table["p2"] == ClinicalRow(ClinicalVariables(age=55, sex="M"), None)
     assert path.read_bytes() == content.encode("utf-8")  # never written to
+
+
+def with_all_columns(content: str) -> str:
+    """``content`` with the clinical columns its header lacks appended, empty on every row;
+    a header without case_id or with a repeated column is left as written."""
+    lines = content.splitlines()
+    header = lines[0].split(",") if lines else []
+    if "case_id" not in header or len(set(header)) < len(header):
+        return content
+    extra = [name for name in CLINICAL_CSV_COLUMNS if name not in header]
+    completed = [",".join(header + extra)] + [line + "," * len(extra) for line in lines[1:]]
+    return "\n".join(completed) + "\n"
 
 
 @pytest.mark.parametrize(
@@ -194,7 +201,7 @@ def test_csv_from_a_spreadsheet_export(tmp_path):
         ("case_id,age,Age\nc1,50,50\n", "repeats column"),
         ("case_id,age\nc1,50\nc1,60\n", "line 3: case 'c1' is already on line 2"),
         ("case_id,age\n,50\n", "line 2: the case_id is empty"),
-        ("case_id,age\nc1,50,extra\n", "line 2 has 3 cells"),
+        ("case_id,age\nc1,50,extra\n", "line 2 has 16 cells, the header 15"),
         ("case_id,age\nc1,50\nc2,500\n", r"line 3 \(case c2\): age: '500' is out of range"),
         ("case_id,sex\nc1,X\n", r"line 2 \(case c1\): sex: 'X'"),
         ("case_id,child_pugh\nc1,5.5\n", r"child_pugh: '5.5' is not a whole number"),
@@ -204,7 +211,7 @@ def test_csv_from_a_spreadsheet_export(tmp_path):
 )
 def test_bad_csv_raises_input_error_naming_line_case_and_field(tmp_path, content, message):
     path = tmp_path / "clinical.csv"
-    path.write_text(content, encoding="utf-8")
+    path.write_text(with_all_columns(content), encoding="utf-8")
     with pytest.raises(InputError, match=message) as caught:
         read_clinical_csv(path)
     assert caught.value.source == str(path)

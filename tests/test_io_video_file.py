@@ -101,7 +101,7 @@ def test_avi_of_junk_bytes_is_reported_as_unreadable(tmp_path: Path) -> None:
     junk = tmp_path / "junk.avi"
     junk.write_bytes(np.random.default_rng(3).integers(0, 256, 4096, dtype=np.uint8).tobytes())
 
-    with pytest.raises(InputError, match="cannot be opened as AVI"):
+    with pytest.raises(InputError, match="not a readable AVI file"):
         load_video(junk)
 
 

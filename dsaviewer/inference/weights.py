@@ -150,7 +150,7 @@ def _load_model(folder: Path, entry: ModelEntry, config: Any, model: nn.Module) 
         stored = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file
         raise WeightsError(
-            f"not a tensor file torch reads safely (weights_only): {error}", path
+            f"not a weights file that can be loaded safely: {_load_problem(error)}", path
         ) from error
     if not isinstance(stored, dict) or not isinstance(stored.get("state_dict"), dict):
         raise WeightsError('expected {"config": ..., "state_dict": ...}', path)
@@ -201,3 +201,16 @@ def _first_difference(stored: Any, manifest: Any) -> str:
                 f"{getattr(manifest, name)!r} in the manifest"
             )
     return "configs differ"
+
+
+def _load_problem(error: Exception) -> str:
+    """What was wrong with a file torch.load refused, in words. torch's own message advises
+    re-running with weights_only=False, which would execute code from the file: never
+    passed on."""
+    text = str(error)
+    if "weights_only" in text or "Weights only load failed" in text:
+        found = text.rpartition("WeightsUnpickler error:")[2].strip().splitlines()
+        detail = f" ({found[0]})" if found and found[0] else ""
+        return f"it holds Python objects other than tensors, numbers and strings{detail}"
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f"it is damaged or not a PyTorch file ({first[:200]})"

@@ -22,7 +22,9 @@ entered in the viewer are saved here and take precedence over the CSV row.
 
 Writes are atomic: a new analysis' arrays go into a fresh folder first, then ``state.json``
 is replaced in one rename, then older analysis folders are removed, so a crash at any point
-leaves a readable state. The frame-difference map and the lesions are not stored: they are
+leaves a readable state. What a killed save leaves behind (a ``.analysis-*.part`` folder, a
+``.state.*.part.json`` file) is removed at the next save or open once it is older than any
+save in progress could be. The frame-difference map and the lesions are not stored: they are
 recomputed exactly from the video, the masks and the probabilities.
 """
 
@@ -30,7 +32,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import shutil
+import time
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,8 +44,11 @@ import cv2
 import numpy as np
 
 from dsaviewer.errors import InputError
+from dsaviewer.io.boundary import reader_boundary
 from dsaviewer.io.case_folder import is_case_folder, open_case
 from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
+from dsaviewer.io.image_header import check_image_header
+from dsaviewer.io.limits import MAX_IMAGE_SIDE, MAX_STATE_BYTES, read_json
 from dsaviewer.io.writers import replace_atomically
 
 STATE_FOLDER_NAME = "viewer"
@@ -55,6 +62,11 @@ _ANALYSIS_PREFIX = "analysis-"
 _MASKS = ("tumor_mask", "liver_mask")
 _PROBABILITIES = ("tumor_probability", "liver_probability")
 _PROBABILITY_SCALE = 65535.0
+_ARRAYS_NAME = re.compile(r"^analysis-[0-9A-Za-z_-]{1,64}$")
+# Temporary names of a save: the arrays' staging folder and replace_atomically's state file.
+_LEFTOVER = re.compile(r"^\.(analysis-[0-9A-Za-z_-]+\.part|state\.[0-9a-f]+\.part\.json)$")
+# A save takes seconds; a temporary file this old belongs to no save in progress.
+LEFTOVER_AGE_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -119,12 +131,36 @@ def read_case_state(folder: str | Path) -> CaseState:
     """
     folder = Path(folder)
     path = folder / STATE_FILE_NAME
+    remove_leftovers(folder)
     if not path.is_file():
         return CaseState()
+    with reader_boundary(path, "viewer state"):
+        return _read_state(folder, path, read_json(path, MAX_STATE_BYTES))
+
+
+def remove_leftovers(folder: str | Path, min_age_s: float = LEFTOVER_AGE_S) -> list[Path]:
+    """Remove the temporary files and folders that killed saves left in ``folder`` (those at
+    least ``min_age_s`` old); return what was removed. A folder that cannot be written is
+    left as it is."""
+    folder = Path(folder)
+    removed: list[Path] = []
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InputError(f"cannot read the viewer state: {error}", path) from error
+        entries = list(folder.iterdir()) if folder.is_dir() else []
+        now = time.time()
+        for entry in entries:
+            if not _LEFTOVER.match(entry.name) or now - entry.lstat().st_mtime < min_age_s:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+            removed.append(entry)
+    except OSError:
+        pass  # a read-only or vanishing folder: leftovers are harmless, reading goes on
+    return removed
+
+
+def _read_state(folder: Path, path: Path, document: Any) -> CaseState:
     if not isinstance(document, dict) or document.get("format") != STATE_FORMAT:
         raise InputError(f"not a viewer state file (format is not {STATE_FORMAT!r})", path)
     version = document.get("format_version")
@@ -147,6 +183,7 @@ def write_case_state(folder: str | Path, state: CaseState) -> CaseState:
     its array folder), which is what to pass to the next call."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(folder)
     analysis = state.analysis
     if analysis is not None and analysis.stored_as is None:
         analysis = replace(analysis, stored_as=_write_arrays(folder, analysis))
@@ -225,19 +262,25 @@ def _remove_other_analyses(folder: Path, keep: str | None) -> None:
 def _read_identity(value: Any, path: Path) -> VideoIdentity | None:
     if value is None:
         return None
-    try:
-        identity = VideoIdentity(
-            str(value["source"]), int(value["frames"]), (int(value["height"]), int(value["width"]))
-        )
-    except (TypeError, KeyError, ValueError) as error:
-        raise InputError(f"the 'video' entry is malformed: {error!r}", path) from error
-    return identity
+    if not isinstance(value, dict) or not isinstance(value.get("source"), str):
+        raise InputError("the 'video' entry must hold source, frames, height and width", path)
+    numbers = []
+    for key, largest in (("frames", 10**7), ("height", MAX_IMAGE_SIDE), ("width", MAX_IMAGE_SIDE)):
+        number = value.get(key)
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 < number <= largest:
+            raise InputError(
+                f"the 'video' entry's {key} must be a whole number from 1 to {largest}, "
+                f"not {number!r}",
+                path,
+            )
+        numbers.append(number)
+    return VideoIdentity(value["source"], numbers[0], (numbers[1], numbers[2]))
 
 
 def _read_key_frame(value: Any, path: Path) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**7:
         raise InputError(f"key_frame_override must be a frame index, not {value!r}", path)
     return value
 
@@ -259,9 +302,17 @@ def _read_analysis(value: Any, folder: Path, path: Path) -> SavedAnalysis | None
     if not isinstance(value, dict) or not isinstance(value.get("details"), dict):
         raise InputError("the 'analysis' entry must hold 'arrays' and 'details'", path)
     name = value.get("arrays")
-    if not isinstance(name, str) or not name.startswith(_ANALYSIS_PREFIX) or "/" in name:
-        raise InputError(f"the analysis arrays folder {name!r} is not valid", path)
+    if not isinstance(name, str) or not _ARRAYS_NAME.match(name):
+        shown = repr(name) if len(repr(name)) < 80 else repr(name)[:77] + "..."
+        raise InputError(f"the analysis arrays folder {shown} is not valid", path)
     arrays = {key: _read_png(folder / name / f"{key}.png") for key in (*_MASKS, *_PROBABILITIES)}
+    for key, array in arrays.items():
+        wanted = np.uint8 if key in _MASKS else np.uint16
+        if array.dtype != wanted:
+            raise InputError(
+                f"a saved analysis array is {array.dtype}, not {np.dtype(wanted)}",
+                folder / name / f"{key}.png",
+            )
     shapes = {array.shape for array in arrays.values()}
     if len(shapes) != 1:
         raise InputError(f"the analysis arrays differ in size: {sorted(shapes)}", folder / name)
@@ -280,7 +331,11 @@ def _read_png(path: Path) -> np.ndarray:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as error:
         raise InputError(f"cannot read a saved analysis array: {error.strerror}", path) from error
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    check_image_header(data, path)
+    try:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error:
+        image = None
     if image is None or image.ndim != 2:
         raise InputError("a saved analysis array is not a readable grey PNG", path)
     return image

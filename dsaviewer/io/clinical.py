@@ -16,11 +16,13 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from dsaviewer.errors import InputError
+from dsaviewer.io.boundary import reader_boundary
 from dsaviewer.io.writers import replace_atomically
 
 Value = float | int | str
@@ -193,8 +195,9 @@ def parse_value(spec: ClinicalField, raw: Value | None) -> Value | None:
         return None
 
     def refuse(problem: str) -> InputError:
+        shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:36] + "...'"
         return InputError(
-            f"{raw!r} {problem} for {spec.label}; allowed: {spec.allowed()}", spec.name
+            f"{shown} {problem} for {spec.label}; allowed: {spec.allowed()}", spec.name
         )
 
     if spec.kind == "choice":
@@ -205,8 +208,8 @@ def parse_value(spec: ClinicalField, raw: Value | None) -> Value | None:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise refuse(f"is a {type(raw).__name__}, not a number")
     try:
-        number = float(raw.strip()) if isinstance(raw, str) else float(raw)
-    except ValueError:
+        number = _to_float(raw)
+    except (ValueError, OverflowError):
         raise refuse("is not a number") from None
     if not math.isfinite(number):
         raise refuse("is not a finite number")
@@ -232,19 +235,29 @@ def read_clinical_csv(path: str | Path) -> ClinicalTable:
     """Read a case folder's ``clinical.csv`` (header: :data:`CLINICAL_CSV_COLUMNS`).
 
     Column names are matched ignoring case and surrounding spaces; columns may come in any
-    order; a known column the file lacks reads as missing for every case. Raises
-    :class:`InputError` naming the file, the line, the case and the field at fault.
+    order, and columns of other names are kept in ``unknown_columns``. Every clinical variable
+    needs its column (a cell may be empty); ``response`` may be left out (unknown for every
+    case). Raises :class:`InputError` naming the file, the line, the case and the field at
+    fault: missing columns by name, short or truncated rows by line number, and text that is
+    not a plain decimal number ("1_000", "12,5").
     """
     source = Path(path)
+    with reader_boundary(source, "clinical table"):
+        return _read_clinical_csv(source)
+
+
+def _read_clinical_csv(source: Path) -> ClinicalTable:
     try:
         with source.open(newline="", encoding="utf-8-sig") as handle:
-            lines = list(csv.reader(handle))
+            # strict: an unterminated quote (a file cut inside a cell) is an error, not a cell.
+            reader = csv.reader(handle, strict=True)
+            lines = [(reader.line_num, cells) for cells in reader]
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise InputError(f"cannot read the CSV file: {error}", source) from error
     if not lines:
         raise InputError("the file is empty; it needs the header line first", source)
 
-    header = [name.strip().lower() for name in lines[0]]
+    header = [name.strip().lower() for name in lines[0][1]]
     duplicated = sorted({name for name in header if header.count(name) > 1 and name})
     if duplicated:
         raise InputError(f"the header repeats column(s) {', '.join(duplicated)}", source)
@@ -255,20 +268,36 @@ def read_clinical_csv(path: str | Path) -> ClinicalTable:
         )
     known = {name: header.index(name) for name in CLINICAL_CSV_COLUMNS if name in header}
     unknown_columns = tuple(
-        lines[0][i].strip() for i, name in enumerate(header) if name not in known
+        lines[0][1][i].strip() for i, name in enumerate(header) if name not in known
     )
     missing_columns = tuple(name for name in CLINICAL_CSV_COLUMNS if name not in known)
+    lacking = [name for name in missing_columns if name != RESPONSE_FIELD.name]
+    if lacking:
+        renamed = (
+            f"; it has column(s) {', '.join(map(repr, unknown_columns))} this program does not "
+            "know (renamed?)"
+            if unknown_columns
+            else ""
+        )
+        raise InputError(
+            f"the header lacks the column(s) {', '.join(lacking)}{renamed}; expected "
+            f"{','.join(CLINICAL_CSV_COLUMNS)} (cells may be empty, columns may not be left out)",
+            source,
+        )
 
     rows: dict[str, ClinicalRow] = {}
     first_line: dict[str, int] = {}
-    for line_number, cells in enumerate(lines[1:], start=2):
+    for line_number, cells in lines[1:]:
         if not any(cell.strip() for cell in cells):
             continue
-        if len(cells) > len(header):
+        if len(cells) != len(header):
+            kind = "short or truncated" if len(cells) < len(header) else "too long"
             raise InputError(
-                f"line {line_number} has {len(cells)} cells, the header {len(header)}", source
+                f"line {line_number} has {len(cells)} cells, the header {len(header)}: the row "
+                f"is {kind}",
+                source,
             )
-        cells = [cell.strip() for cell in cells] + [""] * (len(header) - len(cells))
+        cells = [cell.strip() for cell in cells]
         case_id = cells[known["case_id"]]
         if not case_id:
             raise InputError(f"line {line_number}: the case_id is empty", source)
@@ -279,11 +308,7 @@ def read_clinical_csv(path: str | Path) -> ClinicalTable:
             )
         try:
             variables = parse_clinical(
-                {
-                    spec.name: cells[known[spec.name]]
-                    for spec in CLINICAL_FIELDS
-                    if spec.name in known
-                }
+                {spec.name: cells[known[spec.name]] for spec in CLINICAL_FIELDS}
             )
             response = (
                 parse_value(RESPONSE_FIELD, cells[known[RESPONSE_FIELD.name]])
@@ -347,10 +372,25 @@ def _match_choice(spec: ClinicalField, raw: Value) -> str | int | None:
 
 def _is_number(text: str) -> bool:
     try:
-        float(text)
-    except ValueError:
+        _to_float(text)
+    except (ValueError, OverflowError):
         return False
     return True
+
+
+# A decimal number as people write it: Python's float() also takes "1_000", "0x..." is int's.
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _to_float(raw: float | int | str) -> float:
+    """A number from a number or from decimal text; ValueError for other text ("1_000",
+    "nan", "½") and OverflowError for an integer beyond float range."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not _NUMBER_TEXT.match(text):
+            raise ValueError(f"not decimal text: {text!r}")
+        return float(text)
+    return float(raw)
 
 
 def _format(value: float | int | None) -> str:

@@ -20,6 +20,7 @@ from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, Implic
 
 from dsaviewer.errors import InputError
 from dsaviewer.io.frame_folder import natural_sort_key
+from dsaviewer.io.limits import check_run_size
 from dsaviewer.io.video import Video
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
@@ -105,9 +106,10 @@ def read_dicom_series(folder: Path, files: list[Path] | None = None) -> Video:
     frames: np.ndarray | None = None
     bits_stored = 0
     for index, (dataset, path) in enumerate(datasets):
-        if _frame_count(dataset) != 1:
+        count = _frame_count_of(dataset, path)
+        if count != 1:
             raise InputError(
-                f"holds {_frame_count(dataset)} frames; a folder of DICOM files must hold one "
+                f"holds {count} frames; a folder of DICOM files must hold one "
                 "frame per file (open a multi-frame file on its own)",
                 path,
             )
@@ -213,7 +215,9 @@ def _read_dataset(path: Path) -> Dataset:
     except OSError:
         raise
     except Exception as error:  # pydicom raises many types on truncated or damaged files
-        raise InputError(f"cannot be read as DICOM, the file is damaged ({error})", path) from error
+        raise InputError(
+            "cannot be read as DICOM: the file is damaged or truncated", path
+        ) from error
     _name_transfer_syntax(dataset)
     return dataset
 
@@ -248,17 +252,21 @@ def _name_transfer_syntax(dataset: Dataset) -> None:
 
 
 def _decoded_pixels(dataset: Dataset, path: Path) -> np.ndarray:
+    """The stored pixels as pydicom decodes them, (frames, rows, columns[, samples]), after
+    checking that what the file declares is plausible and matches the pixel data: a file whose
+    NumberOfFrames x Rows x Columns x samples disagrees with its pixel data is refused, never
+    reinterpreted."""
     if not any(
         keyword in dataset for keyword in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
     ):
-        sop_class = dataset.get("SOPClassUID")
-        kind = f" (SOP class {sop_class.name})" if sop_class is not None else ""
+        sop_class = _single_uid(dataset, "SOPClassUID", path)
+        kind = f" (SOP class {_syntax_text(sop_class)})" if sop_class is not None else ""
         raise InputError(f"has no pixel data{kind}; it is not an image", path)
     if "PixelData" not in dataset:
         raise InputError("holds floating-point pixel data, which is not a video", path)
 
     file_meta = getattr(dataset, "file_meta", None)
-    syntax = file_meta.get("TransferSyntaxUID") if file_meta is not None else None
+    syntax = _single_uid(file_meta, "TransferSyntaxUID", path) if file_meta is not None else None
     if syntax is not None:
         try:
             decoder = get_decoder(syntax)
@@ -275,21 +283,90 @@ def _decoded_pixels(dataset: Dataset, path: Path) -> np.ndarray:
                 f"decodes it; install one of: {options}",
                 path,
             )
+    expected_shape = _declared_shape(dataset, path)
+    if syntax is None or not syntax.is_encapsulated:
+        _check_native_length(dataset, expected_shape, path)
     try:
         pixels = dataset.pixel_array
     except Exception as error:  # codecs raise assorted types on damaged data
         name = _syntax_text(syntax) if syntax is not None else "unknown transfer syntax"
         raise InputError(
-            f"pixel data ({name}) cannot be decoded; the file may be damaged or truncated: {error}",
+            f"pixel data ({name}) cannot be decoded; the file may be damaged or truncated: "
+            f"{type(error).__name__}",
             path,
         ) from error
 
-    count = _frame_count(dataset)
-    samples = int(dataset.get("SamplesPerPixel", 1))
     # pydicom drops the frame axis of single-frame images; put it back.
-    if count == 1 and pixels.ndim == (3 if samples > 1 else 2):
+    if expected_shape[0] == 1 and pixels.ndim == len(expected_shape) - 1:
         pixels = pixels[np.newaxis]
+    if pixels.shape != expected_shape:
+        raise InputError(
+            f"its pixel data decodes to shape {pixels.shape}, not the {expected_shape} that "
+            "NumberOfFrames, Rows, Columns and SamplesPerPixel declare",
+            path,
+        )
     return pixels
+
+
+def _declared_shape(dataset: Dataset, path: Path) -> tuple[int, ...]:
+    """(frames, rows, columns[, samples]) as the file declares them, checked against the
+    run size limit before anything is decoded."""
+    rows, columns = _count(dataset, "Rows", path), _count(dataset, "Columns", path)
+    samples = _count(dataset, "SamplesPerPixel", path, default=1)
+    if samples not in (1, 3):
+        raise InputError(f"has {samples} samples per pixel; expected 1 or 3", path)
+    bits_allocated = _count(dataset, "BitsAllocated", path)
+    if bits_allocated not in (8, 16):
+        raise InputError(f"BitsAllocated is {bits_allocated}; only 8 or 16 is supported", path)
+    frames = _frame_count_of(dataset, path)
+    check_run_size(frames, rows, columns, samples * bits_allocated // 8, path)
+    return (frames, rows, columns) if samples == 1 else (frames, rows, columns, samples)
+
+
+def _check_native_length(dataset: Dataset, shape: tuple[int, ...], path: Path) -> None:
+    """Uncompressed pixel data holds exactly the declared frames (plus one pad byte when odd)."""
+    expected = int(np.prod(shape)) * (int(dataset.BitsAllocated) // 8)
+    actual = len(dataset.PixelData)
+    if actual not in (expected, expected + (expected & 1)):
+        frames, rows, columns = shape[:3]
+        raise InputError(
+            f"its pixel data is {actual} bytes, but {frames} frame(s) of {columns}×{rows} "
+            f"pixels as declared take {expected}; the file is damaged or its header wrong",
+            path,
+        )
+
+
+def _count(dataset: Dataset, keyword: str, path: Path, default: int | None = None) -> int:
+    """A positive whole number from an element the pixel layout depends on."""
+    value = dataset.get(keyword)
+    if value is None or value == "":
+        if default is not None:
+            return default
+        raise InputError(f"{keyword} is missing; it is needed to read the pixels", path)
+    number = _number(value)
+    if number is None or not number.is_integer() or number < 1:
+        raise InputError(f"{keyword} {_short(value)} is not a positive whole number", path)
+    return int(number)
+
+
+def _frame_count_of(dataset: Dataset, path: Path) -> int:
+    return _count(dataset, "NumberOfFrames", path, default=1)
+
+
+def _single_uid(holder: Dataset, keyword: str, path: Path) -> UID | None:
+    """A UID element as one UID; None when absent; InputError when empty or multi-valued."""
+    if keyword not in holder:
+        return None
+    value = holder[keyword].value
+    if isinstance(value, str) and value.strip():
+        return UID(value.strip())
+    problem = "is empty" if not value else f"holds {len(_values(value))} values"
+    raise InputError(f"its {keyword} {problem}; a file has exactly one", path)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _display_frames(dataset: Dataset, pixels: np.ndarray, path: Path) -> tuple[np.ndarray, int]:
@@ -352,11 +429,6 @@ def _rescaled(dataset: Dataset, frames: np.ndarray, bits_stored: int) -> tuple[n
 
 def _syntax_text(syntax: UID) -> str:
     return syntax.name if syntax.name == str(syntax) else f"{syntax.name} ({syntax})"
-
-
-def _frame_count(dataset: Dataset) -> int:
-    count = _number(dataset.get("NumberOfFrames"))
-    return int(count) if count is not None and count >= 1 else 1
 
 
 def _instance_order(dataset: Dataset, path: Path) -> tuple:

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 
 from dsaviewer.errors import InputError
+from dsaviewer.io.image_header import check_image_header
+from dsaviewer.io.limits import check_run_size
 from dsaviewer.io.video import Video
 
 FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -43,6 +45,7 @@ def read_frame_folder(folder: Path) -> Video:
             f"the folder holds no frame images (looked for {', '.join(FRAME_SUFFIXES)})", folder
         )
     first = _read_grey(files[0])
+    check_run_size(len(files), *first.shape, first.dtype.itemsize, folder)
     frames = np.empty((len(files), *first.shape), dtype=first.dtype)
     frames[0] = first
     for index, path in enumerate(files[1:], start=1):
@@ -71,11 +74,13 @@ def read_frame_folder(folder: Path) -> Video:
 
 
 def _read_grey(path: Path) -> np.ndarray:
+    data = np.fromfile(path, dtype=np.uint8)
+    check_image_header(data, path)
     try:
         # np.fromfile + imdecode rather than cv2.imread: imread fails on non-ASCII paths on Windows.
-        image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    except (OSError, cv2.error) as error:
-        raise InputError(f"cannot be read ({error})", path) from error
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:
+        raise InputError("cannot be decoded as an image (damaged or too large)", path) from error
     if image is None:
         raise InputError("cannot be decoded as an image (damaged or not PNG/JPEG/TIFF)", path)
     if image.dtype not in (np.uint8, np.uint16):

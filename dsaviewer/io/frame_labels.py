@@ -28,6 +28,7 @@ from dsaviewer.io.labelme import (
     LABELS,
     LabelmeAnnotation,
     read_labelme,
+    read_labelme_json,
 )
 from dsaviewer.io.writers import FRAME_FILE_DIGITS, replace_atomically
 
@@ -92,7 +93,7 @@ def read_frame_labels(path: str | Path) -> FrameLabels:
         raise InputError("a frame's Labelme file is named NNNN.json (the frame index)", path)
     annotation = read_labelme(path)
     # read_labelme has checked the document's structure; only the raw shapes are wanted here.
-    document = json.loads(path.read_text(encoding="utf-8"))
+    document = read_labelme_json(path)
     kept = tuple(shape for shape in document["shapes"] if not _is_mask_shape(shape))
     return FrameLabels(int(match.group(1)), path, annotation, kept)
 

@@ -19,6 +19,11 @@ Reading: polygon, rectangle, circle and mask shapes are rasterised exactly as la
 fill=1``, so a file reads to the same pixels in both programs. Shapes with no area
 (line, linestrip, point) are reported in ``unsupported_shapes``, never silently dropped, and
 labels other than ``tumor``/``liver`` (compared case-insensitively) in ``unknown_labels``.
+
+Reading is bounded (:mod:`dsaviewer.io.limits`): the JSON's size, depth and numbers; at most
+:data:`MAX_SHAPE_POINTS` points per shape and :data:`MAX_OUTLINE_PX` pixels of outline per file
+(rasterising costs time in proportion to it; real outlines run to thousands of pixels); every
+point within one image size of the image. ``imagePath`` must stay inside the case folder.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import base64
 import binascii
 import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
@@ -37,6 +43,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dsaviewer.errors import InputError
+from dsaviewer.io.boundary import reader_boundary
+from dsaviewer.io.image_header import check_image_header
+from dsaviewer.io.limits import MAX_IMAGE_SIDE, MAX_LABELME_BYTES, check_no_null, read_json
 from dsaviewer.io.writers import replace_atomically
 
 LABELS = ("liver", "tumor")
@@ -51,8 +60,9 @@ _MIN_POLYGON_EXTENT_PX = 3
 _AREALESS_SHAPE_TYPES = ("line", "linestrip", "point", "points")
 # Far beyond any image, small enough for exact int64 and float32 arithmetic below.
 _MAX_COORDINATE = 1e6
-# Angiography detectors are at most 4k wide; a larger size is a corrupt header.
-_MAX_IMAGE_SIDE = 16384
+_MAX_IMAGE_SIDE = MAX_IMAGE_SIDE
+MAX_SHAPE_POINTS = 100_000
+MAX_OUTLINE_PX = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -271,12 +281,17 @@ def read_labelme(json_path: str | Path) -> LabelmeAnnotation:
     or mistyped keys, and shapes whose points cannot make that shape.
     """
     path = Path(json_path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot read the file: {error}", path) from error
-    except json.JSONDecodeError as error:
-        raise InputError(f"not valid JSON: {error}", path) from error
+    with reader_boundary(path, "Labelme file"):
+        return _read_labelme(path, read_labelme_json(path))
+
+
+def read_labelme_json(path: Path) -> Any:
+    """The parsed JSON of a Labelme file, read under the size, depth and number limits."""
+    with reader_boundary(path, "Labelme file"):
+        return read_json(path, MAX_LABELME_BYTES)
+
+
+def _read_labelme(path: Path, document: Any) -> LabelmeAnnotation:
     if not isinstance(document, dict):
         raise InputError("a Labelme file holds a JSON object at the top level", path)
 
@@ -293,6 +308,7 @@ def read_labelme(json_path: str | Path) -> LabelmeAnnotation:
     pasted = {label: np.zeros(image_shape, dtype=bool) for label in LABELS}
     unknown_labels: list[str] = []
     unsupported: list[str] = []
+    outline_px = 0.0
     for number, shape in enumerate(shapes):
         where = f"shape {number}"
         if not isinstance(shape, dict):
@@ -307,7 +323,14 @@ def read_labelme(json_path: str | Path) -> LabelmeAnnotation:
                 unknown_labels.append(label)
             continue
         where = f"{where} ('{label}')"
-        points = _points(shape, path, where)
+        points = _points(shape, path, where, image_shape)
+        outline_px += _outline_length(points)
+        if outline_px > MAX_OUTLINE_PX:
+            raise InputError(
+                f"{where}: the shapes' outlines add up to more than {MAX_OUTLINE_PX} pixels; "
+                "the file is damaged or not hand-drawn annotation",
+                path,
+            )
         if shape_type == "mask":
             _need_points(points, 2, shape_type, path, where)
             _paste_mask(pasted[known], shape, points, path, where)
@@ -341,8 +364,16 @@ def _image_path(document: dict, path: Path) -> Path | None:
         return None
     if not isinstance(name, str):
         raise InputError(f"'imagePath' must be a string, not {name!r}", path)
+    check_no_null(name, "'imagePath'", path)
     # Files saved on Windows name the image with backslashes.
-    return path.parent / PureWindowsPath(name).as_posix()
+    relative = PureWindowsPath(name)
+    if relative.is_absolute() or relative.drive or name.startswith("/"):
+        raise InputError(f"'imagePath' {name!r} must be relative to the Labelme file", path)
+    # labels/NNNN.json may name ../frames/NNNN.png, but nothing outside the case folder.
+    inside = os.path.normpath(os.path.join("labels", relative.as_posix()))
+    if inside == ".." or inside.startswith("../"):
+        raise InputError(f"'imagePath' {name!r} points outside the case folder", path)
+    return path.parent / relative.as_posix()
 
 
 def _image_shape(document: dict, image_path: Path | None, path: Path) -> tuple[int, int]:
@@ -358,14 +389,14 @@ def _image_shape(document: dict, image_path: Path | None, path: Path) -> tuple[i
     if image_data:
         if not isinstance(image_data, str):
             raise InputError("'imageData' must be a base64 string", path)
-        image = _decode_image(_b64decode(image_data, path, "'imageData'"))
+        image = _decode_image(_b64decode(image_data, path, "'imageData'"), path)
         if image is None:
             raise InputError("'imageData' does not hold a readable image", path)
         return image.shape[0], image.shape[1]
     if image_path is None:
         raise InputError("no image size: imageHeight/imageWidth, imageData, imagePath absent", path)
     try:
-        image = _decode_image(np.fromfile(image_path, dtype=np.uint8).tobytes())
+        image = _decode_image(np.fromfile(image_path, dtype=np.uint8).tobytes(), image_path)
     except OSError as error:
         raise InputError(
             f"cannot read the image {image_path} for its size: {error}", path
@@ -375,8 +406,12 @@ def _image_shape(document: dict, image_path: Path | None, path: Path) -> tuple[i
     return image.shape[0], image.shape[1]
 
 
-def _points(shape: dict, path: Path, where: str) -> np.ndarray:
+def _points(shape: dict, path: Path, where: str, image_shape: tuple[int, int]) -> np.ndarray:
     points = _required(shape, "points", list, path, where)
+    if len(points) > MAX_SHAPE_POINTS:
+        raise InputError(
+            f"{where}: {len(points)} points; a shape may have at most {MAX_SHAPE_POINTS}", path
+        )
     valid = all(
         isinstance(point, list | tuple)
         and len(point) == 2
@@ -392,7 +427,27 @@ def _points(shape: dict, path: Path, where: str) -> np.ndarray:
         raise InputError(
             f"{where}: 'points' must be a list of [x, y] numbers within ±{_MAX_COORDINATE:g}", path
         )
-    return np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    array = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    # A point may lie a little outside the image (dragged past the edge), not far beyond it:
+    # drawing a circle a million pixels wide would take minutes.
+    height, width = image_shape
+    beyond = (array[:, 0] < -width) | (array[:, 0] > 2 * width)
+    beyond |= (array[:, 1] < -height) | (array[:, 1] > 2 * height)
+    if beyond.any():
+        x, y = array[np.argmax(beyond)]
+        raise InputError(
+            f"{where}: the point ({x:g}, {y:g}) lies more than an image size outside the "
+            f"{width}×{height} image",
+            path,
+        )
+    return array
+
+
+def _outline_length(points: np.ndarray) -> float:
+    if len(points) < 2:
+        return 0.0
+    closed = np.vstack([points, points[:1]])
+    return float(np.hypot(*np.diff(closed, axis=0).T).sum())
 
 
 def _paint_shape(canvas: _Canvas, shape_type: str, points: np.ndarray, path: Path, where: str):
@@ -429,7 +484,7 @@ def _paste_mask(
     encoded = shape.get("mask")
     if not isinstance(encoded, str) or not encoded:
         raise InputError(f"{where}: a mask shape needs 'mask', a base64 PNG", path)
-    crop = _decode_image(_b64decode(encoded, path, f"{where}: 'mask'"))
+    crop = _decode_image(_b64decode(encoded, path, f"{where}: 'mask'"), path)
     if crop is None:
         raise InputError(f"{where}: 'mask' does not hold a readable image", path)
     if crop.ndim == 3:
@@ -455,10 +510,16 @@ def _b64decode(text: str, path: Path, what: str) -> bytes:
         raise InputError(f"{what} is not valid base64: {error}", path) from error
 
 
-def _decode_image(data: bytes) -> np.ndarray | None:
+def _decode_image(data: bytes, source: Path | None = None) -> np.ndarray | None:
+    """The image in ``data``; None when it is not one. InputError naming ``source`` when its
+    header declares a size beyond the limit."""
     if not data:
         return None
-    return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    check_image_header(data, source or "image")
+    try:
+        return cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import os
 import re
 import uuid
@@ -26,14 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
+from dsaviewer.errors import InputError
+from dsaviewer.io.boundary import reader_boundary
 from dsaviewer.io.case_state import locate_case_state
 from dsaviewer.io.labelme import LABELS
+from dsaviewer.io.limits import MAX_IMAGE_SIDE, check_frame_size
 from dsaviewer.io.writers import FRAME_FILE_DIGITS
 
 RECOVERY_FOLDER_NAME = "recovery"
 RECOVERY_FORMAT = "dsaviewer-mask-recovery-1"
 
 _RECOVERY_FILE = re.compile(r"^(\d{4,})\.npz$")
+_ENTRIES = ("format", "frame_index", "shape", "written_at", *LABELS)
+# Two bit-packed masks of the largest frame, and room for the small entries.
+_MAX_UNPACKED = 2 * MAX_IMAGE_SIDE**2 // 8 + 1024**2
 _TEMPORARY_FILE = re.compile(r"^\.\d{4,}\.[0-9a-f]{32}\.part\.npz$")
 
 
@@ -114,9 +121,10 @@ def read_recovery(folder: str | Path) -> Recovery | None:
         if match is None or not path.is_file():
             continue
         try:
-            frames.append(_read_frame(path, int(match.group(1))))
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-            problems.append(f"{path}: cannot be read ({error})")
+            with reader_boundary(path, "recovery file"):
+                frames.append(_read_frame(path, int(match.group(1))))
+        except InputError as error:
+            problems.append(str(error))
     if not frames and not problems:
         return None
     return Recovery(folder, tuple(frames), tuple(problems))
@@ -161,20 +169,67 @@ def _checked_masks(masks: Mapping[str, np.ndarray]) -> tuple[int, int]:
 
 
 def _read_frame(path: Path, frame_index: int) -> RecoveredFrame:
+    def refuse(problem: str) -> InputError:
+        return InputError(f"cannot be read: {problem}", path)
+
+    _check_archive(path)
     with np.load(path, allow_pickle=False) as data:
         if str(data["format"]) != RECOVERY_FORMAT:
-            raise ValueError(f"format {str(data['format'])!r} is not {RECOVERY_FORMAT!r}")
+            raise refuse(f"its format is not {RECOVERY_FORMAT!r}")
+        if data["frame_index"].dtype != np.int64 or data["shape"].dtype != np.int64:
+            raise refuse("frame_index and shape must be 64-bit integers")
         if int(data["frame_index"]) != frame_index:
-            raise ValueError(f"it holds frame {int(data['frame_index'])}, not {frame_index}")
+            raise refuse(f"it holds frame {int(data['frame_index'])}, not {frame_index}")
+        if data["shape"].shape != (2,):
+            raise refuse("its shape entry is not (height, width)")
         height, width = (int(v) for v in data["shape"])
+        check_frame_size(height, width, path)
         for label in LABELS:
-            if data[label].shape != ((height * width + 7) // 8,):
-                raise ValueError(f"the {label} mask does not hold {width}x{height} pixels")
+            packed = data[label]
+            if packed.dtype != np.uint8 or packed.shape != ((height * width + 7) // 8,):
+                raise refuse(f"the {label} mask does not hold {width}x{height} packed pixels")
         masks = {
             label: np.unpackbits(data[label], count=height * width)
             .reshape(height, width)
             .astype(bool)
             for label in LABELS
         }
-        written_at = datetime.datetime.fromisoformat(str(data["written_at"]))
+        try:
+            written_at = datetime.datetime.fromisoformat(str(data["written_at"]))
+        except ValueError:
+            raise refuse("its written_at is not a date and time") from None
     return RecoveredFrame(frame_index, masks, written_at, path)
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a recovery file whose arrays would decompress to more than a frame's masks can
+    take (a zip bomb), or whose array headers declare more data than their entries hold,
+    before numpy allocates anything."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as error:
+        raise InputError("cannot be read: it is not a zip archive (damaged)", path) from error
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > len(_ENTRIES) or sum(e.file_size for e in entries) > _MAX_UNPACKED:
+            raise InputError(
+                f"cannot be read: it unpacks to more than {_MAX_UNPACKED // 1024**2} MiB "
+                "or holds unexpected entries",
+                path,
+            )
+        for entry in entries:
+            with archive.open(entry) as stream:
+                version = np.lib.format.read_magic(stream)
+                header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = header(stream, max_header_size=1024)
+                declared = math.prod(shape) * dtype.itemsize
+                if dtype.hasobject or declared > entry.file_size:
+                    raise InputError(
+                        f"cannot be read: the array {entry.filename!r} declares {declared} "
+                        f"bytes of {dtype} in an entry of {entry.file_size}",
+                        path,
+                    )

@@ -61,13 +61,11 @@ def load_video(path: str | Path) -> Video:
     Raises :class:`~dsaviewer.errors.InputError` naming the file and the problem for anything
     that is not a readable video. Never writes to ``path``.
     """
+    from dsaviewer.io.boundary import reader_boundary
+
     path = Path(path)
-    try:
+    with reader_boundary(path, "video"):
         return _load_any(path)
-    except OSError as error:  # permissions, vanished files, disk errors while reading
-        raise InputError(
-            f"cannot be read: {error.strerror or error}", error.filename or path
-        ) from error
 
 
 def _load_any(path: Path) -> Video:
