@@ -30,8 +30,8 @@ def check_image_header(data: np.ndarray | bytes, source: str | Path) -> None:
                 width, height = image.size
     except Image.DecompressionBombError as error:
         raise InputError(
-            f"its header declares an image of more than {2 * Image.MAX_IMAGE_PIXELS} pixels; "
-            f"frames must be at most {MAX_IMAGE_SIDE} pixels a side",
+            "its header declares an image of hundreds of millions of pixels; frames must be "
+            f"1 to {MAX_IMAGE_SIDE} pixels a side",
             source,
         ) from error
     except Exception:  # noqa: BLE001 - not an image Pillow knows; the decoder decides

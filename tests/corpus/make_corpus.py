@@ -122,7 +122,7 @@ def png_declaring(width: int, height: int) -> bytes:
 
 
 def make_frames() -> None:
-    folder = entry("video/frames_60000px", "load_video", "declares an image of more than")
+    folder = entry("video/frames_60000px", "load_video", "1 to 16384 pixels a side")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
     (folder / "0000.png").write_bytes(png_declaring(60000, 60000))
