@@ -32,6 +32,7 @@ from dsaviewer.io.labelme import (
     component_shapes,
     encode_png,
     read_labelme,
+    read_labelme_json,
     shape_mask,
 )
 from dsaviewer.io.writers import replace_atomically
@@ -105,7 +106,7 @@ def _existing_document(path: Path) -> dict | None:
     if not path.exists():
         return None
     read_labelme(path)  # InputError for anything unreadable, before it is replaced
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_labelme_json(path)
 
 
 def _names_existing_image(document: dict, path: Path) -> bool:

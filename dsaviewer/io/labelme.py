@@ -562,7 +562,7 @@ def shape_mask(shape: dict, image_shape: tuple[int, int]) -> np.ndarray | None:
     ``image_shape``; None for a shape without area. InputError for a malformed shape."""
     where = f"shape '{shape.get('label')}'"
     source = Path("<shape>")
-    points = _points(shape, source, where)
+    points = _points(shape, source, where, image_shape)
     shape_type = shape.get("shape_type") or "polygon"
     if shape_type == "mask":
         _need_points(points, 2, shape_type, source, where)
