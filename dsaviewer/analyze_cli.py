@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weights folder with manifest.json (default: the bundled weights)")
     parser.add_argument("--labelme", action="store_true",
                         help="also write the masks as OUT/<case_id>/labels/NNNN.json (Labelme)")
+    parser.add_argument("--record-path", action="store_true",
+                        help="also record each input's absolute path in result.json (by "
+                        "default only its file name and SHA-256: paths often name patients)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,9 +71,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{prefix} {_describe(outcome.result)}", flush=True)
 
     outcomes = analyze_cases(
-        inputs, args.out, models, key_frame=args.key_frame, labelme=args.labelme, on_case=report
+        inputs, args.out, models, key_frame=args.key_frame, labelme=args.labelme, on_case=report,
+        include_path=args.record_path,
     )
-    failed = [outcome for outcome in outcomes if outcome.result is None]
+    failed = [outcome for outcome in outcomes if not outcome.ok]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} case(s) analysed; results in "
           f"{args.out}")
     for outcome in failed:

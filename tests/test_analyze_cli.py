@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 
 import cv2
@@ -153,3 +154,23 @@ def test_bad_key_frame_argument_is_a_usage_error(capsys) -> None:
         main(["x.avi", "--key-frame", "first"])
     assert caught.value.code == 2
     assert "not auto, labels or a frame index" in capsys.readouterr().err
+
+
+def test_results_name_the_input_by_file_name_and_hash_not_by_path(
+    dataset, weights, tmp_path
+) -> None:
+    out = tmp_path / "out"
+    main([str(dataset / "case_b"), "--out", str(out), "--weights", str(weights)])
+    text = (out / "case_b" / "result.json").read_text()
+    document = json.loads(text)
+    video = dataset / "case_b" / "video.avi"
+    assert document["source"] == "video.avi"
+    assert document["source_sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()
+    assert str(dataset) not in text and "source_path" not in document
+
+    recorded = tmp_path / "recorded"
+    main([str(dataset / "case_b"), "--out", str(recorded), "--weights", str(weights),
+          "--record-path"])
+    document = json.loads((recorded / "case_b" / "result.json").read_text())
+    assert document["source_path"] == str(video.absolute())
+    assert document["source_sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()

@@ -1,13 +1,17 @@
 """Analysing many runs at once: video files, case folders and whole dataset folders (with
 their ``clinical.csv``), each written to ``<out>/<case_id>/``, plus ``<out>/summary.csv``.
-A case that fails is recorded with its reason and the others go on."""
+A case that fails is recorded with its reason and the others go on.
+
+Memory stays flat however many cases there are: each case's arrays are written out and
+dropped before the next case starts; only its summary row is kept.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from dsaviewer.core.keyframe import KEY_FRAME_AUTO, KEY_FRAME_LABELS, KEY_FRAME_OVERRIDE
 from dsaviewer.errors import InputError
@@ -41,11 +45,20 @@ class CaseInput:
 
 @dataclass(frozen=True)
 class CaseOutcome:
+    """How one case went. ``result`` (masks, probabilities) is there only while
+    ``on_case`` runs; the outcomes :func:`analyze_cases` returns hold ``summary``, the case's
+    summary.csv row, instead, so a batch's memory does not grow with its length."""
+
     case_id: str
     path: Path
     result: AnalysisResult | None
     error: str | None  # why the case failed
     folder: Path | None  # where its result files are
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 def find_cases(
@@ -90,25 +103,33 @@ def analyze_cases(
     key_frame: KeyFrameMode = "auto",
     labelme: bool = False,
     on_case: Callable[[int, int, CaseOutcome], None] | None = None,
+    include_path: bool = False,
 ) -> list[CaseOutcome]:
     """Analyse each input with ``models``, write its files to ``out_dir/<case_id>/`` and the
-    summary to ``out_dir/summary.csv``; ``on_case(number, total, outcome)`` after each case."""
+    summary to ``out_dir/summary.csv``; ``on_case(number, total, outcome)`` after each case.
+    ``include_path`` records each input's absolute path in its result.json."""
     out = Path(out_dir)
     outcomes: list[CaseOutcome] = []
     for number, case_input in enumerate(inputs, start=1):
-        outcome = _analyze_one(case_input, out, models, key_frame, labelme)
-        outcomes.append(outcome)
+        outcome = _analyze_one(case_input, out, models, key_frame, labelme, include_path)
+        outcome = replace(
+            outcome, summary=summary_row(outcome.case_id, outcome.result, outcome.error or "")
+        )
         if on_case is not None:
             on_case(number, len(inputs), outcome)
-    write_summary(
-        out / SUMMARY_FILE,
-        (summary_row(outcome.case_id, outcome.result, outcome.error or "") for outcome in outcomes),
-    )
+        outcomes.append(replace(outcome, result=None))  # the arrays are on disk: drop them
+        del outcome
+    write_summary(out / SUMMARY_FILE, (outcome.summary for outcome in outcomes))
     return outcomes
 
 
 def _analyze_one(
-    case_input: CaseInput, out: Path, models: ModelBackend, key_frame: KeyFrameMode, labelme: bool
+    case_input: CaseInput,
+    out: Path,
+    models: ModelBackend,
+    key_frame: KeyFrameMode,
+    labelme: bool,
+    include_path: bool,
 ) -> CaseOutcome:
     try:
         source = open_case(case_input.path).video_path if case_input.is_case else case_input.path
@@ -132,7 +153,9 @@ def _analyze_one(
             key_frame_source=origin,
         )
         folder = out / case_input.case_id
-        write_result_files(folder, case_input.case_id, video, result, models.weights_dir, labelme)
+        write_result_files(
+            folder, case_input.case_id, video, result, models.weights_dir, labelme, include_path
+        )
     except InputError as error:
         return CaseOutcome(case_input.case_id, case_input.path, None, str(error), None)
     except Exception as error:  # noqa: BLE001 - one broken case must not stop the batch

@@ -31,7 +31,6 @@ Every file is checked against its sha256 before anything reads it.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from dsaviewer.errors import InputError
+from dsaviewer.io.fingerprint import file_sha256
 from dsaviewer.io.writers import replace_atomically
 
 MANIFEST_NAME = "manifest.json"
@@ -48,7 +48,6 @@ FORMAT_VERSION = 1
 SEGMENTATION = "segmentation"
 RESPONSE = "response"
 
-_HASH_CHUNK = 1 << 20
 
 
 class WeightsError(InputError):
@@ -108,11 +107,7 @@ class WeightsManifest:
 
 
 def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def verified_path(directory: str | Path, file: str, sha256: str) -> Path:

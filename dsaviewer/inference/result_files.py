@@ -17,6 +17,7 @@ import numpy as np
 
 from dsaviewer import __version__
 from dsaviewer.inference.results import AnalysisResult
+from dsaviewer.io.fingerprint import source_sha256
 from dsaviewer.io.frame_labels import write_prediction_labels
 from dsaviewer.io.video import Video
 from dsaviewer.io.writers import replace_atomically
@@ -59,8 +60,10 @@ def write_result_files(
     result: AnalysisResult,
     weights_dir: str | Path | None = None,
     labelme: bool = False,
+    include_path: bool = False,
 ) -> list[Path]:
     """Write the case's result files into ``folder`` (created if needed); return their paths.
+    ``include_path`` also records the input's absolute path (see :func:`result_document`).
 
     With ``labelme`` the post-processed masks also go to ``labels/NNNN.json`` (+ the key
     frame as ``NNNN.png``), flagged ``key_frame`` and ``model_prediction``: the case-folder
@@ -68,7 +71,7 @@ def write_result_files(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    document = result_document(case_id, video, result, weights_dir)
+    document = result_document(case_id, video, result, weights_dir, include_path)
     written = [
         _write_text(folder / RESULT_FILE, json.dumps(document, indent=2, allow_nan=False) + "\n"),
         _write_png(folder / TUMOR_FILE, result.tumor_mask.astype(np.uint8) * 255),
@@ -86,14 +89,26 @@ def write_result_files(
 
 
 def result_document(
-    case_id: str, video: Video, result: AnalysisResult, weights_dir: str | Path | None = None
+    case_id: str,
+    video: Video,
+    result: AnalysisResult,
+    weights_dir: str | Path | None = None,
+    include_path: bool = False,
 ) -> dict[str, Any]:
-    """``result.json``'s content: everything but the pixel maps (those are the PNGs)."""
+    """``result.json``'s content: everything but the pixel maps (those are the PNGs).
+
+    The input is recorded by its file name and content hash (``source_sha256``), not by where
+    it lives: hospital folder names often carry patient names. ``include_path`` adds the
+    absolute path as ``source_path``.
+    """
     prediction = result.prediction
     spacing = video.pixel_spacing_mm
+    where = {"source_path": str(Path(video.source).absolute())} if include_path else {}
     return {
         "case_id": case_id,
-        "source": str(video.source),
+        "source": Path(video.source).name,
+        "source_sha256": source_sha256(video.source),
+        **where,
         "frames": video.n_frames,
         "frame_shape": list(video.frame_shape),
         "fps": video.fps,
