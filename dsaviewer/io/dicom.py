@@ -7,14 +7,16 @@ bit depth; frame rate and imager pixel spacing come from whichever tag variant t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_partial
 from pydicom.pixels import get_decoder
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
@@ -24,6 +26,7 @@ from dsaviewer.io.limits import check_run_size
 from dsaviewer.io.video import Video
 
 DICOM_SUFFIXES = (".dcm", ".dicom")
+_PIXEL_DATA_TAG = 0x7FE00010
 
 # Display strings copied into Video.metadata when the file has them.
 METADATA_KEYWORDS = (
@@ -205,7 +208,8 @@ def display_metadata(dataset: Dataset) -> dict[str, str]:
 
 def _read_dataset(path: Path) -> Dataset:
     try:
-        dataset = pydicom.dcmread(path)
+        with _ClampedFile(path) as stream:
+            dataset = read_partial(stream, stop_when=_end_of_image())
     except InvalidDicomError as error:
         dataset = _read_without_preamble(path)
         if dataset is None:
@@ -222,11 +226,44 @@ def _read_dataset(path: Path) -> Dataset:
     return dataset
 
 
+def _end_of_image() -> Callable[[int, str | None, int], bool]:
+    """A pydicom ``stop_when`` for the top-level elements: stop after PixelData (nothing later
+    is needed, and a megabyte of trailing padding would be parsed as a hundred thousand empty
+    elements) and at the first tag that does not ascend (the standard requires ascending tags;
+    what follows is garbage)."""
+    last = -1
+
+    def stop(tag: int, vr: str | None, length: int) -> bool:
+        nonlocal last
+        if tag > _PIXEL_DATA_TAG or tag <= last:
+            return True
+        last = int(tag)
+        return False
+
+    return stop
+
+
+class _ClampedFile(io.BufferedReader):
+    """A file whose reads never ask for more than is left in it. pydicom reads an element by
+    its declared length, and Python allocates a read's full size up front: a damaged length
+    of 4 GiB would allocate 4 GiB to read a few bytes."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(io.FileIO(path, "rb"))
+        self._size = os.fstat(self.fileno()).st_size
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is not None and size > 0:
+            size = min(size, max(self._size - self.tell(), 0))
+        return super().read(size)
+
+
 def _read_without_preamble(path: Path) -> Dataset | None:
     """Old exports lack the Part 10 preamble and file meta; accept them when what pydicom
     finds by force looks like an image rather than parsed noise."""
     try:
-        dataset = pydicom.dcmread(path, force=True)
+        with _ClampedFile(path) as stream:
+            dataset = read_partial(stream, stop_when=_end_of_image(), force=True)
     except Exception:  # noise makes the forced parser fail in any way
         return None
     if "Rows" in dataset and "Columns" in dataset and "PixelData" in dataset:
