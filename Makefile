@@ -25,6 +25,12 @@ test: $(VENV)/.installed
 test-slow: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m slow
 
+# Mutation fuzzing of the readers, each input limited to 10 s and 3 GiB (tests/fuzz/); e.g.
+# make fuzz FUZZ_ARGS="--inputs 20000 --seed 7".
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	nice $(PY) tests/fuzz/fuzz_readers.py $(FUZZ_ARGS)
+
 bench: $(VENV)/.installed
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
