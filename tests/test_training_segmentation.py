@@ -165,3 +165,23 @@ def test_checkpoint_files_are_checked_on_load(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="'response'"):
         load_checkpoint(tmp_path / "other.pt", "segmentation")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_fine_tuning_starts_from_given_weights_and_trains_only_the_chosen_parts(
+    records: list, tmp_path: Path
+) -> None:
+    config = tiny("full")
+    torch.manual_seed(1)  # not the run's seed: a random start would differ from this one
+    start = build_segmentation_model(config).state_dict()
+    parameters = [name for name, _ in build_segmentation_model(config).named_parameters()]
+    heard: list[int] = []
+    result = train_segmentation(
+        records, config, options(epochs=4, trainable=("tumor_net.",), patience=1), tmp_path,
+        CPU, initial_state=start, on_validation=lambda epoch, metrics: heard.append(epoch),
+        **QUIET)
+    after = result.model.state_dict()
+    moved = {name.split(".")[0] for name in parameters if not torch.equal(start[name],
+                                                                          after[name])}
+    assert moved == {"tumor_net"}
+    assert heard == [entry["epoch"] for entry in result.history if "val_tumor_dice" in entry]
+    assert heard

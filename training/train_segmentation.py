@@ -177,7 +177,7 @@ def train_segmentation(
         model = build_segmentation_model(config)
         if initial_state is not None:
             model.load_state_dict(initial_state)
-        _select_trainable(model, options.trainable)  # before DDP sees which parameters learn
+        select_trainable(model, options.trainable)  # before DDP sees which parameters learn
         return model
 
     model, wrapped = run.place_model(build, options.seed, options.sync_batchnorm)
@@ -230,7 +230,7 @@ def train_segmentation(
     return summary
 
 
-def _select_trainable(model: nn.Module, prefixes: Sequence[str] | None) -> list[nn.Parameter]:
+def select_trainable(model: nn.Module, prefixes: Sequence[str] | None) -> list[nn.Parameter]:
     """The parameters that learn; the others get ``requires_grad = False``."""
     if prefixes is None:
         return list(model.parameters())
