@@ -1,7 +1,8 @@
 """The viewer's "Train on labelled cases…" dialog end to end (pytest-qt, offscreen): a real
 fine-tuning process on three generated cases from tiny weights, cancelled once and then run
-to the end, its weights made active, remembered, used by the real pipeline, and switched
-back; a weights folder that fails its checksums is refused, also when it was remembered."""
+to the end on the cases opened in the session; its weights made active, remembered, used by
+the real pipeline, and switched back; a weights folder that fails its checksums is refused,
+also when it was remembered."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from test_inference_fixtures import write_tiny_weights
 from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.background.analysis_runner import PipelineAnalyzer
 from dsaviewer.gui.main_window import MainWindow
+from dsaviewer.gui.settings import AUTO_ANALYZE
 from dsaviewer.gui.training.weights_controller import ACTIVE_WEIGHTS
+from dsaviewer.inference.manifest import read_manifest
 from dsaviewer.inference.weights_library import SHIPPED_NAME, library_dir
 from training.export_onnx import export_onnx
 from training.synth.dataset_writer import write_dataset
@@ -59,8 +62,9 @@ def warnings(monkeypatch) -> list[str]:
 
 
 def make_window(qtbot, settings: Path, base: Path) -> MainWindow:
-    window = MainWindow(QSettings(str(settings), QSettings.Format.IniFormat),
-                        analyze=PipelineAnalyzer(base))
+    stored = QSettings(str(settings), QSettings.Format.IniFormat)
+    stored.setValue(AUTO_ANALYZE, False)
+    window = MainWindow(stored, analyze=PipelineAnalyzer(base))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -72,7 +76,13 @@ def test_train_cancel_train_use_remember_and_switch_back(qtbot, tmp_path, datase
     settings = tmp_path / "viewer.ini"
     window = make_window(qtbot, settings, base)
     assert "tiny" in window.analysis_panel.weights.text()
+    cases = sorted(path for path in dataset.iterdir() if path.is_dir()
+                   and not path.name.startswith("."))
+    for case in cases:  # annotated cases of this session (the generator labelled them)
+        with qtbot.waitSignal(window.case_opened, timeout=30_000):
+            window.open_path(case)
     dialog = window.weights.open_training()
+    assert dialog.session_choice.isEnabled() and "(3)" in dialog.session_choice.text()
     dialog.folder_edit.setText(str(dataset))
     dialog.minutes.setValue(2)
     # One thread and early stopping after two flat epochs keep the run short on a busy CPU.
@@ -87,7 +97,8 @@ def test_train_cancel_train_use_remember_and_switch_back(qtbot, tmp_path, datase
     assert "Cancelled" in dialog.status.text() and not dialog.use_button.isEnabled()
     qtbot.waitUntil(lambda: not any(library_dir().iterdir()), timeout=10_000)
 
-    # The whole run: progress, live curves, before/after figures.
+    # The whole run, on the session's cases: progress, live curves, before/after figures.
+    dialog.session_choice.setChecked(True)
     with qtbot.waitSignal(dialog.process.finished, timeout=RUN_MS):
         dialog.start_button.click()
     assert dialog.progress.value() == 1000
@@ -96,6 +107,9 @@ def test_train_cancel_train_use_remember_and_switch_back(qtbot, tmp_path, datase
     assert "tumor Dice" in dialog.result.text() and "→" in dialog.result.text()
     trained = dialog.weights_dir
     assert trained.parent.parent == library_dir() and (trained / "manifest.json").is_file()
+    tuning = read_manifest(trained).provenance.fine_tuning
+    assert tuning["site_data"]["case_ids"] == [case.name for case in cases]
+    assert tuning["response_threshold"]["status"] == "recalibrated"  # clinical.csv came along
 
     dialog.use_button.click()
     assert window.weights.active == trained
