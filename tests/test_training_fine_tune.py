@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from test_inference_fixtures import MODEL_SIZE, write_tiny_weights
 
+from dsaviewer.analyze_cli import main as analyze_main
 from dsaviewer.inference.backend import load_backend
 from dsaviewer.inference.manifest import WeightsError, read_manifest
 from dsaviewer.inference.weights import load_weights
@@ -66,6 +67,19 @@ def test_fine_tuned_weights_load_in_both_backends_and_change_predictions(
     assert np.abs(torch_maps.liver - before.liver).max() > 1e-3
     np.testing.assert_allclose(onnx_maps.tumor, torch_maps.tumor, atol=1e-4)
     np.testing.assert_allclose(onnx_maps.liver, torch_maps.liver, atol=1e-4)
+
+
+def test_dsaviewer_analyze_runs_on_them_and_names_them(
+    dataset: Path, tuned: Path, tmp_path: Path
+) -> None:
+    case = sorted(p for p in dataset.iterdir() if p.is_dir() and not p.name.startswith("."))[0]
+    for backend in ("torch", "onnx"):
+        out = tmp_path / backend
+        assert analyze_main([str(case), "--out", str(out), "--weights", str(tuned),
+                             "--backend", backend]) == 0
+        result = json.loads((out / case.name / "result.json").read_text())
+        assert result["backend"] == backend
+        assert result["weights_name"] == "run (fine-tuned on 3 site cases)"
 
 
 def test_manifest_names_the_base_weights_and_the_site_data(

@@ -121,6 +121,7 @@ def result_document(
         "device": result.device,
         "backend": result.backend,
         "weights": None if weights_dir is None else str(weights_dir),
+        "weights_name": result.weights_name,  # e.g. "Shipped weights" or a fine-tuned run
         "timings_ms": {name: round(value, 3) for name, value in result.timings_ms.items()},
         "tumor_area_px": int(result.tumor_mask.sum()),
         "liver_area_px": int(result.liver_mask.sum()),
