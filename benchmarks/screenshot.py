@@ -73,7 +73,7 @@ def show_brush(window) -> None:
     editor.set_tool(Tool.BRUSH)
     editor.set_label("tumor")
     editor.set_radius(16)
-    height, width = window.session.video.frame_shape
+    height, width = window.model.case.video.frame_shape
     view = window.frame_view.view
     point = view.mapViewToScene(QPointF(width * 0.3, height * 0.6))
     QTest.mouseMove(window.frame_view.viewport(), window.frame_view.mapFromScene(point))
@@ -107,7 +107,7 @@ def main() -> int:
         window.open_path(case)
         wait_for(window.analysis_finished, 300_000)
         settle(1500)  # overlays are coloured in a worker; let the last repaint land
-        if window.session is None or window.session.result is None:
+        if window.model.case is None or window.model.result is None:
             print("the case did not open or the analysis failed", file=sys.stderr)
             return 1
         window.frame_view.fit()

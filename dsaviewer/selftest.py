@@ -30,7 +30,7 @@ import numpy as np
 from dsaviewer import __version__
 
 if TYPE_CHECKING:
-    from dsaviewer.app.case_session import CaseSession
+    from dsaviewer.app.viewer_model import ViewerModel
     from dsaviewer.gui.selftest_window import SelftestWindow
     from dsaviewer.inference.manifest import WeightsManifest
 
@@ -164,12 +164,12 @@ def _check_analysis(report: SelftestReport, viewer: SelftestWindow, case: Path,
 
     start = time.perf_counter()
     try:
-        session = viewer.analyze_case(case, ANALYSIS_TIMEOUT_S)
+        model = viewer.analyze_case(case, ANALYSIS_TIMEOUT_S)
     except RuntimeError as error:
         report.check("analysis of the demo case", False, str(error))
         return
     seconds = time.perf_counter() - start
-    result, video = session.result, session.video
+    result, video = model.result, model.case.video
     report.info("backend", f"{result.backend} on {result.device}; "
                 f"{_accelerators(result.backend)}")
     stages = ", ".join(f"{name} {ms:.0f}" for name, ms in result.timings_ms.items()
@@ -200,7 +200,7 @@ def _check_analysis(report: SelftestReport, viewer: SelftestWindow, case: Path,
         report.check("demo labels", False, "the demo case has no key-frame labels")
     else:
         _check_dice(report, result, truth, random_init)
-    _check_rendering(report, viewer, session)
+    _check_rendering(report, viewer, model)
 
     prediction = result.prediction
     if prediction is None:
@@ -229,22 +229,22 @@ def _check_dice(report: SelftestReport, result: Any, truth: dict[str, np.ndarray
 
 
 def _check_rendering(report: SelftestReport, viewer: SelftestWindow,
-                     session: CaseSession) -> None:
+                     model: ViewerModel) -> None:
     """Each mask layer painted alone at full opacity must cover exactly the mask's pixels:
     the overlay lies on the frame with no shift, flip or scaling."""
     from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
     from dsaviewer.gui.overlays.overlay_layers import LAYER_NAMES, LIVER, TUMOR
 
-    result = session.result
-    full = viewer.render_key_frame(session, dict.fromkeys(LAYER_NAMES, 0.6), with_legend=True)
-    report.check("key frame rendered with overlays", full.shape[:2] == session.video.frame_shape,
+    result = model.result
+    full = viewer.render_key_frame(model, dict.fromkeys(LAYER_NAMES, 0.6), with_legend=True)
+    report.check("key frame rendered with overlays", full.shape[:2] == model.case.video.frame_shape,
                  f"{full.shape[1]}x{full.shape[0]} px")
     for name, colour in ((TUMOR, TUMOR_RGB), (LIVER, LIVER_RGB)):
         mask = getattr(result, f"{name}_mask")
         if not mask.any():
             report.skip(f"{name} overlay on its pixels", "empty mask")
             continue
-        painted = np.all(viewer.render_key_frame(session, {name: 1.0}) == colour, axis=-1)
+        painted = np.all(viewer.render_key_frame(model, {name: 1.0}) == colour, axis=-1)
         wrong = int(np.count_nonzero(painted != mask))
         report.check(f"{name} overlay on its pixels", wrong == 0,
                      f"{wrong} of {mask.size} px differ")

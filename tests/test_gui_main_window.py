@@ -106,7 +106,7 @@ def test_opening_shows_the_key_frame_the_patient_and_the_files_rate(qtbot, tmp_p
     case = write_dicom_case(tmp_path / "case1")
     window = make_window(qtbot, settings_path)
     open_case(qtbot, window, case)
-    session = window.session
+    session = window.model.case
     assert session.key_frame == HELD_KEY_FRAME
     assert window.cine.index == HELD_KEY_FRAME
     np.testing.assert_array_equal(shown_frame(window), session.video.frames[HELD_KEY_FRAME])
@@ -139,7 +139,7 @@ def test_drag_and_drop_and_the_recent_list_open_cases(qtbot, tmp_path, settings_
                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     with qtbot.waitSignal(window.case_opened, timeout=WAIT_MS):
         window.dropEvent(drop)
-    assert window.session.location.case_id == "b"
+    assert window.model.case.location.case_id == "b"
     recent = read_strings(window.settings, RECENT_FILES)
     assert recent == [str(second.absolute()), str(first.absolute())]
 
@@ -147,7 +147,7 @@ def test_drag_and_drop_and_the_recent_list_open_cases(qtbot, tmp_path, settings_
     entries = [action for action in again.recent._menu.actions() if action.text().endswith("a")]
     with qtbot.waitSignal(again.case_opened, timeout=WAIT_MS):
         entries[0].trigger()
-    assert again.session.location.case_id == "a"
+    assert again.model.case.location.case_id == "a"
 
 
 @pytest.mark.parametrize("bad", ["corrupt_file", "empty_folder"])
@@ -156,7 +156,7 @@ def test_bad_input_explains_why_and_keeps_the_open_case(qtbot, tmp_path, setting
     window = make_window(qtbot, settings_path)
     open_case(qtbot, window, write_avi_case(tmp_path / "good"))
     run_analysis(qtbot, window)
-    before, shown = window.session, shown_frame(window).copy()
+    before, shown = window.model.case, shown_frame(window).copy()
     if bad == "corrupt_file":
         target = tmp_path / "broken.avi"
         target.write_bytes(b"RIFF\x00\x00\x00\x00AVI this is not a video")
@@ -167,7 +167,7 @@ def test_bad_input_explains_why_and_keeps_the_open_case(qtbot, tmp_path, setting
         window.open_path(target)
     assert target.name in failure.args[0]
     assert warnings and warnings[-1][0] == "Cannot open" and target.name in warnings[-1][1]
-    assert window.session is before
+    assert window.model.case is before
     np.testing.assert_array_equal(shown_frame(window), shown)
     assert window.frame_view.overlays.is_shown(TUMOR)
     press(qtbot, window, Qt.Key.Key_Home)
@@ -178,7 +178,7 @@ def test_bad_input_explains_why_and_keeps_the_open_case(qtbot, tmp_path, setting
 def test_keys_step_jump_and_play_pause(qtbot, tmp_path, settings_path):
     window = make_window(qtbot, settings_path)
     open_case(qtbot, window, write_avi_case(tmp_path / "case"))
-    frames = window.session.video.frames
+    frames = window.model.case.video.frames
     press(qtbot, window, Qt.Key.Key_Home)
     assert window.cine.index == 0
     press(qtbot, window, Qt.Key.Key_Right)
@@ -287,7 +287,7 @@ def test_right_drag_windows_like_a_dicom_viewer_and_reset_restores(qtbot, tmp_pa
     assert window.frame_view.inverted
     press(qtbot, window, Qt.Key.Key_R)
     assert not window.frame_view.inverted
-    assert window.frame_view.window() == pytest.approx(window.session.window)
+    assert window.frame_view.window() == pytest.approx(window.model.case.window)
 
 
 def test_wheel_zoom_pan_and_fit(qtbot, tmp_path, settings_path):
@@ -318,7 +318,7 @@ def test_cursor_readout_names_pixel_value_and_millimetres(qtbot, tmp_path, setti
     scene_point = view.mapViewToScene(QPointF(30.5, 20.5))  # column 30, row 20
     window.frame_view._on_mouse_moved(scene_point)
     text = window.cursor_label.text()
-    value = int(window.session.video.frames[window.cine.index][20, 30])
+    value = int(window.model.case.video.frames[window.cine.index][20, 30])
     assert f"x 30  y 20  value {value}" in text
     assert f"{30 * SPACING_MM[1]:.1f}, {20 * SPACING_MM[0]:.1f} mm" in text
 
@@ -335,7 +335,7 @@ def test_key_frame_override_is_saved_used_by_analysis_and_restored(qtbot, tmp_pa
         press(qtbot, window, Qt.Key.Key_Right)
     with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
         press(qtbot, window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
-    assert window.session.key_frame == 6
+    assert window.model.key_frame == 6
     assert window.playback.timeline._key_frame == 6
     assert read_case_state(case / "viewer").key_frame_override == 6
     qtbot.waitUntil(lambda: "key frame 7 " in window.overlay_panel._notes[DIFFERENCE].text())
@@ -347,13 +347,13 @@ def test_key_frame_override_is_saved_used_by_analysis_and_restored(qtbot, tmp_pa
 
     again = make_window(qtbot, settings_path, fake)
     open_case(qtbot, again, case)
-    assert again.session.key_frame == 6 and again.cine.index == 6
-    assert again.session.result is not None and again.session.result.key_frame == 6
+    assert again.model.key_frame == 6 and again.cine.index == 6
+    assert again.model.result is not None and again.model.result.key_frame == 6
 
     with qtbot.waitSignal(again.state_saved, timeout=WAIT_MS):
         press(qtbot, again, Qt.Key.Key_K,
               Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-    assert again.session.key_frame == HELD_KEY_FRAME
+    assert again.model.key_frame == HELD_KEY_FRAME
     assert read_case_state(case / "viewer").key_frame_override is None
     assert "run the analysis again" in again.analysis_panel.status.text()
 
@@ -369,7 +369,7 @@ def test_overlays_toggle_fade_show_in_the_legend_and_persist(qtbot, tmp_path, se
     tumor_item = layers._images[TUMOR]
     assert tumor_item.image.shape == (96, 96, 4)  # original resolution, same grid as frames
     assert tumor_item.pos() == window.frame_view.image.pos()
-    np.testing.assert_array_equal(tumor_item.image[..., 3] > 0, window.session.result.tumor_mask)
+    np.testing.assert_array_equal(tumor_item.image[..., 3] > 0, window.model.result.tumor_mask)
     assert tuple(tumor_item.image[30, 62, :3]) == (0, 255, 255)  # cyan on the tumour
     legend = window.frame_view.legend.text
     assert "Tumor mask" in legend and "Liver mask" in legend and "Frame difference" not in legend
@@ -394,7 +394,7 @@ def test_lesion_table_lists_sizes_and_a_row_centres_and_highlights_it(qtbot, tmp
     open_case(qtbot, window, write_dicom_case(tmp_path / "case"))
     run_analysis(qtbot, window)
     table = window.analysis_panel.lesions
-    lesions = window.session.result.lesions
+    lesions = window.model.result.lesions
     assert table.rowCount() == len(lesions) == 2
     assert table.item(0, 0).text() == "1"
     assert table.item(0, 1).text() == str(lesions[0].area_px)
@@ -506,7 +506,7 @@ def test_analysis_runs_off_the_ui_thread_and_can_be_cancelled(qtbot, tmp_path, s
     assert window.cine.index == HELD_KEY_FRAME + 1
     with qtbot.waitSignal(window.runner.cancelled, timeout=WAIT_MS):
         window.analysis_panel.cancel_button.click()
-    assert window.session.result is None
+    assert window.model.result is None
     assert window.analysis_panel.status.text() == "Analysis cancelled"
     assert window.analysis_panel.run_button.isEnabled()
 
@@ -532,7 +532,7 @@ def test_a_failing_analysis_is_reported_in_the_panel_and_the_case_stays(
         window.run_analysis()
     assert "no weights found" in window.analysis_panel.status.text()
     assert warnings == []  # no dialog: an automatic run on opening must not interrupt
-    assert window.session is not None and window.analysis_panel.run_button.isEnabled()
+    assert window.model.case is not None and window.analysis_panel.run_button.isEnabled()
 
 
 def test_layout_and_preferences_persist_between_sessions(qtbot, settings_path):
@@ -589,7 +589,7 @@ def test_the_real_pipeline_runs_from_the_window_on_tiny_weights(qtbot, tmp_path,
         window.run_analysis()
     result = finished.args[0]
     assert result.tumor_mask.shape == (128, 128)
-    assert result.key_frame == window.session.key_frame  # viewer and pipeline agree
+    assert result.key_frame == window.model.key_frame  # viewer and pipeline agree
     assert result.prediction is not None
     assert "untrained" in window.analysis_panel.notes.text()
     assert "untrained" in window.response_panel.state.text()  # the call carries the caveat

@@ -168,7 +168,7 @@ def test_accept_paint_undo_redo_across_frames_and_save_labelme(qtbot, window, tm
     open_case(qtbot, window, case)
     run_analysis(qtbot, window)
     annotation, editor, panel = window.annotation, window.annotation.editor, window.annotation.panel
-    result = window.session.result
+    result = window.model.result
     assert window.cine.index == KEY_FRAME == editor.frame
 
     panel.accept_action.trigger()
@@ -252,12 +252,12 @@ def test_closing_or_opening_another_case_asks_about_unsaved_edits(qtbot, window,
     assert not window.close()
     assert window.isVisible() and editor.unsaved_frames() == [KEY_FRAME]
     window.open_path(write_avi_case(tmp_path / "other"))  # cancelled: nothing opens
-    assert window.session.location.case_id == "case" and editor.is_open
+    assert window.model.case.location.case_id == "case" and editor.is_open
     assert len(questions.asked) == 2 and f"Frame(s) {KEY_FRAME}" in questions.asked[0]
 
     questions.answers.append(Question.Save)
     open_case(qtbot, window, tmp_path / "other")
-    assert window.session.location.case_id == "other" and editor.is_open
+    assert window.model.case.location.case_id == "other" and editor.is_open
     saved = read_labelme(case / "labels" / f"{KEY_FRAME:04d}.json")
     assert iou(saved.masks["tumor"], painted) >= 0.99
 

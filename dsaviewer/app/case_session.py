@@ -1,16 +1,16 @@
-"""The open case as the viewer holds it: the video, its key frame, clinical values and the
-last analysis, and how that maps onto what is saved. Qt-free (napari's split of models and
-views): the window shows a session and edits it; :func:`open_session` runs in a worker.
+"""Opening a case for the viewer: the video, its automatic and labelled key frames, the
+display defaults, and what was saved with it (key-frame override, clinical values, the last
+analysis). Qt-free; :func:`open_session` runs in a worker.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from dsaviewer.app.saved_analysis import from_saved, to_saved
+from dsaviewer.app.saved_analysis import from_saved
 from dsaviewer.core.difference import frame_difference
 from dsaviewer.core.keyframe import (
     KEY_FRAME_AUTO,
@@ -28,7 +28,6 @@ from dsaviewer.io.case_state import (
     CaseLocation,
     CaseState,
     SavedAnalysis,
-    VideoIdentity,
     locate_case_state,
     read_case_state,
 )
@@ -49,7 +48,9 @@ def frame_number(index: int) -> int:
 
 @dataclass
 class CaseSession:
-    """One open case. Mutated on the UI thread only; workers get snapshots."""
+    """A case as :func:`open_session` found it: the video and what was saved with it. The
+    viewer's :class:`~dsaviewer.app.viewer_model.ViewerModel` takes these values on opening
+    and holds what changes afterwards; this object is not changed once opened."""
 
     opened: Path
     video: Video
@@ -69,49 +70,18 @@ class CaseSession:
 
     @property
     def key_frame(self) -> int:
-        if self.key_frame_override is not None:
-            return self.key_frame_override
-        return self.key_frame_labels if self.key_frame_labels is not None else self.key_frame_auto
+        """The key frame in force when the case was opened."""
+        return key_frame_in_force(self, self.key_frame_override)[0]
 
-    @property
-    def key_frame_source(self) -> str:
-        if self.key_frame_override is not None:
-            return KEY_FRAME_OVERRIDE
-        return KEY_FRAME_LABELS if self.key_frame_labels is not None else KEY_FRAME_AUTO
 
-    @property
-    def result_matches_key_frame(self) -> bool:
-        return self.result is not None and self.result.key_frame == self.key_frame
-
-    @property
-    def prediction_matches_clinical(self) -> bool:
-        return self.result is not None and self.result_clinical == self.clinical
-
-    def set_result(self, result: AnalysisResult, clinical_used: ClinicalVariables) -> None:
-        """Take a new analysis, or a new prediction on the same masks (which keeps the stored
-        arrays: only state.json is rewritten)."""
-        record = to_saved(result, clinical_used)
-        previous = self.analysis_record
-        if previous is not None and previous.tumor_mask is result.tumor_mask:
-            record = replace(record, stored_as=previous.stored_as)
-        self.result, self.result_clinical, self.analysis_record = result, clinical_used, record
-
-    def state(self) -> CaseState:
-        """What to save now."""
-        height, width = self.video.frame_shape
-        return CaseState(
-            video=VideoIdentity(self.video.source.name, self.video.n_frames, (height, width)),
-            key_frame_override=self.key_frame_override,
-            clinical=self.clinical if self.clinical_source == CLINICAL_FROM_VIEWER else None,
-            analysis=self.analysis_record,
-        )
-
-    def mark_saved(self, stored: CaseState) -> None:
-        """Note what :func:`write_case_state` returned, so its arrays are not written twice."""
-        analysis = stored.analysis
-        current = self.analysis_record
-        if analysis is not None and current is not None and analysis.details is current.details:
-            self.analysis_record = analysis
+def key_frame_in_force(case: CaseSession, override: int | None) -> tuple[int, str]:
+    """(index, source) of the key frame in force: a person's choice (``override``), else the
+    frame the labels flag, else the automatic one."""
+    if override is not None:
+        return override, KEY_FRAME_OVERRIDE
+    if case.key_frame_labels is not None:
+        return case.key_frame_labels, KEY_FRAME_LABELS
+    return case.key_frame_auto, KEY_FRAME_AUTO
 
 
 def open_session(path: str | Path) -> CaseSession:

@@ -1,7 +1,9 @@
-"""The main window: puts the widgets together and keeps them in step with the open case.
+"""The main window: creates the views, docks and menus and wires them to the application
+model (:class:`~dsaviewer.app.viewer_model.ViewerModel`).
 
-The case itself is a Qt-free :class:`CaseSession`; the widgets show it; disk, analysis and
-export run in workers, so the event loop stays free while they work.
+Each view subscribes to the model fields it shows; the controllers beside the model save the
+case state, colour the overlays and ask for analyses when the model says so. Disk, analysis
+and export run in workers, so the event loop stays free while they work.
 """
 
 from __future__ import annotations
@@ -13,39 +15,31 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QVBoxLayout,
     QWidget,
 )
 
-from dsaviewer.app.case_session import (
-    CLINICAL_FROM_VIEWER,
-    CaseSession,
-    frame_number,
-    open_session,
-    overlays_for,
-)
-from dsaviewer.core.keyframe import KEY_FRAME_AUTO, KEY_FRAME_SOURCE_TEXT
-from dsaviewer.core.overlay_images import OverlaySet
+from dsaviewer.app.analysis_requests import AnalysisScheduler
+from dsaviewer.app.case_session import CaseSession, frame_number, open_session
+from dsaviewer.app.overlay_colouring import OverlayColouring
+from dsaviewer.app.persistence import CaseStatePersistence
+from dsaviewer.app.viewer_model import FAILED, ViewerModel
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation.dock import AnnotationDock
-from dsaviewer.gui.background.analysis_runner import (
-    AnalysisRequest,
-    AnalysisRunner,
-    AnalyzeFunction,
-)
+from dsaviewer.gui.background.analysis_runner import AnalysisRunner, AnalyzeFunction
 from dsaviewer.gui.background.workers import run_in_background, serial_pool
 from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
-from dsaviewer.gui.docks.clinical_form import ClinicalForm, choose_clinical_row
+from dsaviewer.gui.docks.clinical_form import ClinicalForm, ask_clinical_csv, load_clinical_row
 from dsaviewer.gui.docks.response_panel import ResponsePanel
 from dsaviewer.gui.export.exporter import CaseExporter, FrameExport, ask_png_path
 from dsaviewer.gui.image.frame_view import FrameView
+from dsaviewer.gui.image.readouts import CaseHeader, CursorReadout
 from dsaviewer.gui.overlays.overlay_controls import OverlayControls
 from dsaviewer.gui.overlays.overlay_panel import OverlayPanel
 from dsaviewer.gui.playback.cine import CineController
-from dsaviewer.gui.playback.playback_bar import PlaybackBar
+from dsaviewer.gui.playback.playback_bar import PlaybackBar, acquisition_fps
 from dsaviewer.gui.recent_files import RecentFiles
 from dsaviewer.gui.settings import (
     AUTO_ANALYZE,
@@ -56,10 +50,7 @@ from dsaviewer.gui.settings import (
     read_bool,
 )
 from dsaviewer.gui.training.weights_controller import WeightsController
-from dsaviewer.io.case_state import write_case_state
-from dsaviewer.io.video import Video
 
-FALLBACK_FPS = 15.0  # when a file states no frame rate; shown as "assumed" in the UI
 _OPEN_FILTER = "DSA runs (*.avi *.mp4 *.dcm *.dicom);;All files (*)"
 
 
@@ -80,24 +71,32 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
         self.settings = settings if settings is not None else open_settings()
-        self.session: CaseSession | None = None
+        self.model = ViewerModel()
         self._open_token: object | None = None
 
         self.frame_view = FrameView()
         self.playback = PlaybackBar()
         self.cine = CineController(self)
-        self.header = QLabel()
-        self.header.setStyleSheet("color: gray; font-size: 11px;")
+        self.header = CaseHeader(self.model)
         self.overlay_panel = OverlayPanel()
         self.analysis_panel = AnalysisPanel()
         self.clinical_form = ClinicalForm()
         self.response_panel = ResponsePanel()
-        self.cursor_label = QLabel()
-        self.overlay_controls = OverlayControls(self.overlay_panel, self.frame_view, self.settings)
+        self.cursor_label = CursorReadout(self.model, self.frame_view)
+        self.overlay_controls = OverlayControls(self.model, self.overlay_panel, self.frame_view,
+                                                self.settings)
         self.runner = AnalysisRunner(analyze, self)
         self.weights = WeightsController(self, self.runner, self.analysis_panel, self.settings)
+        self.model.weights = self.weights.active
+        self.weights.weights_changed.connect(lambda folder: setattr(self.model, "weights", folder))
         self.exporter = CaseExporter(self)
         self._save_pool = serial_pool(self)
+        self.persistence = CaseStatePersistence(self.model, lambda work, done, failed:
+                                                run_in_background(work, done, failed,
+                                                                  pool=self._save_pool))
+        self.colouring = OverlayColouring(self.model, run_in_background)
+        self.scheduler = AnalysisScheduler(self.model, self.runner.start,
+                                           lambda later: QTimer.singleShot(0, later))
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -112,8 +111,7 @@ class MainWindow(QMainWindow):
                  self._dock("TACE response", self.response_panel, right)]
         left = Qt.DockWidgetArea.LeftDockWidgetArea
         clinical = self._dock("Clinical variables", self.clinical_form, left)
-        self.annotation = AnnotationDock(self.frame_view, self.overlay_panel,
-                                         self.overlay_controls, self)
+        self.annotation = AnnotationDock(self.model, self.frame_view, self)
         self.addDockWidget(left, self.annotation)
         # Behind the clinical form: annotating is a task of its own, chosen by its tab.
         self.tabifyDockWidget(clinical, self.annotation)
@@ -125,6 +123,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Open a DSA run: File > Open, or drop a file here")
 
         self._build_menus()
+        self._follow_model()
         self._connect()
         self._restore_preferences()
 
@@ -191,30 +190,31 @@ class MainWindow(QMainWindow):
         self.addAction(action)
         return action
 
+    def _follow_model(self) -> None:
+        model = self.model
+        for view in (self.frame_view, self.playback, self.analysis_panel, self.clinical_form,
+                     self.response_panel):
+            view.follow(model)
+        model.events.case.connect(self._show_case)
+        self.persistence.saved.connect(lambda: self.state_saved.emit())
+        self.persistence.failed.connect(lambda message: self.statusBar().showMessage(message,
+                                                                                     15000))
+        self.colouring.failed.connect(lambda message: self._warn("Overlays failed", message))
+
     def _connect(self) -> None:
-        self.cine.frame_changed.connect(self._show_frame)
-        self.cine.playing_changed.connect(self.playback.set_playing)
-        self.playback.play_clicked.connect(self.cine.toggle)
-        self.playback.step_clicked.connect(self.cine.step)
-        self.playback.seek_requested.connect(self.cine.seek)
-        self.playback.fps_changed.connect(self.cine.set_fps)
-        self.playback.loop_toggled.connect(self.cine.set_loop)
-        self.frame_view.cursor_moved.connect(self._show_cursor)
+        model = self.model
+        self.cine.frame_changed.connect(lambda index: setattr(model, "frame", index))
+        self.playback.control(self.cine)
         self.analysis_panel.run_requested.connect(self.run_analysis)
         self.analysis_panel.cancel_requested.connect(self.runner.cancel)
-        self.analysis_panel.auto_run_toggled.connect(
-            lambda on: self.settings.setValue(AUTO_ANALYZE, on)
-        )
+        model.events.auto_run.connect(lambda on: self.settings.setValue(AUTO_ANALYZE, on))
         self.analysis_panel.lesions.lesion_selected.connect(self._focus_lesion)
-        self.clinical_form.values_changed.connect(self._clinical_edited)
         self.clinical_form.load_csv_requested.connect(self._ask_clinical_csv)
-        self.runner.started.connect(lambda _: self.analysis_panel.show_running())
-        self.runner.progressed.connect(self.analysis_panel.show_progress)
-        self.runner.finished.connect(self._analysis_done)
-        self.runner.failed.connect(self._analysis_failed)
-        self.runner.cancelled.connect(
-            lambda _: self.analysis_panel.show_stopped("Analysis cancelled")
-        )
+        self.runner.report_to(model)
+        model.analysed.connect(lambda result: self.analysis_finished.emit(result))
+        # In the panel and here, not a dialog: an automatic run on opening must not interrupt.
+        model.events.analysis.connect(lambda status: status.state == FAILED and
+                                      self.statusBar().showMessage("Analysis failed", 8000))
         self.exporter.finished.connect(lambda path: self.statusBar().showMessage(
             f"Saved {path}", 8000))
         self.exporter.failed.connect(lambda message: self._warn("Export failed", message))
@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value(WINDOW_STATE)
         if state is not None:
             self.restoreState(state)
-        self.analysis_panel.auto_box.setChecked(read_bool(self.settings, AUTO_ANALYZE, True))
+        self.model.auto_run = read_bool(self.settings, AUTO_ANALYZE, True)
 
     # ----- opening -----
     def _ask_file(self) -> None:
@@ -273,38 +273,24 @@ class MainWindow(QMainWindow):
         if token is not self._open_token:
             return  # a later open superseded this one
         self.runner.cancel()
-        self.session = session
-        video = session.video
-        fps = video.fps if video.fps is not None else FALLBACK_FPS
-        self.frame_view.prepare(video.max_value, session.histogram,
-                                None if video.pixel_spacing_mm is None else
-                                video.pixel_spacing_mm[1])
-        self.frame_view.set_inverted(False)
-        self.invert_action.setChecked(False)
-        self.playback.set_video(video.n_frames, fps, video.fps is not None)
-        self.cine.load(video.n_frames, fps)
-        self.frame_view.set_window(*session.window)
-        self._apply_overlays(session.overlays)
-        self._refresh_key_frame()
-        self.cine.seek(session.key_frame)
-        self.annotation.open_case(session, self.cine.index)
-        self.clinical_form.set_values(session.clinical, session.clinical_source)
-        self._refresh_analysis()
-        self.analysis_panel.set_available(True)
-        self.header.setText(_header_text(video))
-        self.setWindowTitle(f"DSA Viewer — {session.location.case_id or video.source.name}")
+        self.model.open(session)
         self.recent.add(session.opened)
         self.weights.case_opened(session.opened)
         self.settings.setValue(LAST_FOLDER, str(session.opened.absolute().parent))
-        rate = f"{fps:g} fps" if video.fps is not None else f"{fps:g} fps (assumed)"
+        video = session.video
+        rate = f"{video.fps:g} fps" if video.fps is not None else \
+            f"{acquisition_fps(video):g} fps (assumed)"
         height, width = video.frame_shape
         message = f"{video.source.name}: {video.n_frames} frames, {width}×{height}, {rate}"
         self.statusBar().showMessage("; ".join([message, *session.notes]), 15000)
         self.case_opened.emit(session)
-        needs_run = session.result is None or not session.result_matches_key_frame
-        if needs_run and self.analysis_panel.auto_box.isChecked():
-            # After the new case is painted: the worker would slow that first paint down.
-            QTimer.singleShot(0, self.run_analysis)
+
+    def _show_case(self, session: CaseSession) -> None:
+        """What the window itself shows of a case: playback, title, header, invert off."""
+        video = session.video
+        self.cine.load(video.n_frames, acquisition_fps(video), start=self.model.frame)
+        self.invert_action.setChecked(False)
+        self.setWindowTitle(f"DSA Viewer — {session.location.case_id or video.source.name}")
 
     def _open_error(self, path: Path, error: Exception, trace: str, token: object) -> None:
         if token is not self._open_token:
@@ -312,37 +298,11 @@ class MainWindow(QMainWindow):
         message = str(error) if isinstance(error, InputError) else (
             f"Unexpected error while opening {path}: {error}\n\n{trace}")
         self.statusBar().showMessage(f"Could not open {path.name}", 8000)
-        if self.session is not None and not self.annotation.editor.is_open:
-            self.annotation.open_case(self.session, self.cine.index)  # edit the case still shown
+        self.annotation.open_case()  # edit the case still shown
         self.open_failed.emit(message)
         self._warn("Cannot open", message)
 
     # ----- playback and display -----
-    def _show_frame(self, index: int) -> None:
-        if self.session is None:
-            return
-        video = self.session.video
-        self.frame_view.show_frame(video.frames[index])
-        self.annotation.show_frame(index)
-        acquisition_fps = video.fps if video.fps is not None else FALLBACK_FPS
-        self.playback.show_position(index, video.n_frames, index / acquisition_fps,
-                                    index == self.session.key_frame)
-        state = self.cine.state
-        self.playback.show_rate(state.playing, state.fps, state.achieved_fps())
-
-    def _show_cursor(self, row: int, col: int, value: float) -> None:
-        if row < 0 or self.session is None:
-            self.cursor_label.clear()
-            return
-        text = f"x {col}  y {row}  value {value:g}"
-        spacing = self.session.video.pixel_spacing_mm
-        if spacing is not None:
-            text += f"  ({col * spacing[1]:.1f}, {row * spacing[0]:.1f} mm)"
-        result = self.session.result
-        if result is not None:
-            text += f"  tumor p {result.tumor_probability[row, col]:.2f}"
-        self.cursor_label.setText(text)
-
     def _toggle_invert(self) -> None:
         self.frame_view.set_inverted(self.invert_action.isChecked())
 
@@ -351,70 +311,24 @@ class MainWindow(QMainWindow):
         self.frame_view.fit()
         self.frame_view.set_inverted(False)
         self.invert_action.setChecked(False)
-        if self.session is not None:
-            self.frame_view.set_window(*self.session.window)
+        if self.model.case is not None:
+            self.frame_view.set_window(*self.model.case.window)
 
     # ----- key frame -----
     def go_to_key_frame(self) -> None:
-        if self.session is not None:
+        if self.model.case is not None:
             self.cine.pause()
-            self.cine.seek(self.session.key_frame)
+            self.cine.seek(self.model.key_frame)
 
     def set_key_frame_here(self) -> None:
-        if self.session is not None:
-            self._change_key_frame(self.cine.index)
+        self.model.set_key_frame_override(self.cine.index)
 
     def clear_key_frame_override(self) -> None:
-        if self.session is not None:
-            self._change_key_frame(None)
-
-    def _change_key_frame(self, override: int | None) -> None:
-        session = self.session
-        if override == session.key_frame_override:
-            return
-        session.key_frame_override = override
-        self._refresh_key_frame()
-        self._save_state()
-        self._recolour_overlays()
-        self._refresh_analysis()
-        if self.analysis_panel.auto_box.isChecked() and not session.result_matches_key_frame:
-            self.run_analysis()
-
-    def _refresh_key_frame(self) -> None:
-        session = self.session
-        self.playback.timeline.set_key_frame(session.key_frame)
-        self.annotation.set_key_frame(session.key_frame)
-        source = KEY_FRAME_SOURCE_TEXT[session.key_frame_source]
-        self.playback.timeline.setToolTip(f"Key frame {frame_number(session.key_frame)} "
-                                          f"({source})")
-        self._show_frame(self.cine.index)
-
-    # ----- overlays -----
-    def _recolour_overlays(self) -> None:
-        """Colour the overlays of the key frame and result in a worker; they are shown if
-        both are still the session's when the images arrive."""
-        session = self.session
-        key_frame, result = session.key_frame, session.result
-
-        def show(overlays: OverlaySet) -> None:
-            if session is self.session and key_frame == session.key_frame and (
-                    result is session.result):
-                session.overlays = overlays
-                self._apply_overlays(overlays)
-
-        run_in_background(lambda: overlays_for(session.video, key_frame, result), show,
-                          lambda error, trace: self._warn("Overlays failed",
-                                                          f"{error}\n\n{trace}"))
-
-    def _apply_overlays(self, overlays: OverlaySet) -> None:
-        result = self.session.result
-        self.overlay_controls.show(overlays, None if result is None else result.lesions,
-                                   self.session.key_frame)
-        self.annotation.refresh_legend()
+        self.model.set_key_frame_override(None)
 
     def _focus_lesion(self, number: int) -> None:
         self.frame_view.overlays.highlight(number or None)
-        result = self.session.result if self.session is not None else None
+        result = self.model.result
         lesion = next((item for item in (result.lesions if result else []) if
                        item.number == number), None)
         if lesion is not None:
@@ -422,104 +336,21 @@ class MainWindow(QMainWindow):
 
     # ----- analysis -----
     def run_analysis(self) -> None:
-        session = self.session
-        if session is None:
-            return
-        automatic = session.key_frame_source == KEY_FRAME_AUTO
-        self.runner.start(AnalysisRequest(
-            video=session.video,
-            clinical=session.clinical,
-            key_frame=None if automatic else session.key_frame,
-            key_frame_source=session.key_frame_source,
-            token=session,
-        ))
-
-    def _analysis_done(self, result, request: AnalysisRequest) -> None:
-        session = self.session
-        if request.token is not session:
-            return  # made for a case that is no longer open
-        session.set_result(result, request.clinical)
-        self.annotation.set_result(result)
-        self._save_state()
-        self._recolour_overlays()
-        self._refresh_analysis()
-        self.analysis_finished.emit(result)
-
-    def _analysis_failed(self, message: str, request: AnalysisRequest) -> None:
-        if request.token is not self.session:
-            return
-        # In the panel, not a dialog: an automatic run on opening must not interrupt.
-        self.analysis_panel.show_stopped(f"Analysis failed: {message}", error=True)
-        self.statusBar().showMessage("Analysis failed", 8000)
-
-    def _refresh_analysis(self) -> None:
-        session = self.session
-        result = session.result
-        source = KEY_FRAME_SOURCE_TEXT.get(result.key_frame_source, result.key_frame_source) \
-            if result is not None else ""
-        if not self.runner.running:
-            self.analysis_panel.show_result(result, session.key_frame, source)
-        state = ""
-        if result is not None and not session.result_matches_key_frame:
-            state = (f"Made on key frame {frame_number(result.key_frame)}; the key frame is "
-                     f"now {frame_number(session.key_frame)}.")
-        elif result is not None and not session.prediction_matches_clinical:
-            state = "The clinical values changed since this prediction; it is being updated." \
-                if self.runner.running else "The clinical values changed: run the analysis."
-        # The analysis' caveats (untrained weights, too few frames) hold for the call too.
-        caveats = [] if result is None else [f"Note: {note}" for note in result.notes]
-        self.response_panel.show_prediction(None if result is None else result.prediction,
-                                            "\n".join(filter(None, [state, *caveats])))
+        self.scheduler.run()
 
     # ----- clinical values -----
-    def _clinical_edited(self, values) -> None:
-        session = self.session
-        if session is None:
-            return
-        session.clinical, session.clinical_source = values, CLINICAL_FROM_VIEWER
-        self.clinical_form.set_source(CLINICAL_FROM_VIEWER)
-        self._save_state()
-        if session.result is not None and session.result_matches_key_frame:
-            # The pipeline has no response-only entry point yet: a full run on the loaded
-            # models takes about a second, and this keeps one path for every prediction.
-            self.run_analysis()
-        self._refresh_analysis()
-
     def _ask_clinical_csv(self) -> None:
-        if self.session is None:
-            return
-        start = self.session.location.clinical_csv or Path(self._last_folder())
-        path, _ = QFileDialog.getOpenFileName(self, "Clinical values", str(start),
-                                              "CSV files (*.csv);;All files (*)")
-        if path:
-            self.load_clinical_csv(Path(path))
+        path = ask_clinical_csv(self, self.model, Path(self._last_folder()))
+        if path is not None:
+            self.load_clinical_csv(path)
 
     def load_clinical_csv(self, path: Path) -> None:
         """Take this case's row of a clinical.csv (or the row the user picks)."""
-        chosen = choose_clinical_row(self, path, self.session.location.case_id)
-        if chosen is not None:
-            case_id, values = chosen
-            self.clinical_form.set_values(values, CLINICAL_FROM_VIEWER)
-            self._clinical_edited(values)
-            self.statusBar().showMessage(f"Clinical values of {case_id} loaded from {path}",
-                                         8000)
+        message = load_clinical_row(self, self.model, path)
+        if message:
+            self.statusBar().showMessage(message, 8000)
 
-    # ----- persistence -----
-    def _save_state(self) -> None:
-        session = self.session
-        state, folder = session.state(), session.location.state_folder
-        run_in_background(
-            lambda: write_case_state(folder, state),
-            lambda stored: self._state_saved(session, stored),
-            lambda error, trace: self.statusBar().showMessage(
-                f"Could not save the case state in {folder}: {error}", 15000),
-            pool=self._save_pool,
-        )
-
-    def _state_saved(self, session: CaseSession, stored) -> None:
-        session.mark_saved(stored)
-        self.state_saved.emit()
-
+    # ----- closing -----
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         if not self.annotation.confirm_close():
             event.ignore()
@@ -534,29 +365,29 @@ class MainWindow(QMainWindow):
 
     # ----- export -----
     def _export_frame(self) -> None:
-        if self.session is not None:
-            index = self.cine.index
-            path = ask_png_path(self, "Export frame", self.session,
-                                f"frame{frame_number(index):04d}")
-            if path is not None:
-                self.exporter.export_frame(path, self._as_shown(index))
+        index = self.cine.index
+        path = self._ask_png("Export frame", f"frame{frame_number(index):04d}")
+        if path is not None:
+            self.exporter.export_frame(path, self._as_shown(index))
 
     def _export_summary(self) -> None:
-        if self.session is not None:
-            path = ask_png_path(self, "Export case summary", self.session, "summary")
-            if path is not None:
-                self.exporter.export_summary(path, self.session,
-                                             self._as_shown(self.session.key_frame))
+        path = self._ask_png("Export case summary", "summary")
+        if path is not None:
+            self.exporter.export_summary(path, self.model, self._as_shown(self.model.key_frame))
+
+    def _ask_png(self, title: str, what: str) -> Path | None:
+        case = self.model.case
+        return None if case is None else ask_png_path(self, title, case, what)
 
     def _as_shown(self, index: int) -> FrameExport:
         """Frame ``index`` as the screen shows frames now (window, inversion, layers, the
         annotator's masks while the editor shows them)."""
-        result = self.session.result
+        result = self.model.result
         return FrameExport(
-            frame=self.session.video.frames[index],
+            frame=self.model.case.video.frames[index],
             window=self.frame_view.window(),
             inverted=self.frame_view.inverted,
-            overlays=self.session.overlays,
+            overlays=self.model.overlays,
             opacities=self.overlay_controls.shown_opacities(),
             lesions=[] if result is None else result.lesions,
             edited=self.annotation.editor.masks_as_shown(index),
@@ -565,8 +396,3 @@ class MainWindow(QMainWindow):
     def _warn(self, title: str, message: str) -> None:
         QMessageBox.warning(self, title, message)
 
-
-def _header_text(video: Video) -> str:
-    keys = ("PatientName", "PatientID", "StudyDate", "StudyDescription", "Modality",
-            "Manufacturer", "InstitutionName")
-    return "   ·   ".join(video.metadata[key] for key in keys if video.metadata.get(key))

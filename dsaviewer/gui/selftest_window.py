@@ -17,7 +17,8 @@ from PySide6.QtCore import QEventLoop, QThreadPool, QTimer, qInstallMessageHandl
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QDialog
 
-from dsaviewer.app.case_session import CaseSession, overlays_for
+from dsaviewer.app.case_session import overlays_for
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.background.analysis_runner import AnalyzeFunction
 from dsaviewer.gui.export.frame_render import render_frame
@@ -57,9 +58,9 @@ class SelftestWindow:
     def platform(self) -> str:
         return self.app.platformName()
 
-    def analyze_case(self, path: Path, timeout_s: float) -> CaseSession:
+    def analyze_case(self, path: Path, timeout_s: float) -> ViewerModel:
         """Open ``path``, run the analysis as the Analysis panel's button does and return the
-        session holding the result. RuntimeError with the window's own message when the case
+        viewer model holding the result. RuntimeError with the window's own message when the case
         does not open, the analysis fails, or nothing comes back within ``timeout_s``."""
         window = self.window
         loop = QEventLoop()
@@ -93,23 +94,23 @@ class SelftestWindow:
                 signal.disconnect(slot)
         if errors:
             raise RuntimeError(errors[0])
-        session = window.session
-        if session is None or session.result is None:
+        model = window.model
+        if model.case is None or model.result is None:
             raise RuntimeError("the window reported an analysis but holds no result")
         self.window.grab()  # and paints the result, as the screen would show it
-        return session
+        return model
 
     def render_key_frame(
-        self, session: CaseSession, opacities: Mapping[str, float], with_legend: bool = False
+        self, model: ViewerModel, opacities: Mapping[str, float], with_legend: bool = False
     ) -> np.ndarray:
         """The result's key frame with the layers in ``opacities`` (layer name -> opacity),
         painted by the exports' renderer at the original resolution: ``(H, W, 3)`` uint8 RGB."""
-        result = session.result
+        result, case = model.result, model.case
         image = render_frame(
-            session.video.frames[result.key_frame],
-            session.window,
+            case.video.frames[result.key_frame],
+            case.window,
             False,
-            overlays_for(session.video, result.key_frame, result),
+            overlays_for(case.video, result.key_frame, result),
             opacities,
             result.lesions,
             with_legend=with_legend,

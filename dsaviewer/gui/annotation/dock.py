@@ -16,45 +16,34 @@ from dataclasses import replace
 
 import shiboken6
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction, QColor
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox
 
-from dsaviewer.app.case_session import CaseSession
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation import dialogs
 from dsaviewer.gui.annotation.editor import MaskEditor, OpenReport
 from dsaviewer.gui.annotation.panel import AnnotationPanel
-from dsaviewer.gui.annotation.tools import LABEL_RGB, LABEL_TEXT, Tool
+from dsaviewer.gui.annotation.tools import Tool
 from dsaviewer.gui.image.frame_view import FrameView
-from dsaviewer.gui.overlays.overlay_controls import OverlayControls
-from dsaviewer.gui.overlays.overlay_layers import LIVER, TUMOR
-from dsaviewer.gui.overlays.overlay_panel import OverlayPanel, legend_entries
 from dsaviewer.inference.results import AnalysisResult
 from dsaviewer.io.labelme import LABELS
 
 DOCK_NAME = "Annotation"
 _MESSAGE_MS = 8000
-_MODEL_MASKS = (TUMOR, LIVER)
 
 
 class AnnotationDock(QDockWidget):
-    """``editor`` and ``panel`` are public for the menus and tests; the main window calls
-    :meth:`open_case`, :meth:`show_frame`, :meth:`set_key_frame`, :meth:`set_result`,
-    :meth:`refresh_legend` and :meth:`confirm_close`."""
+    """``editor`` and ``panel`` are public for the menus and tests. It follows the model's
+    case, frame, key frame and result, and tells the model whether a mask tool is active and
+    which labels are annotated on the frame shown (the overlays and legend show that); the
+    main window asks :meth:`confirm_close` before another case opens."""
 
-    def __init__(
-        self,
-        frame_view: FrameView,
-        overlay_panel: OverlayPanel,
-        overlay_controls: OverlayControls,
-        window: QMainWindow,
-    ) -> None:
+    def __init__(self, model: ViewerModel, frame_view: FrameView, window: QMainWindow) -> None:
         super().__init__(DOCK_NAME, window)
         self.setObjectName(DOCK_NAME)  # saveState needs names
+        self._model = model
         self._window = window
-        self._frame_view = frame_view
-        self._overlay_panel = overlay_panel
-        self._overlay_controls = overlay_controls
         self._shown = False
         self._annotated: tuple[str, ...] = ()  # labels with pixels on the frame shown
         self._unanswered: OpenReport | None = None  # recovery not yet offered
@@ -66,11 +55,13 @@ class AnnotationDock(QDockWidget):
 
         self.editor.message.connect(lambda text: window.statusBar().showMessage(text, _MESSAGE_MS))
         self.editor.tool_changed.connect(lambda _tool: self._apply_mode())
-        self.editor.label_changed.connect(lambda _label: self.refresh_legend())
+        self.editor.label_changed.connect(lambda _label: self._refresh_annotated(force=True))
         self.editor.masks_changed.connect(self._masks_changed)
         self.visibilityChanged.connect(self._set_shown)
-        # Connected after OverlayControls: runs after it has redrawn the legend.
-        overlay_panel.visibility_changed.connect(lambda _name, _on: self.refresh_legend())
+        model.events.case.connect(lambda _case: self.open_case())
+        model.events.frame.connect(self._show_frame)
+        model.events.key_frame.connect(self.editor.set_key_frame)
+        model.events.result.connect(self._set_result)
 
     @property
     def file_actions(self) -> list[QAction]:
@@ -84,18 +75,22 @@ class AnnotationDock(QDockWidget):
         return [self.panel.undo_action, self.panel.redo_action]
 
     # ----- the case -----
-    def open_case(self, session: CaseSession, frame: int) -> None:
-        """Edit the masks of ``session`` shown at ``frame``; unsaved edits of an earlier session
-        are offered once the case is on screen."""
-        video = session.video
+    def open_case(self) -> None:
+        """Edit the masks of the model's case at its frame (also to edit the case still shown
+        after another failed to open); unsaved edits of an earlier session are offered once
+        the case is on screen."""
+        model = self._model
+        case = model.case
+        if case is None or self.editor.is_open:
+            return
         try:
             report = self.editor.open_case(
-                session.opened, video.frames, session.key_frame, current_frame=frame
+                case.opened, case.video.frames, model.key_frame, current_frame=model.frame
             )
         except (InputError, OSError) as error:
             QMessageBox.warning(self.window(), "Annotations", f"Mask editing is off: {error}")
             return
-        self.set_result(session.result)
+        self._set_result(model.result)
         self._refresh_annotated(force=True)
         # After the case is painted: the question should not hold the new case back.
         self._unanswered = report
@@ -124,29 +119,18 @@ class AnnotationDock(QDockWidget):
         return closed
 
     # ----- what the viewer shows -----
-    def show_frame(self, index: int) -> None:
+    def _show_frame(self, index: int) -> None:
+        if self._model.case is None:
+            return
         self.editor.set_frame(index)
         self._refresh_annotated()
 
-    def set_key_frame(self, index: int) -> None:
-        self.editor.set_key_frame(index)
-
-    def set_result(self, result: AnalysisResult | None) -> None:
+    def _set_result(self, result: AnalysisResult | None) -> None:
         """The model's masks that "Accept model masks" copies."""
         if result is None:
             self.editor.set_prediction(None, None)
         else:
             self.editor.set_prediction(result.tumor_mask, result.liver_mask)
-
-    def refresh_legend(self) -> None:
-        """The image legend: the edited masks on the frame shown (top layers, the active label
-        first), then the model's layers shown."""
-        labels = sorted(self._annotated, key=lambda label: label != self.editor.label)
-        edited = [
-            (f"{LABEL_TEXT[label]} annotation", QColor(*LABEL_RGB[label])) for label in labels
-        ] if self._shown else []
-        model = legend_entries(self._overlay_controls.shown_opacities())
-        self._frame_view.legend.show_entries(edited + model)
 
     # ----- editing mode -----
     def _set_shown(self, shown: bool) -> None:
@@ -162,19 +146,16 @@ class AnnotationDock(QDockWidget):
 
     def _apply_mode(self) -> None:
         self.editor.set_layers_visible(self._shown)
-        editing = self._shown and self.editor.tool is not Tool.NAVIGATE
-        layers = self._frame_view.overlays
-        for name in _MODEL_MASKS:
-            layers.set_visible(name, not editing and self._overlay_panel.toggles[name].isChecked())
-        self.refresh_legend()
+        self._model.editing_masks = self._shown and self.editor.tool is not Tool.NAVIGATE
+        self._refresh_annotated(force=True)
 
     def _masks_changed(self, frame: int) -> None:
         if frame == self.editor.frame:
             self._refresh_annotated()
 
     def _refresh_annotated(self, force: bool = False) -> None:
-        """Note which labels have pixels on the frame shown; redraw the legend if that changed
-        (not on every frame played)."""
+        """Tell the model which labels have pixels on the frame shown, the active label first
+        (none while the editor is hidden); checked on every frame played, told on a change."""
         store = self.editor.store
         annotation = None if store is None else store.get(self.editor.frame)
         annotated = () if annotation is None else tuple(
@@ -182,4 +163,5 @@ class AnnotationDock(QDockWidget):
         )
         if force or annotated != self._annotated:
             self._annotated = annotated
-            self.refresh_legend()
+            labels = sorted(annotated, key=lambda label: label != self.editor.label)
+            self._model.edited_labels = tuple(labels) if self._shown else ()

@@ -8,32 +8,19 @@ another ``analyze`` function with the pipeline's signature (tests, benchmarks).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from dsaviewer.app.analysis_requests import AnalysisRequest
+from dsaviewer.app.viewer_model import CANCELLED, FAILED, RUNNING, AnalysisStatus, ViewerModel
 from dsaviewer.errors import DSAViewerError
 from dsaviewer.gui.background.workers import TaskHandle, run_in_background
 from dsaviewer.inference.results import AnalysisResult
-from dsaviewer.io.clinical import ClinicalVariables
 from dsaviewer.io.video import Video
 
 AnalyzeFunction = Callable[..., AnalysisResult]
-
-
-@dataclass(frozen=True)
-class AnalysisRequest:
-    """One run: ``key_frame`` None lets the pipeline choose, otherwise ``key_frame_source``
-    ("override" or "labels") says where it came from; ``token`` identifies the case it was
-    made for, so a result arriving after another case opened is dropped."""
-
-    video: Video
-    clinical: ClinicalVariables
-    key_frame: int | None
-    key_frame_source: str
-    token: object
 
 
 class AnalysisRunner(QObject):
@@ -49,6 +36,26 @@ class AnalysisRunner(QObject):
         self._handle: TaskHandle | None = None
         self._request: AnalysisRequest | None = None
         self._queued: AnalysisRequest | None = None
+
+    def report_to(self, model: ViewerModel) -> None:
+        """Keep ``model.analysis`` and ``model.result`` in step with the runs; a run made for
+        a case that is no longer open is ignored."""
+
+        def status(request: AnalysisRequest | None, state: AnalysisStatus) -> None:
+            if request is not None and request.token is model.case:
+                model.analysis = state
+
+        def done(result: AnalysisResult, request: AnalysisRequest) -> None:
+            if request.token is model.case:
+                model.set_result(result, request.clinical)
+
+        self.started.connect(lambda request: status(request, AnalysisStatus(RUNNING)))
+        self.progressed.connect(lambda fraction, stage: status(
+            self._request, AnalysisStatus(RUNNING, fraction, stage)))
+        self.finished.connect(done)
+        self.failed.connect(lambda message, request: status(
+            request, AnalysisStatus(FAILED, message=message)))
+        self.cancelled.connect(lambda request: status(request, AnalysisStatus(CANCELLED)))
 
     @property
     def running(self) -> bool:

@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from dsaviewer.app.case_session import frame_number
+from dsaviewer.app.viewer_model import CANCELLED, FAILED, RUNNING, AnalysisStatus, ViewerModel
+from dsaviewer.core.keyframe import KEY_FRAME_SOURCE_TEXT
 from dsaviewer.gui.docks.lesion_table import LesionTable
 from dsaviewer.inference.results import AnalysisResult
 
@@ -65,6 +67,38 @@ class AnalysisPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel_requested)
         self.auto_box.toggled.connect(self.auto_run_toggled)
         self.set_available(False)
+
+    def follow(self, model: ViewerModel) -> None:
+        """Show the model's analysis state and result; the check box is ``model.auto_run``."""
+
+        def status(state: AnalysisStatus) -> None:
+            if state.state == RUNNING:
+                if state.stage:
+                    self.show_progress(state.fraction, state.stage)
+                else:
+                    self.show_running()
+            elif state.state == FAILED:
+                self.show_stopped(f"Analysis failed: {state.message}", error=True)
+            elif state.state == CANCELLED:
+                self.show_stopped("Analysis cancelled")
+            else:
+                result()
+
+        def result(*_: object) -> None:
+            if model.case is None or model.analysis.running:
+                return
+            shown = model.result
+            source = "" if shown is None else KEY_FRAME_SOURCE_TEXT.get(
+                shown.key_frame_source, shown.key_frame_source)
+            self.show_result(shown, model.key_frame, source)
+
+        model.events.case.connect(lambda case: self.set_available(case is not None))
+        model.events.analysis.connect(status)
+        model.events.result.connect(result)
+        model.events.key_frame.connect(result)
+        self.auto_box.setChecked(model.auto_run)
+        model.events.auto_run.connect(lambda on: self.auto_box.setChecked(on))
+        self.auto_box.toggled.connect(lambda on: setattr(model, "auto_run", on))
 
     def set_available(self, available: bool) -> None:
         self.run_button.setEnabled(available)

@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QInputDialog,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.errors import InputError
 from dsaviewer.io.clinical import (
     CLINICAL_FIELDS,
@@ -54,6 +56,29 @@ def choose_clinical_row(
         if not ok:
             return None
     return case_id, table[case_id].variables
+
+
+def ask_clinical_csv(parent: QWidget, model: ViewerModel, folder: Path) -> Path | None:
+    """Ask for a clinical.csv, starting at the dataset's (else ``folder``)."""
+    if model.case is None:
+        return None
+    start = model.case.location.clinical_csv or folder
+    path, _ = QFileDialog.getOpenFileName(parent, "Clinical values", str(start),
+                                          "CSV files (*.csv);;All files (*)")
+    return Path(path) if path else None
+
+
+def load_clinical_row(parent: QWidget, model: ViewerModel, path: Path) -> str:
+    """Give the model the open case's row of the clinical.csv at ``path`` (or the row the
+    user picks); what was loaded, for the status bar, or "" when nothing was."""
+    if model.case is None:
+        return ""
+    chosen = choose_clinical_row(parent, path, model.case.location.case_id)
+    if chosen is None:
+        return ""
+    case_id, values = chosen
+    model.edit_clinical(values)
+    return f"Clinical values of {case_id} loaded from {path}"
 
 
 def _number(value: float) -> str:
@@ -120,6 +145,21 @@ class ClinicalForm(QWidget):
         edit.setToolTip(tip)
         edit.editingFinished.connect(self._edited)
         return edit
+
+    def follow(self, model: ViewerModel) -> None:
+        """Show the model's clinical values; what a person enters goes to the model."""
+
+        def show(*_: object) -> None:
+            if self.values() != model.clinical:  # not the echo of an edit made here
+                self.set_values(model.clinical, model.clinical_source)
+            else:
+                self.set_source(model.clinical_source)
+
+        model.events.case.connect(lambda _case: self.set_values(model.clinical,
+                                                                model.clinical_source))
+        model.events.clinical.connect(show)
+        model.events.clinical_source.connect(show)
+        self.values_changed.connect(model.edit_clinical)
 
     def set_values(self, values: ClinicalVariables, source: str) -> None:
         """Show ``values`` without emitting ``values_changed``."""

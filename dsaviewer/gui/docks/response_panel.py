@@ -8,6 +8,8 @@ from html import escape
 
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from dsaviewer.app.case_session import frame_number
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.inference.results import ResponsePrediction
 from dsaviewer.io.clinical import CLINICAL_FIELDS
 
@@ -52,6 +54,31 @@ class ResponsePanel(QWidget):
         for widget in (self.call, self.details, self.state, note):
             layout.addWidget(widget)
         layout.addStretch(1)
+
+    def follow(self, model: ViewerModel) -> None:
+        """Show the model's prediction, and say when it no longer fits the key frame or the
+        clinical values."""
+
+        def show(*_: object) -> None:
+            result = model.result
+            if model.case is None:
+                return
+            state = ""
+            if result is not None and not model.result_matches_key_frame:
+                state = (f"Made on key frame {frame_number(result.key_frame)}; the key frame "
+                         f"is now {frame_number(model.key_frame)}.")
+            elif result is not None and not model.prediction_matches_clinical:
+                state = ("The clinical values changed since this prediction; it is being "
+                         "updated." if model.analysis.running else
+                         "The clinical values changed: run the analysis.")
+            # The analysis' caveats (untrained weights, too few frames) hold for the call too.
+            caveats = [] if result is None else [f"Note: {note}" for note in result.notes]
+            self.show_prediction(None if result is None else result.prediction,
+                                 "\n".join(filter(None, [state, *caveats])))
+
+        for event in (model.events.result, model.events.key_frame, model.events.clinical,
+                      model.events.analysis):
+            event.connect(show)
 
     def show_prediction(self, prediction: ResponsePrediction | None, state: str = "") -> None:
         """``state`` says when the prediction is out of date or being updated."""

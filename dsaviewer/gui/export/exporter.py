@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from dsaviewer.app.case_session import CaseSession, frame_number
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.core.keyframe import KEY_FRAME_SOURCE_TEXT
 from dsaviewer.core.lesions import Lesion
 from dsaviewer.core.overlay_images import OverlaySet
@@ -59,11 +60,11 @@ class CaseExporter(QObject):
     def export_frame(self, path: Path, frame: FrameExport) -> None:
         self._write(path, frame.render)
 
-    def export_summary(self, path: Path, session: CaseSession, key_frame: FrameExport) -> None:
-        """Everything the summary shows is read here, on the UI thread; painting and writing
-        happen in the worker."""
-        result = session.result
-        video = session.video
+    def export_summary(self, path: Path, model: ViewerModel, key_frame: FrameExport) -> None:
+        """The open case's summary. Everything it shows is read here, on the UI thread;
+        painting and writing happen in the worker."""
+        result, case = model.result, model.case
+        video = case.video
         header = "   ·   ".join(
             video.metadata[key] for key in ("PatientName", "PatientID", "StudyDate")
             if video.metadata.get(key)
@@ -77,21 +78,21 @@ class CaseExporter(QObject):
                              f"({KEY_FRAME_SOURCE_TEXT.get(result.key_frame_source, '?')})"
                              + (f"; weights: {result.weights_name}" if result.weights_name
                                 else ""))
-            prediction_state = "" if session.prediction_matches_clinical else (
+            prediction_state = "" if model.prediction_matches_clinical else (
                 "The clinical values below changed after this prediction was made.")
         spacing = video.pixel_spacing_mm
-        caption = f"Key frame {frame_number(session.key_frame)} of {video.n_frames}" + (
+        caption = f"Key frame {frame_number(model.key_frame)} of {video.n_frames}" + (
             f"; pixel spacing {spacing[0]:.3g} × {spacing[1]:.3g} mm" if spacing else
             "; pixel spacing unknown: no sizes in mm")
 
         content = SummaryContent(
-            title=session.location.case_id or video.source.name,
+            title=case.location.case_id or video.source.name,
             header=header,
             image=QImage(),  # painted in the worker
             image_caption=caption,
             lesions=[] if result is None else list(result.lesions),
-            clinical=session.clinical,
-            clinical_source=session.clinical_source,
+            clinical=model.clinical,
+            clinical_source=model.clinical_source,
             prediction=None if result is None else result.prediction,
             prediction_state=prediction_state,
             analysis_text=analysis_text,

@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 
+from dsaviewer.app.case_session import CaseSession
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.core.window_level import dragged_window
 from dsaviewer.gui.image.image_legend import ImageLegend
 from dsaviewer.gui.image.scale_bar import MillimetreScaleBar
@@ -52,6 +54,25 @@ class FrameView(pg.GraphicsLayoutWidget):
         self.view.window_dragged.connect(self._drag_window)
         self.histogram.sigLevelsChanged.connect(self._emit_window)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def follow(self, model: ViewerModel) -> None:
+        """Show the model's case at its frame."""
+
+        def opened(case: CaseSession) -> None:
+            video = case.video
+            spacing = video.pixel_spacing_mm
+            self.prepare(video.max_value, case.histogram,
+                         None if spacing is None else spacing[1])
+            self.set_inverted(False)
+            self.set_window(*case.window)
+            self.show_frame(video.frames[model.frame])
+
+        def frame(index: int) -> None:
+            if model.case is not None:
+                self.show_frame(model.case.video.frames[index])
+
+        model.events.case.connect(opened)
+        model.events.frame.connect(frame)
 
     # ----- per video -----
     def prepare(

@@ -1,46 +1,64 @@
-"""Keeps the overlay panel, the image's overlay layers and its legend in step, and remembers
-which layers are on and how opaque in QSettings."""
+"""The one writer of the image's overlay layers and legend. It shows the model's overlay
+images and lesions, switches the layers as the model says (the model's masks hidden while a
+mask tool edits the annotator's), keeps the overlay panel in step with the model, and
+remembers the switches in QSettings."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor
 
 from dsaviewer.app.case_session import frame_number
+from dsaviewer.app.overlays import DEFAULT_LAYERS, LAYER_NAMES, LayerState
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.core.difference import FD_GAP
-from dsaviewer.core.lesions import Lesion
 from dsaviewer.core.overlay_images import OverlaySet
+from dsaviewer.gui.annotation.tools import LABEL_RGB, LABEL_TEXT
 from dsaviewer.gui.image.frame_view import FrameView
-from dsaviewer.gui.overlays.overlay_layers import DIFFERENCE, LAYER_NAMES, LESIONS, LIVER, TUMOR
-from dsaviewer.gui.overlays.overlay_panel import STYLE_BY_NAME, OverlayPanel, legend_entries
+from dsaviewer.gui.overlays.overlay_layers import DIFFERENCE, LESIONS, LIVER, TUMOR
+from dsaviewer.gui.overlays.overlay_panel import OverlayPanel, legend_entries
 from dsaviewer.gui.settings import read_bool, read_float
 
 
 class OverlayControls:
-    def __init__(self, panel: OverlayPanel, frame_view: FrameView, settings: QSettings):
+    def __init__(
+        self, model: ViewerModel, panel: OverlayPanel, frame_view: FrameView, settings: QSettings
+    ) -> None:
+        self._model = model
         self._panel = panel
         self._layers = frame_view.overlays
         self._legend = frame_view.legend
         self._settings = settings
-        for name in LAYER_NAMES:
-            style = STYLE_BY_NAME[name]
-            visible = read_bool(settings, _key(name, "visible"), style.visible)
-            opacity = read_float(settings, _key(name, "opacity"), style.opacity)
-            panel.set_state(name, visible, opacity)
-            self._layers.set_visible(name, visible)
-            self._layers.set_opacity(name, opacity)
-        panel.visibility_changed.connect(self._set_visible)
-        panel.opacity_changed.connect(self._set_opacity)
+        model.layers = {
+            name: LayerState(read_bool(settings, _key(name, "visible"), default.visible),
+                             read_float(settings, _key(name, "opacity"), default.opacity))
+            for name, default in DEFAULT_LAYERS.items()
+        }
+        self._layers_changed(model.layers)
+        panel.visibility_changed.connect(lambda name, on: model.set_layer(name, visible=on))
+        panel.opacity_changed.connect(lambda name, value: model.set_layer(name, opacity=value))
+        model.events.layers.connect(self._layers_changed)
+        model.events.editing_masks.connect(self._apply_layers)
+        model.events.edited_labels.connect(self._update_legend)
+        model.events.overlays.connect(self._show)
 
-    def show(self, overlays: OverlaySet, lesions: Sequence[Lesion] | None, key_frame: int) -> None:
-        """Show a case's overlays; ``lesions`` is None before any analysis."""
+    def shown_opacities(self) -> dict[str, float]:
+        """Layer name -> opacity of the layers on screen now (switched on, with content)."""
+        return {name: self._layers.opacity(name) for name in LAYER_NAMES
+                if self._layers.is_shown(name)}
+
+    def _show(self, overlays: OverlaySet) -> None:
+        """A case's overlays, with the lesions of the result they were coloured for."""
+        model = self._model
+        result = model.result
+        lesions = None if result is None else result.lesions
         self._layers.set_image(TUMOR, overlays.tumor)
         self._layers.set_image(LIVER, overlays.liver)
         heat = overlays.difference
         self._layers.set_image(DIFFERENCE, None if heat is None else heat.rgba)
         self._layers.set_lesions(lesions or [])
         if heat is not None:
+            key_frame = model.key_frame
             self._panel.set_note(
                 DIFFERENCE,
                 f"key frame {frame_number(key_frame)} − frame "
@@ -55,22 +73,26 @@ class OverlayControls:
         self._panel.set_note(LESIONS, missing)
         self._update_legend()
 
-    def shown_opacities(self) -> dict[str, float]:
-        """Layer name -> opacity of the layers shown now."""
-        return {name: self._layers.opacity(name) for name in LAYER_NAMES
-                if self._layers.is_shown(name)}
+    def _layers_changed(self, layers: dict[str, LayerState]) -> None:
+        for name, state in layers.items():
+            self._panel.set_state(name, state.visible, state.opacity)
+            self._settings.setValue(_key(name, "visible"), state.visible)
+            self._settings.setValue(_key(name, "opacity"), state.opacity)
+        self._apply_layers()
 
-    def _set_visible(self, name: str, visible: bool) -> None:
-        self._layers.set_visible(name, visible)
-        self._settings.setValue(_key(name, "visible"), visible)
+    def _apply_layers(self) -> None:
+        shown = self._model.shown_opacities()
+        for name, state in self._model.layers.items():
+            self._layers.set_visible(name, name in shown)
+            self._layers.set_opacity(name, state.opacity)
         self._update_legend()
 
-    def _set_opacity(self, name: str, opacity: float) -> None:
-        self._layers.set_opacity(name, opacity)
-        self._settings.setValue(_key(name, "opacity"), opacity)
-
     def _update_legend(self) -> None:
-        self._legend.show_entries(legend_entries(self.shown_opacities()))
+        """The edited masks on the frame shown (top layers, the active label first), then the
+        model's layers shown."""
+        edited = [(f"{LABEL_TEXT[label]} annotation", QColor(*LABEL_RGB[label]))
+                  for label in self._model.edited_labels]
+        self._legend.show_entries(edited + legend_entries(self.shown_opacities()))
 
 
 def _key(name: str, what: str) -> str:

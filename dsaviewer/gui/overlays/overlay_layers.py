@@ -15,13 +15,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
+from dsaviewer.app.overlays import DIFFERENCE, LAYER_NAMES, LESIONS, LIVER, TUMOR
 from dsaviewer.core.lesions import Lesion
 
-TUMOR = "tumor"
-LIVER = "liver"
-DIFFERENCE = "difference"
-LESIONS = "lesions"
-LAYER_NAMES = (LIVER, DIFFERENCE, TUMOR, LESIONS)  # bottom to top
+__all__ = ["DIFFERENCE", "LAYER_NAMES", "LESIONS", "LIVER", "TUMOR", "OverlayLayers"]
+
 
 LESION_COLOR = QColor(255, 220, 0)
 HIGHLIGHT_COLOR = QColor(255, 60, 200)

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QWidget
 
+from dsaviewer.app.overlays import DEFAULT_LAYERS
 from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
 from dsaviewer.gui.overlays.overlay_layers import (
     DIFFERENCE,
@@ -26,8 +27,6 @@ class LayerStyle:
     label: str
     swatch_css: str  # background of the colour swatch
     legend_color: QColor  # the colour naming the layer in the image legend
-    visible: bool  # on at first use
-    opacity: float
 
 
 def _rgb(rgb: tuple[int, int, int]) -> str:
@@ -35,18 +34,16 @@ def _rgb(rgb: tuple[int, int, int]) -> str:
 
 
 LAYER_STYLES = (
-    LayerStyle(TUMOR, "Tumor mask", _rgb(TUMOR_RGB), QColor(*TUMOR_RGB), True, 0.45),
-    LayerStyle(LIVER, "Liver mask", _rgb(LIVER_RGB), QColor(*LIVER_RGB), True, 0.25),
+    LayerStyle(TUMOR, "Tumor mask", _rgb(TUMOR_RGB), QColor(*TUMOR_RGB)),
+    LayerStyle(LIVER, "Liver mask", _rgb(LIVER_RGB), QColor(*LIVER_RGB)),
     LayerStyle(
         DIFFERENCE,
         "Frame difference k−9→k",
         "qlineargradient(x1:0, y1:0, x2:1, y2:0, stop:0 black, stop:0.4 red, stop:0.8 yellow,"
         " stop:1 white)",
         QColor(255, 140, 0),
-        False,
-        0.7,
     ),
-    LayerStyle(LESIONS, "Lesion outlines", LESION_COLOR.name(), LESION_COLOR, True, 1.0),
+    LayerStyle(LESIONS, "Lesion outlines", LESION_COLOR.name(), LESION_COLOR),
 )
 STYLE_BY_NAME = {style.name: style for style in LAYER_STYLES}
 
@@ -72,9 +69,10 @@ class OverlayPanel(QWidget):
             swatch = QLabel()
             swatch.setFixedSize(14, 14)
             swatch.setStyleSheet(f"background: {style.swatch_css}; border: 1px solid #666;")
-            toggle = QCheckBox(style.label, checked=style.visible)
+            default = DEFAULT_LAYERS[style.name]
+            toggle = QCheckBox(style.label, checked=default.visible)
             slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100)
-            slider.setValue(round(style.opacity * 100))
+            slider.setValue(round(default.opacity * 100))
             slider.setToolTip("Opacity")
             slider.setMaximumWidth(110)
             note = QLabel()

@@ -29,10 +29,10 @@ class CineController(QObject):
         self._origin = 0.0  # when frame count 0 of the current schedule was due
         self._count = 0
 
-    def load(self, n_frames: int, fps: float) -> None:
+    def load(self, n_frames: int, fps: float, start: int = 0) -> None:
         self.pause()
         self.state = PlaybackState(n_frames=n_frames, fps=fps, loop=self.state.loop)
-        self.frame_changed.emit(0)
+        self.frame_changed.emit(self.state.seek(start))
 
     @property
     def index(self) -> int:

@@ -16,7 +16,18 @@ from PySide6.QtWidgets import (
 )
 
 from dsaviewer.app.case_session import frame_number
+from dsaviewer.app.viewer_model import ViewerModel
+from dsaviewer.core.keyframe import KEY_FRAME_SOURCE_TEXT
+from dsaviewer.gui.playback.cine import CineController
 from dsaviewer.gui.playback.timeline import Timeline
+from dsaviewer.io.video import Video
+
+FALLBACK_FPS = 15.0  # when a file states no frame rate; shown as "assumed" in the UI
+
+
+def acquisition_fps(video: Video) -> float:
+    """The frame rate the run was acquired at, or :data:`FALLBACK_FPS` when it states none."""
+    return video.fps if video.fps is not None else FALLBACK_FPS
 
 MIN_FPS, MAX_FPS = 0.5, 120.0
 # Below this share of the chosen rate the achieved rate is shown as a warning.
@@ -76,6 +87,39 @@ class PlaybackBar(QWidget):
         button.setToolTip(tip)
         button.setAutoRaise(True)
         return button
+
+    def follow(self, model: ViewerModel) -> None:
+        """Show the model's case, frame and key frame."""
+
+        def position(*_: object) -> None:
+            case = model.case
+            if case is not None:
+                video = case.video
+                self.show_position(model.frame, video.n_frames,
+                                   model.frame / acquisition_fps(video),
+                                   model.frame == model.key_frame)
+
+        def key_frame(index: int) -> None:
+            self.timeline.set_key_frame(index)
+            self.timeline.setToolTip(f"Key frame {frame_number(index)} "
+                                     f"({KEY_FRAME_SOURCE_TEXT[model.key_frame_source]})")
+            position()
+
+        model.events.case.connect(lambda case: self.set_video(
+            case.video.n_frames, acquisition_fps(case.video), case.video.fps is not None))
+        model.events.frame.connect(position)
+        model.events.key_frame.connect(key_frame)
+
+    def control(self, cine: CineController) -> None:
+        """Drive ``cine`` with the transport controls and show its state and achieved rate."""
+        self.play_clicked.connect(cine.toggle)
+        self.step_clicked.connect(cine.step)
+        self.seek_requested.connect(cine.seek)
+        self.fps_changed.connect(cine.set_fps)
+        self.loop_toggled.connect(cine.set_loop)
+        cine.playing_changed.connect(self.set_playing)
+        cine.frame_changed.connect(lambda _index: self.show_rate(
+            cine.state.playing, cine.state.fps, cine.state.achieved_fps()))
 
     def set_video(self, n_frames: int, fps: float, fps_known: bool) -> None:
         self.setEnabled(True)

@@ -1,4 +1,5 @@
-"""The open case as the viewer holds it (Qt-free): what opening restores and from where."""
+"""Opening a case for the viewer and the application model that holds it (Qt-free): what
+opening restores and from where, and what the model saves as it changes."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from dsaviewer.app.case_session import (
     CLINICAL_NONE,
     open_session,
 )
+from dsaviewer.app.persistence import CaseStatePersistence
+from dsaviewer.app.tasks import run_now
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.core.keyframe import (
     KEY_FRAME_AUTO,
     KEY_FRAME_LABELS,
     KEY_FRAME_OVERRIDE,
     select_key_frame,
 )
-from dsaviewer.io.case_state import read_case_state, write_case_state
+from dsaviewer.io.case_state import read_case_state
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
 from dsaviewer.io.labelme import write_labelme
 from dsaviewer.io.writers import write_avi
@@ -27,10 +31,20 @@ from dsaviewer.io.writers import write_avi
 HELD_KEY_FRAME = N_FRAMES - 3  # the first of the identical held frames
 
 
+def opened(path) -> ViewerModel:
+    """A model showing the case at ``path`` whose state is saved as it changes."""
+    model = ViewerModel()
+    CaseStatePersistence(model, run_now)
+    model.open(open_session(path))
+    return model
+
+
 def test_opening_picks_the_key_frame_and_prepares_the_display(tmp_path):
     session = open_session(write_dicom_case(tmp_path / "c1"))
-    assert session.key_frame == session.key_frame_auto == HELD_KEY_FRAME
-    assert session.key_frame_source == KEY_FRAME_AUTO
+    model = ViewerModel()
+    model.open(session)
+    assert model.key_frame == session.key_frame_auto == HELD_KEY_FRAME == model.frame
+    assert model.key_frame_source == KEY_FRAME_AUTO
     assert session.key_frame_auto == select_key_frame(session.video.frames).index
     low, high = session.window
     assert 0 <= low < high <= 255
@@ -56,9 +70,10 @@ def test_clinical_values_come_from_the_datasets_csv_row(tmp_path):
 def test_values_entered_in_the_viewer_win_over_the_csv(tmp_path):
     case = write_avi_case(tmp_path / "c1")
     write_clinical_csv(tmp_path / "clinical.csv", {"c1": ClinicalRow(ClinicalVariables(age=70))})
-    session = open_session(case)
-    session.clinical, session.clinical_source = ClinicalVariables(age=71), CLINICAL_FROM_VIEWER
-    write_case_state(session.location.state_folder, session.state())
+    model = opened(case)
+    assert model.clinical == ClinicalVariables(age=70)
+    model.edit_clinical(ClinicalVariables(age=71))
+    assert model.clinical_source == CLINICAL_FROM_VIEWER
     reopened = open_session(case)
     assert reopened.clinical == ClinicalVariables(age=71)
     assert reopened.clinical_source == CLINICAL_FROM_VIEWER
@@ -66,13 +81,12 @@ def test_values_entered_in_the_viewer_win_over_the_csv(tmp_path):
 
 def test_override_and_analysis_are_restored_with_identical_lesions(tmp_path):
     case = write_dicom_case(tmp_path / "c1")
-    session = open_session(case)
-    session.key_frame_override = 5
-    result = FakeAnalysis()(session.video, clinical=ClinicalVariables(age=60), key_frame=5)
-    session.set_result(result, ClinicalVariables(age=60))
-    write_case_state(session.location.state_folder, session.state())
+    model = opened(case)
+    model.set_key_frame_override(5)
+    result = FakeAnalysis()(model.case.video, clinical=ClinicalVariables(age=60), key_frame=5)
+    model.set_result(result, ClinicalVariables(age=60))
 
-    reopened = open_session(case)
+    reopened = opened(case)
     assert reopened.key_frame == 5 and reopened.key_frame_source == KEY_FRAME_OVERRIDE
     restored = reopened.result
     assert restored.key_frame == 5 and reopened.result_matches_key_frame
@@ -88,25 +102,23 @@ def test_override_and_analysis_are_restored_with_identical_lesions(tmp_path):
 
 def test_a_changed_prediction_rewrites_the_state_but_not_the_masks(tmp_path):
     case = write_avi_case(tmp_path / "c1")
-    session = open_session(case)
-    result = FakeAnalysis()(session.video)
-    session.set_result(result, ClinicalVariables())
-    session.mark_saved(write_case_state(session.location.state_folder, session.state()))
-    first = session.analysis_record.stored_as
-    session.set_result(result, ClinicalVariables(age=50))  # same masks, new prediction
-    stored = write_case_state(session.location.state_folder, session.state())
-    assert stored.analysis.stored_as == first
-    saved = read_case_state(session.location.state_folder)
+    model = opened(case)
+    result = FakeAnalysis()(model.case.video)
+    model.set_result(result, ClinicalVariables())
+    first = model.analysis_record.stored_as
+    model.set_result(result, ClinicalVariables(age=50))  # same masks, new prediction
+    assert model.analysis_record.stored_as == first
+    saved = read_case_state(model.case.location.state_folder)
+    assert saved.analysis.stored_as == first
     assert saved.analysis.details["clinical_used"]["age"] == "50"
 
 
 def test_state_of_another_video_is_not_applied_to_this_one(tmp_path):
     case = write_avi_case(tmp_path / "c1")
-    session = open_session(case)
-    session.key_frame_override = 2
-    session.set_result(FakeAnalysis()(session.video), ClinicalVariables())
-    session.clinical, session.clinical_source = ClinicalVariables(age=44), CLINICAL_FROM_VIEWER
-    write_case_state(session.location.state_folder, session.state())
+    model = opened(case)
+    model.set_key_frame_override(2)
+    model.set_result(FakeAnalysis()(model.case.video), ClinicalVariables())
+    model.edit_clinical(ClinicalVariables(age=44))
     write_avi(case / "video.avi", run_frames(N_FRAMES + 3), 7.5)  # the run was replaced
 
     reopened = open_session(case)
@@ -130,17 +142,17 @@ def test_the_labelled_key_frame_is_used_when_there_is_no_override(tmp_path):
     mask[20:40, 20:40] = True
     write_labelme(case / "labels" / "0004.json", run_frames()[4], {"tumor": mask},
                   flags={"key_frame": True})
-    session = open_session(case)
-    assert session.key_frame == 4 and session.key_frame_source == KEY_FRAME_LABELS
-    session.key_frame_override = 9
-    assert session.key_frame == 9
+    model = opened(case)
+    assert model.key_frame == 4 and model.key_frame_source == KEY_FRAME_LABELS
+    model.set_key_frame_override(9)
+    assert model.key_frame == 9 and model.key_frame_source == KEY_FRAME_OVERRIDE
+    model.set_key_frame_override(None)
+    assert model.key_frame == 4 and model.key_frame_source == KEY_FRAME_LABELS
 
 
 def test_saved_state_json_is_plain_readable_json(tmp_path):
     case = write_avi_case(tmp_path / "c1")
-    session = open_session(case)
-    session.key_frame_override = 3
-    write_case_state(session.location.state_folder, session.state())
+    opened(case).set_key_frame_override(3)
     document = json.loads((case / "viewer" / "state.json").read_text(encoding="utf-8"))
     assert document["key_frame_override"] == 3
     assert document["video"] == {"source": "video.avi", "frames": N_FRAMES, "height": 96,
@@ -155,7 +167,7 @@ def test_contradicting_key_frame_flags_fall_back_to_the_automatic_key_frame_with
     for index in (4, 6):
         write_labelme(case / "labels" / f"{index:04d}.json", run_frames()[index],
                       {"tumor": mask}, flags={"key_frame": True})
-    session = open_session(case)
-    assert session.key_frame_source == KEY_FRAME_AUTO
-    assert session.key_frame == session.key_frame_auto
-    assert any("frames [4, 6] are flagged" in note for note in session.notes)
+    model = opened(case)
+    assert model.key_frame_source == KEY_FRAME_AUTO
+    assert model.key_frame == model.case.key_frame_auto
+    assert any("frames [4, 6] are flagged" in note for note in model.case.notes)
