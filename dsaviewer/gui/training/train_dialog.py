@@ -192,12 +192,15 @@ class TrainDialog(QDialog):
     def _stepped(self, event: dict) -> None:
         step, planned = int(event["step"]), max(1, int(event["planned_steps"]))
         self._last_step = step
-        self.progress.setValue(round(1000 * min(1.0, step / planned)))
+        left = float(event.get("time_left_s", 0.0))
+        # The budget or early stopping usually ends a run long before its planned steps.
+        budget = 60.0 * self.minutes.value()
+        done = max(step / planned, 1.0 - left / budget if budget > 0 else 0.0)
+        self.progress.setValue(round(1000 * min(1.0, done)))
         if event.get("loss") is not None:
             self._losses.append((step, float(event["loss"])))
             self.loss_curve.setData(*zip(*self._losses, strict=True))
-        left = float(event.get("time_left_s", 0.0))
-        self.status.setText(f"Epoch {event['epoch']}, step {step} of {planned}; "
+        self.status.setText(f"Epoch {event['epoch']}, step {step}; at most "
                             f"{int(left // 60)}:{int(left % 60):02d} left")
 
     def _validated(self, event: dict) -> None:
@@ -245,6 +248,9 @@ class TrainDialog(QDialog):
 
     def _set_running(self, running: bool, message: str) -> None:
         self.start_button.setEnabled(not running)
+        for widget in (self.minutes, self.folder_edit, self.folder_choice):
+            widget.setEnabled(not running)
+        self.session_choice.setEnabled(not running and bool(self._session_cases))
         self.cancel_button.setEnabled(running)
         self.status.setStyleSheet("")
         self.status.setText(message)
