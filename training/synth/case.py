@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from training.synth.acquisition import Acquisition, sample_acquisition
@@ -23,18 +24,32 @@ from training.synth.arteries import (
 from training.synth.background import render_background
 from training.synth.border import sample_collimator, sample_text
 from training.synth.bowel import sample_bowel
+from training.synth.distractors import blush_stamps
 from training.synth.ground_truth import (
     LABELLED_AFTER_KEY,
     FrameLabels,
     choose_key_frame,
     frame_labels,
 )
-from training.synth.layers import bowel_stamp, parenchyma_layer, tumor_stamp, vessel_layer
+from training.synth.layers import (
+    SparseLayer,
+    bowel_stamp,
+    liver_mask,
+    parenchyma_layer,
+    tumor_stamp,
+    vessel_layer,
+)
 from training.synth.liver import sample_liver
 from training.synth.motion import sample_motion
 from training.synth.options import SynthOptions
 from training.synth.patient import Patient, sample_patient
 from training.synth.render import Display, Scene, render_video
+from training.synth.territory import (
+    restrict_vessels,
+    territory_mask,
+    transform_liver,
+    vary_view,
+)
 from training.synth.timing import (
     sample_heartbeat,
     sample_injection,
@@ -42,9 +57,18 @@ from training.synth.timing import (
     sample_stain_timing,
 )
 from training.synth.tumors import place_tumors
+from training.synth.variety import Variety, phenotype_specs, sample_variety
+from training.synth.variety_case import (
+    fps_range_for,
+    organ_kinds,
+    vary_acquisition,
+    vary_background,
+)
 from training.synth.view import sample_view
 
-_STREAMS = ("patient", "acquisition", "anatomy", "dynamics", "noise")
+# "variety" last: SeedSequence children are keyed by position, so adding it left the first
+# five streams (and every case of the default mix) unchanged.
+_STREAMS = ("patient", "acquisition", "anatomy", "dynamics", "noise", "variety")
 FPS_RANGE = (1.5, 6.0)  # frame rates of abdominal DSA programmes
 
 
@@ -64,6 +88,7 @@ class CaseTruth:
     zoom: float
     round_collimator: bool
     burned_in_text: bool
+    families: tuple[tuple[str, str], ...] = ()  # broad mix: (family, value) of this case
 
 
 @dataclass(frozen=True)
@@ -96,7 +121,15 @@ def case_streams(seed: int, index: int) -> dict[str, np.random.Generator]:
 
 def generate_patient(seed: int, index: int, options: SynthOptions | None = None) -> Patient:
     """The patient of case ``index`` alone (tumors, chart, response), without rendering."""
-    return sample_patient(case_streams(seed, index)["patient"], options or SynthOptions())
+    options = options or SynthOptions()
+    streams = case_streams(seed, index)
+    variety = _variety(streams["variety"], options)
+    specs = phenotype_specs(streams["variety"], variety.phenotype) if variety else None
+    return sample_patient(streams["patient"], options, specs)
+
+
+def _variety(rng: np.random.Generator, options: SynthOptions) -> Variety | None:
+    return sample_variety(rng, dict(options.families)) if options.variety else None
 
 
 def generate_case(
@@ -110,22 +143,40 @@ def generate_case(
     options = options or SynthOptions()
     lap = _Stopwatch(timings)
     streams = case_streams(seed, index)
-    patient = sample_patient(streams["patient"], options)
+    wide = streams["variety"]
+    variety = _variety(wide, options)
+    specs = phenotype_specs(wide, variety.phenotype) if variety else None
+    patient = sample_patient(streams["patient"], options, specs)
     acquisition = sample_acquisition(streams["acquisition"], options)
+    if variety:
+        acquisition = vary_acquisition(wide, acquisition, variety, options.frames)
     lap("patient")
 
     rng = streams["anatomy"]
     width, height = acquisition.size
     liver = sample_liver(rng)
+    if variety:
+        liver = transform_liver(wide, liver, variety.liver)
     view = sample_view(rng, acquisition.size, acquisition.zoomed, focus=liver.centroid)
+    if variety:
+        view = vary_view(wide, view, liver, variety.liver)
     collimator = sample_collimator(rng, width, height, acquisition.round_iris)
     flow = sample_flow(rng)
     catheter = catheter_path(rng, liver)
     bowel = sample_bowel(rng, liver, acquisition.gi, acquisition.gi_on_liver_edge)
     tree = grow_hepatic_tree(rng, liver, catheter, flow, bowel[0].center if bowel else None)
 
+    liver_image = liver_mask(liver, view, (0.0, 0.0))
+    perfused = (
+        territory_mask(wide, variety.territory, liver_image, liver, view) if variety else None
+    )
+
     def visible(point: np.ndarray, margin: float) -> bool:
-        return collimator.contains(view.to_image(point), margin * view.scale)
+        # A selective injection targets the tumors' territory: they are placed inside it.
+        image_point = view.to_image(point)
+        return collimator.contains(image_point, margin * view.scale) and (
+            perfused is None or _inside(perfused, image_point)
+        )
 
     tumors = place_tumors(rng, list(patient.tumors), liver, visible)
     feeders = [
@@ -141,6 +192,13 @@ def generate_case(
     vessels = vessel_layer(tree + [vessel for feeder in feeders for vessel in feeder], view)
     catheter_layer = vessel_layer([catheter], view)
     parenchyma = parenchyma_layer(rng, liver, view)
+    if perfused is not None:
+        keep = restrict_vessels(vessels.index, liver_image, perfused, int(12 * view.scale) + 1)
+        vessels = SparseLayer(vessels.index[keep], vessels.value[keep], vessels.arrival[keep])
+        soft = cv2.GaussianBlur(perfused.astype(np.float32), (0, 0), max(1.0, 4 * view.scale))
+        parenchyma = parenchyma * soft
+    if variety:
+        background = vary_background(wide, background, variety, liver, view)
     tumor_stamps = [tumor_stamp(rng, tumor, view) for tumor in tumors]
     bowel_stamps = [bowel_stamp(rng, segment, view) for segment in bowel]
     lap("layers")
@@ -155,7 +213,13 @@ def generate_case(
     ]
     gda_filled = float(_gda(tree).arrival[-1])
     bowel_timings = [sample_stain_timing(dynamics, gda_filled, rich=True, late=True) for _ in bowel]
-    fps, times = _frame_times(acquisition, [t.complete_at for t in stain_timings])
+    organs = (
+        tuple(blush_stamps(wide, organ_kinds(variety), liver, view, float(tree[0].arrival[-1])))
+        if variety
+        else ()
+    )
+    fps_range = fps_range_for(variety) if variety else FPS_RANGE
+    fps, times = _frame_times(acquisition, [t.complete_at for t in stain_timings], fps_range)
     motion = sample_motion(
         dynamics,
         times,
@@ -174,6 +238,9 @@ def generate_case(
         inverted=acquisition.inverted,
         bits=acquisition.bits,
         detector_blur=acquisition.detector_blur * max(0.6, view.scale),
+        edge_enhance=float(wide.uniform(0.6, 1.5))
+        if variety and variety.acquisition == "edge_enhanced"
+        else 0.0,
     )
     scene = Scene(
         vessels=vessels,
@@ -187,6 +254,7 @@ def generate_case(
         injection=injection,
         heartbeat=heartbeat,
         blush=blush,
+        organs=organs,
     )
     lap("dynamics")
     video = render_video(scene, times, motion, display, streams["noise"])
@@ -198,7 +266,9 @@ def generate_case(
     moving = motion.moving()
     key_frame = choose_key_frame(video.change, completeness, moving)
     labels = tuple(
-        frame_labels(frame, liver, tumors, view, collimator.field, motion.abdomen[frame])
+        frame_labels(
+            frame, liver, tumors, view, collimator.field, motion.abdomen[frame], perfused
+        )
         for frame in range(key_frame, key_frame + LABELLED_AFTER_KEY + 1)
     )
     lap("ground_truth")
@@ -215,6 +285,7 @@ def generate_case(
         zoom=round(view.zoom, 3),
         round_collimator=acquisition.round_iris,
         burned_in_text=text is not None,
+        families=tuple(variety.families().items()) if variety else (),
     )
     return SyntheticCase(
         case_id=case_id_for(seed, index),
@@ -233,7 +304,11 @@ def generate_case(
     )
 
 
-def _frame_times(acquisition: Acquisition, complete_at: list[float]) -> tuple[float, np.ndarray]:
+def _frame_times(
+    acquisition: Acquisition,
+    complete_at: list[float],
+    fps_range: tuple[float, float] = FPS_RANGE,
+) -> tuple[float, np.ndarray]:
     """The frame rate, and each frame's time relative to the contrast leaving the catheter,
     for a run whose contrast arrives after ``contrast_delay_frames`` and which the operator
     ends ``frames_after_complete`` frames after the last stain is complete (the rate is
@@ -242,7 +317,7 @@ def _frame_times(acquisition: Acquisition, complete_at: list[float]) -> tuple[fl
     complete = max(complete_at, default=3.0)
     complete_frame = count - 1 - acquisition.frames_after_complete
     frames_to_complete = complete_frame - acquisition.contrast_delay_frames
-    fps = round(float(np.clip(frames_to_complete / complete, *FPS_RANGE)), 2)
+    fps = round(float(np.clip(frames_to_complete / complete, *fps_range)), 2)
     return fps, (np.arange(count) - acquisition.contrast_delay_frames) / fps
 
 
@@ -258,6 +333,11 @@ class _Stopwatch:
         if self.sink is not None:
             self.sink[stage] = self.sink.get(stage, 0.0) + now - self.last
         self.last = now
+
+
+def _inside(mask: np.ndarray, point: np.ndarray) -> bool:
+    x, y = int(point[0]), int(point[1])
+    return 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and bool(mask[y, x])
 
 
 def _gda(tree: list[Vessel]) -> Vessel:

@@ -24,12 +24,16 @@ from dsaviewer.io.labelme import KEY_FRAME_FLAG, write_labelme
 from dsaviewer.io.writers import replace_atomically, write_avi, write_dicom_xa, write_frame_folder
 from training.synth.case import SyntheticCase
 from training.synth.options import SynthOptions
+from training.synth.variety import FAMILIES
 
 CLINICAL_CSV = "clinical.csv"
 TRUTH_CSV = "truth.csv"
 MANIFEST = "synth.json"
 MANIFEST_FORMAT = "dsaviewer-synthetic-dataset"
 LABELS_FOLDER = "labels"
+# Labelme image flag of broad-mix labels: the liver label is the liver the injection
+# perfuses (the whole liver in the field for a celiac or hepatic run, else its territory).
+PERFUSED_LIVER_FLAG = "liver_label_is_perfused_liver"
 
 TRUTH_COLUMNS = (
     "case_id",
@@ -59,6 +63,7 @@ TRUTH_COLUMNS = (
     "zoom",
     "round_collimator",
     "burned_in_text",
+    *FAMILIES,
 )
 
 
@@ -97,6 +102,8 @@ def write_case(case: SyntheticCase, dataset: str | Path) -> Path:
         if image.dtype != np.uint8:  # Labelme shows an 8-bit image
             image = np.round(image.astype(np.float32) * (255.0 / white)).astype(np.uint8)
         flags = {KEY_FRAME_FLAG: True} if labels.frame_index == case.key_frame else {}
+        if case.truth.families:  # the broad mix says what its liver label means
+            flags[PERFUSED_LIVER_FLAG] = True
         write_labelme(
             folder / LABELS_FOLDER / f"{labels.frame_index:04d}.json",
             image,
@@ -143,6 +150,8 @@ def truth_row(case: SyntheticCase) -> dict[str, object]:
         "zoom": truth.zoom,
         "round_collimator": int(truth.round_collimator),
         "burned_in_text": int(truth.burned_in_text),
+        # Broad mix: the case's value of each family (empty in the default mix).
+        **{family: dict(truth.families).get(family, "") for family in FAMILIES},
     }
 
 

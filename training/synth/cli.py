@@ -10,7 +10,13 @@ import argparse
 import sys
 
 from training.synth.dataset_writer import CaseReport, write_dataset
-from training.synth.options import DEFAULT_FORMATS, DEFAULT_SIZES, VIDEO_FORMATS, SynthOptions
+from training.synth.options import (
+    DEFAULT_FORMATS,
+    DEFAULT_SIZES,
+    VIDEO_FORMATS,
+    SynthOptions,
+    broad_options,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=(20, 30),
         help="frame count range MIN-MAX (default 20-30, the papers' videos)",
     )
+    parser.add_argument(
+        "--mix",
+        choices=("default", "broad"),
+        default="default",
+        help="'broad': every family of docs/synthetic-data.md#families (default: the papers')",
+    )
     parser.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
     parser.add_argument(
         "--force",
@@ -59,7 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        options = SynthOptions(sizes=args.sizes, formats=args.formats, frames=args.frames)
+        make = broad_options if args.mix == "broad" else SynthOptions
+        options = make(sizes=args.sizes, formats=args.formats, frames=args.frames)
     except ValueError as error:
         print(f"synth: {error}", file=sys.stderr)
         return 2

@@ -70,7 +70,9 @@ class ClinicalValues:
 
 def burden_factor(burden: TumorBurden) -> float:
     """Tumor burden standardised over the synthetic cohort (0 = typical)."""
-    return (np.log(burden.total_diameter_cm) - BURDEN_LOG_MEAN) / BURDEN_LOG_SD
+    # A broad-mix case without tumors counts as the smallest burden (a 5 mm nodule).
+    total = max(burden.total_diameter_cm, 0.5)
+    return (np.log(total) - BURDEN_LOG_MEAN) / BURDEN_LOG_SD
 
 
 def sample_clinical(rng: np.random.Generator, burden: TumorBurden) -> ClinicalValues:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from training.synth.layers import liver_mask, polygon_mask
@@ -60,13 +61,21 @@ def frame_labels(
     view: View,
     field: np.ndarray,
     shift: np.ndarray,
+    perfused: np.ndarray | None = None,
 ) -> FrameLabels:
     """Masks of one frame: the outlines moved by the abdomen's displacement ``shift`` (image
-    px), clipped to the exposed field; tumors also to the liver."""
+    px), clipped to the exposed field; tumors also to the liver. ``perfused`` (mask pose):
+    the liver label is only the territory the injection perfuses (broad mix)."""
     liver_pixels = liver_mask(liver, view, (float(shift[0]), float(shift[1]))) & field
     tumor_pixels = np.zeros_like(liver_pixels)
     for tumor in tumors:
         tumor_pixels |= polygon_mask(view.to_image(tumor.outline) + shift, liver_pixels.shape)
-    return FrameLabels(
-        frame_index=frame_index, tumor=tumor_pixels & liver_pixels, liver=liver_pixels
-    )
+    tumor_pixels &= liver_pixels
+    if perfused is not None:  # a stained tumor reaching over the territory's edge stays liver
+        matrix = np.float32([[1, 0, shift[0]], [0, 1, shift[1]]])
+        height, width = perfused.shape
+        moved = cv2.warpAffine(
+            perfused.astype(np.uint8), matrix, (width, height), flags=cv2.INTER_NEAREST
+        )
+        liver_pixels = (liver_pixels & moved.astype(bool)) | tumor_pixels
+    return FrameLabels(frame_index=frame_index, tumor=tumor_pixels, liver=liver_pixels)

@@ -196,5 +196,6 @@ def _smooth_noise(
     field = cv2.GaussianBlur(field, (0, 0), sigma / factor)
     if factor > 1:
         field = cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
+    field = field[:height, :width]  # a 1-px wide region was drawn 2 px wide
     rms = float(np.sqrt(np.mean(field**2))) or 1.0
     return (1.0 + np.float32(amount / rms) * field).astype(np.float32)

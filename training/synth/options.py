@@ -40,6 +40,9 @@ class SynthOptions:
     # Tumors.
     p_rich_blood: float = 548 / 760  # DSA-LTDNet: 548 of 760 tumors hypervascular
     max_tumors: int = 10
+    # The broad mix (training/synth/variety.py): one value of each family per case.
+    variety: bool = False
+    families: tuple[tuple[str, str], ...] = ()  # (family, value) pairs forced on every case
 
     def __post_init__(self) -> None:
         if not self.sizes or any(w <= 0 or h <= 0 or p < 0 for (w, h), p in self.sizes):
@@ -53,5 +56,20 @@ class SynthOptions:
         for name, value in vars(self).items():
             if name.startswith("p_") and not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a probability in [0, 1], not {value}")
+        if self.families and not self.variety:
+            raise ValueError("families can only be forced in the broad mix (variety=True)")
         if not 1 <= self.max_tumors <= 10:
             raise ValueError(f"max_tumors must be 1..10, not {self.max_tumors}")
+
+
+def broad_options(**changes: object) -> SynthOptions:
+    """The broad mix: every family of :mod:`training.synth.variety`, and the display
+    variants (inverted, round collimator, text) more often than in the papers' cohort."""
+    settings: dict[str, object] = {
+        "variety": True,
+        "p_inverted": 0.3,
+        "p_round_collimator": 0.4,
+        "p_text": 0.7,
+    }
+    settings.update(changes)
+    return SynthOptions(**settings)  # type: ignore[arg-type]

@@ -27,8 +27,12 @@ class Patient:
     response: int  # 1 responder (CR/PR), 0 non-responder
 
 
-def sample_patient(rng: np.random.Generator, options: SynthOptions) -> Patient:
-    specs = sample_tumor_specs(rng, options.max_tumors, options.p_rich_blood)
+def sample_patient(
+    rng: np.random.Generator, options: SynthOptions, specs: list[TumorSpec] | None = None
+) -> Patient:
+    """``specs``: the tumors when a broad-mix phenotype chose them (else drawn here)."""
+    if specs is None:
+        specs = sample_tumor_specs(rng, options.max_tumors, options.p_rich_blood)
     burden = tumor_burden(specs)
     clinical = sample_clinical(rng, burden)
     probability = response_probability(burden, clinical)

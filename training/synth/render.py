@@ -57,6 +57,7 @@ class Display:
     inverted: bool  # contrast bright on dark
     bits: int  # 8, 10 or 12 stored bits
     detector_blur: float  # Gaussian SD, px
+    edge_enhance: float = 0.0  # unsharp-mask amount some systems apply (0: none)
 
     @property
     def white(self) -> int:
@@ -76,6 +77,8 @@ class Scene:
     injection: Injection
     heartbeat: Heartbeat
     blush: Parenchyma
+    # Broad mix: extra-hepatic blushes and shunts, one layer each (moved with the abdomen).
+    organs: tuple[tuple[Stamp, StainTiming], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,11 @@ def render_video(
         cv2.multiply(noise, cv2.exp(cv2.multiply(subtracted, 0.5)), dst=noise)
         cv2.add(subtracted, noise, dst=subtracted)
         blurred = cv2.GaussianBlur(subtracted, (0, 0), display.detector_blur)
+        if display.edge_enhance > 0:  # unsharp mask: blurred + a x (blurred - smoother)
+            smoother = cv2.GaussianBlur(blurred, (0, 0), 3.0 * display.detector_blur)
+            blurred = cv2.addWeighted(
+                blurred, 1.0 + display.edge_enhance, smoother, -display.edge_enhance, 0.0
+            )
         stored = cv2.add(cv2.multiply(blurred, slope), intercept)
         if display.bits == 8:
             frames[f] = cv2.convertScaleAbs(cv2.max(stored, 0.0))  # rounds, saturates at 255
@@ -195,6 +203,11 @@ def _add_iodine(scene: Scene, buffer: np.ndarray, t: float, motion: Motion, f: i
         moved_stain, moved_gas = (_translate(layer, shift) for layer in (stain, gas))
         region = buffer[stamp.slices]
         region += float(timing.level(t)) * moved_stain + (moved_gas - gas)
+    for stamp, timing in scene.organs:
+        level = float(timing.level(t))
+        if level > 0:
+            region = buffer[stamp.slices]
+            cv2.scaleAdd(stamp.layers[0], level, region, dst=region)
 
 
 def _apply_motion(

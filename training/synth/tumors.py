@@ -134,6 +134,9 @@ class TumorBurden:
 
 
 def tumor_burden(specs: list[TumorSpec]) -> TumorBurden:
+    if not specs:  # a broad-mix case without tumors
+        return TumorBurden(count=0, total_diameter_cm=0.0, largest_diameter_cm=0.0,
+                           rich_fraction=0.0)
     diameters_cm = np.array([spec.diameter for spec in specs]) * MM_PER_WORLD_UNIT / 10.0
     return TumorBurden(
         count=len(specs),

@@ -1,0 +1,117 @@
+"""Broad-mix anatomy: where the liver lies in the field (family ``liver``) and which part of
+it the injection perfuses (family ``territory``).
+
+Label semantics (the same in truth, Labelme files and docs): the liver label is the
+*perfused* liver, the parenchyma that blushes in this run, clipped to the exposed field.
+For a celiac, common or proper hepatic injection that is the whole liver; for a selective
+or segmental one only its territory. Tumors outside the territory receive no contrast, are
+invisible in the run and are not labelled.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from training.synth.liver import DIAPHRAGM_X, Liver, rasterize_liver
+from training.synth.variety import WHOLE_LIVER_TERRITORIES
+from training.synth.view import View
+
+
+def transform_liver(rng: np.random.Generator, liver: Liver, kind: str) -> Liver:
+    """The liver of family value ``kind``: ``small`` (0.6-0.8x), ``displaced`` (80-180 world
+    units in any direction), ``oblique`` (turned 12-30 degrees, narrowed to 0.7-0.85 across:
+    an anterior oblique projection). Others keep the liver (the view changes instead)."""
+    centre = liver.centroid
+    matrix = np.eye(2)
+    shift = np.zeros(2)
+    if kind == "small":
+        matrix = np.eye(2) * rng.uniform(0.6, 0.8)
+    elif kind == "displaced":
+        angle = rng.uniform(0, 2 * np.pi)
+        shift = rng.uniform(80.0, 180.0) * np.array([np.cos(angle), np.sin(angle)])
+    elif kind == "oblique":
+        turn = np.radians(rng.uniform(12.0, 30.0) * rng.choice([-1.0, 1.0]))
+        rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        matrix = rotation @ np.diag([rng.uniform(0.7, 0.85), 1.0])
+    else:
+        return liver
+
+    def move(points: np.ndarray) -> np.ndarray:
+        return (points - centre) @ matrix.T + centre + shift
+
+    outline = move(liver.outline)
+    curve = move(np.stack([DIAPHRAGM_X, liver.diaphragm_y], 1))
+    order = np.argsort(curve[:, 0])
+    diaphragm_y = np.interp(DIAPHRAGM_X, curve[order, 0], curve[order, 1])
+    return Liver(
+        outline=outline,
+        diaphragm_y=diaphragm_y,
+        hilum=move(liver.hilum[None])[0],
+        raster=rasterize_liver(outline),
+    )
+
+
+def vary_view(rng: np.random.Generator, view: View, liver: Liver, kind: str) -> View:
+    """``partly_outside``: the field is moved so the liver's centroid lies 55-95 % of the way
+    to an edge (a quarter to half of the liver out of the field); ``magnified``: 1.8-2.5x
+    onto a random part of the liver. Others keep the view."""
+    if kind == "partly_outside":
+        direction = [(-1, 0), (0, -1), (1, 0), (0, 1)][int(rng.integers(4))]
+        half = np.array([view.width, view.height]) / (2.0 * view.scale)
+        centre = liver.centroid - np.asarray(direction) * half * rng.uniform(0.55, 0.95)
+        return View(view.width, view.height, view.scale, (float(centre[0]), float(centre[1])),
+                    view.zoom)
+    if kind == "magnified":
+        zoom = float(rng.uniform(1.8, 2.5))
+        inside = liver.outline[int(rng.integers(len(liver.outline)))]
+        centre = liver.centroid + rng.uniform(0.0, 0.6) * (inside - liver.centroid)
+        scale = view.scale / view.zoom * zoom
+        return View(view.width, view.height, scale, (float(centre[0]), float(centre[1])), zoom)
+    return view
+
+
+def territory_mask(
+    rng: np.random.Generator, territory: str, liver_image: np.ndarray, liver: Liver, view: View
+) -> np.ndarray | None:
+    """The perfused part of the liver in image pixels (mask pose), or None for the whole
+    liver. Right and left hepatic arteries split the liver along Cantlie's line (through
+    the hilum, tilted up to 12 degrees); a replaced right hepatic artery from the SMA
+    perfuses the right liver; a segmental injection a 7-14 cm wide region around one point
+    deep in the liver."""
+    if territory in WHOLE_LIVER_TERRITORIES:
+        return None
+    height, width = liver_image.shape
+    hx, hy = view.to_image(liver.hilum)
+    if territory in ("right_hepatic", "left_hepatic", "replaced_right_sma"):
+        tilt = np.tan(np.radians(rng.uniform(-12.0, 12.0)))
+        xs = np.arange(width, dtype=np.float32)[None, :]
+        ys = np.arange(height, dtype=np.float32)[:, None]
+        right = xs < np.float32(hx) + np.float32(tilt) * (ys - np.float32(hy))
+        region = right if territory != "left_hepatic" else ~right
+    elif territory == "segmental":
+        rows, cols = np.nonzero(liver.raster.distance >= 40.0)
+        if rows.size == 0:
+            rows, cols = np.nonzero(liver.raster.inside)
+        pick = int(rng.integers(rows.size))
+        point = np.array(liver.raster.origin) + (np.array([cols[pick], rows[pick]]) + 0.5) * (
+            liver.raster.cell
+        )
+        cx, cy = view.to_image(point)
+        region = np.zeros((height, width), np.uint8)
+        radius = rng.uniform(85.0, 175.0) * view.scale
+        axes = (int(radius * rng.uniform(0.7, 1.0)), int(radius))
+        cv2.ellipse(region, (int(cx), int(cy)), axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+        region = region.astype(bool)
+    else:
+        raise ValueError(f"unknown territory {territory!r}")
+    return liver_image & region
+
+
+def restrict_vessels(index: np.ndarray, liver_image: np.ndarray, perfused: np.ndarray,
+                     margin_px: int) -> np.ndarray:
+    """Keep the vessel pixels outside the liver (the trunks leading in) and those within
+    ``margin_px`` of the perfused territory: branches to other territories stay empty."""
+    near = cv2.dilate(perfused.astype(np.uint8), np.ones((2 * margin_px + 1,) * 2, np.uint8))
+    blocked = (liver_image & ~near.astype(bool)).ravel()
+    return ~blocked[index]
