@@ -76,6 +76,7 @@ def test_a_hole_closed_only_diagonally_is_still_a_hole():
 
 
 def test_tumors_are_kept_only_within_the_margin_of_the_liver():
+    touching = {"remove_tumors_off_liver": True, "min_fraction_in_liver": 0.0}
     tumor_prob = prob(
         (20, 20, 25, 25),  # inside the liver
         (20, 52, 25, 55),  # 2 px right of the liver edge (column 49)
@@ -83,15 +84,36 @@ def test_tumors_are_kept_only_within_the_margin_of_the_liver():
         (40, 70, 45, 75),  # far away
     )
     tumor, _ = postprocess_masks(
-        tumor_prob, LIVER, config=only(remove_tumors_off_liver=True, liver_contact_margin_px=3)
+        tumor_prob, LIVER, config=only(**touching, liver_contact_margin_px=3)
     )
     np.testing.assert_array_equal(tumor, prob((20, 20, 25, 25), (20, 52, 25, 55)) >= 0.5)
     wider, _ = postprocess_masks(
-        tumor_prob, LIVER, config=only(remove_tumors_off_liver=True, liver_contact_margin_px=6)
+        tumor_prob, LIVER, config=only(**touching, liver_contact_margin_px=6)
     )
     assert wider[30:35, 55:58].all() and not wider[40:45, 70:75].any()
     kept, _ = postprocess_masks(tumor_prob, LIVER, config=ALL_OFF)
     assert kept[40:45, 70:75].all()
+
+
+def test_a_blush_mostly_outside_the_liver_is_not_a_tumor():
+    # Liver columns 10-49. A 10-px-wide blob straddling the edge with 3 of its columns in
+    # the liver (a splenic or renal blush abutting it), one with 7 in (an exophytic HCC).
+    abutting = (20, 47, 26, 57)
+    exophytic = (32, 43, 38, 53)
+    tumor_prob = prob(abutting, exophytic)
+    margin = {"remove_tumors_off_liver": True, "liver_contact_margin_px": 0}
+    tumor, _ = postprocess_masks(tumor_prob, LIVER, config=only(**margin))
+    np.testing.assert_array_equal(tumor, prob(exophytic) >= 0.5)
+    # 3/10 of the abutting blob lies in the liver: kept at a threshold of 0.3, not above it.
+    at_03, _ = postprocess_masks(
+        tumor_prob, LIVER, config=only(**margin, min_fraction_in_liver=0.3)
+    )
+    at_031, _ = postprocess_masks(
+        tumor_prob, LIVER, config=only(**margin, min_fraction_in_liver=0.31)
+    )
+    assert at_03[20:26, 47:57].all() and not at_031[20:26, 47:57].any()
+    with pytest.raises(InputError, match="min_fraction_in_liver"):
+        postprocess_masks(tumor_prob, LIVER, config=only(min_fraction_in_liver=1.5))
 
 
 def test_tumor_contact_is_judged_against_the_cleaned_liver():

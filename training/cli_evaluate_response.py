@@ -29,7 +29,9 @@ from training.cli_evaluate_seg import add_split_arguments, select_split
 from training.dataset import CaseRecord
 from training.ddp import DistributedContext
 from training.device import RuntimeOptions, select_device
+from training.evaluate_families import RESPONSE_COLUMNS, family_markdown, response_by_family
 from training.evaluate_response import compare_models, evaluate_response, response_markdown
+from training.families import family_groups, held_out_groups, read_families
 from training.plots import draw_calibration, draw_roc
 from training.report import write_json, write_text
 from training.seg_predictions import response_input_masks
@@ -100,6 +102,15 @@ def run(args: argparse.Namespace) -> int:
              [(e.name, e.roc, e.metrics["auc"].estimate) for e in evaluations],
              None if bayes is None else bayes.estimate)
     draw_calibration(args.out / "calibration.png", [(e.name, e.calibration) for e in evaluations])
+    families = read_families(args.data)
+    by_family = []
+    if families:
+        held = held_out_groups(args.held_out, {})
+        groups = family_groups(scored[0][0], families)
+        by_family = response_by_family(scored[0][0], labels, scored[0][2], truth, groups, held,
+                                       args.resamples, args.bootstrap_seed)
+        markdown += (f"\n\n## Per family ({names[0]})\n\n"
+                     + family_markdown(by_family, RESPONSE_COLUMNS))
     write_text(args.out / "response.md", markdown)
     write_json(args.out / "response.json", {
         "data": str(args.data), "split": args.split,
@@ -111,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         "true_probabilities": None if truth is None else truth.tolist(),
         "evaluations": [e.to_dict() for e in evaluations],
         "delong": [{"a": a, "b": b, **result.__dict__} for a, b, result in comparisons],
+        "by_family": [row.to_dict() for row in by_family],
     })
     print(markdown)
     return 0

@@ -21,7 +21,9 @@ from training.cli_common import (
 from training.dataset import CaseRecord
 from training.ddp import DistributedContext
 from training.device import select_device
+from training.evaluate_families import SEG_COLUMNS, family_markdown, segmentation_by_family
 from training.evaluate_segmentation import evaluate_segmentation, segmentation_markdown
+from training.families import family_groups, held_out_groups, read_families
 from training.report import write_json, write_text
 from training.seg_predictions import cached_key_frame_predictions, load_trained_segmentation
 
@@ -42,6 +44,9 @@ def add_split_arguments(parser: argparse.ArgumentParser) -> None:
                              "validation fold (DATA is its training data)")
     parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     parser.add_argument("--bootstrap-seed", type=int, default=0)
+    parser.add_argument("--held-out", action="append", default=[], metavar="FAMILY=VALUE",
+                        help="mark this broad-mix family value as held out of training in "
+                             "the per-family table (default: the checkpoint's own)")
 
 
 def select_split(
@@ -79,11 +84,21 @@ def run(args: argparse.Namespace) -> int:
                    "viewer does it (Lambert et al.).")
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = segmentation_markdown(evaluations, "Segmentation (DSA-Net Table 2)", description)
+    families = read_families(args.data)
+    by_family = []
+    if families:
+        held = held_out_groups(args.held_out, trained.stored.get("options", {}))
+        groups = family_groups([r.case_id for r in records], families)
+        by_family = segmentation_by_family(evaluations[1].cases, groups, held,
+                                           args.resamples, args.bootstrap_seed)
+        markdown += ("\n\n## Per family (post-processed)\n\n"
+                     + family_markdown(by_family, SEG_COLUMNS))
     write_text(args.out / "segmentation.md", markdown)
     write_json(args.out / "segmentation.json", {
         "checkpoint": str(args.checkpoint), "data": str(args.data), "split": args.split,
         "config": trained.stored["config"],
         "raw": evaluations[0].to_dict(), "postprocessed": evaluations[1].to_dict(),
+        "by_family": [row.to_dict() for row in by_family],
     })
     print(markdown)
     return 0

@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from dsaviewer.errors import InputError
+from dsaviewer.inference.weights import load_weights
 from dsaviewer.models import ABLATIONS, BACKBONES, SegmentationConfig
+from training.augment import ROBUST, RobustAugmentation
 from training.cli_common import (
     add_dataset_arguments,
     add_runtime_arguments,
@@ -26,6 +28,7 @@ from training.cli_common import (
     training_exit_status,
 )
 from training.ddp import distributed_processes
+from training.families import parse_held_out, read_families, training_cases
 from training.loop import StopRequest
 from training.torch_data import Augmentation
 from training.train_segmentation import (
@@ -103,6 +106,14 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                        help="horizontal flip augmentation (off: anatomy is oriented)")
     train.add_argument("--intensity-jitter", type=float, default=0.0,
                        help="random gain 1±x on the frames (off)")
+    train.add_argument("--robust-augmentation", action="store_true",
+                       help="gamma, noise, blur, resolution, scale, elastic and cutout "
+                       "(training/augment.py ROBUST)")
+    train.add_argument("--hold-out", action="append", default=[], metavar="FAMILY=VALUE",
+                       help="never train on cases of this broad-mix family value (repeatable)")
+    train.add_argument("--init-weights", type=Path,
+                       help="start from the segmentation model of this weights folder (same "
+                            "model config), e.g. resources/weights")
     train.add_argument("--no-sync-bn", action="store_true",
                        help="keep BatchNorm per GPU under torchrun")
 
@@ -117,8 +128,14 @@ def training_options(args: argparse.Namespace) -> SegmentationTrainingOptions:
     try:
         return SegmentationTrainingOptions(
             **given_options(args),
-            augmentation=Augmentation(args.flip_probability, args.intensity_jitter),
+            augmentation=Augmentation(
+                args.flip_probability,
+                args.intensity_jitter,
+                ROBUST if args.robust_augmentation else RobustAugmentation(),
+            ),
             sync_batchnorm=not args.no_sync_bn,
+            held_out=tuple(parse_held_out(args.hold_out).items()),
+            init_weights=str(args.init_weights) if args.init_weights else None,
         )
     except ValueError as error:
         raise InputError(str(error), "command line") from error
@@ -139,10 +156,18 @@ def run(args: argparse.Namespace) -> int:
     with distributed_processes(args.device) as context:
         config, options = _config_and_options(args)
         records = read_records(args.data, config.image_size, args, context)
+        if options.held_out:
+            kept = set(training_cases([r.case_id for r in records], read_families(args.data),
+                                      dict(options.held_out)))
+            print(f"holding out {dict(options.held_out)}: training and validating on "
+                  f"{len(kept)} of {len(records)} cases")
+            records = [record for record in records if record.case_id in kept]
+        initial = None if args.resume else _initial_state(options.init_weights, config)
         with stop.handle_signals():
             result = train_segmentation(
                 records, config, options, args.out, runtime_from_args(args),
                 resume=args.resume, stop=stop, command=shlex.join(sys.argv),
+                initial_state=initial,
             )
     return training_exit_status(context, result, f"best tumor Dice {result.best_tumor_dice} "
                                                  f"(epoch {result.best_epoch})")
@@ -156,3 +181,14 @@ def _config_and_options(
         run_control = {k: v for k, v in given_options(args).items() if k in options.RUN_CONTROL}
         return config, dataclasses.replace(options, **run_control)
     return config_for(args.config, args), training_options(args)
+
+
+def _initial_state(weights_dir: str | None, config: SegmentationConfig) -> dict | None:
+    """The segmentation state of a weights folder, which must hold ``config``'s model."""
+    if not weights_dir:
+        return None
+    loaded = load_weights(weights_dir)
+    if loaded.segmentation_config != config:
+        raise InputError(f"its segmentation model differs from this run's: "
+                         f"{loaded.segmentation_config}", weights_dir)
+    return loaded.segmentation.state_dict()

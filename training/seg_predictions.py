@@ -68,10 +68,32 @@ class TrainedSegmentation:
 
 
 def load_trained_segmentation(path: str | Path) -> TrainedSegmentation:
-    """The model of a segmentation ``best.pt`` / ``last.pt``, on the CPU, in eval mode."""
+    """The model of a segmentation ``best.pt`` / ``last.pt`` or of a weights folder's
+    ``segmentation.pt``, on the CPU, in eval mode."""
+    shipped = _shipped_weights(Path(path))
+    if shipped is not None:
+        config = SegmentationConfig.from_dict(shipped["config"], path)
+        model = build_segmentation_model(config)
+        model.load_state_dict(shipped["model"])
+        return TrainedSegmentation(model.eval(), config, shipped, Path(path))
     return TrainedSegmentation(*load_trained_model(path, "segmentation",
                                                    SegmentationConfig.from_dict,
                                                    build_segmentation_model))
+
+
+def _shipped_weights(source: Path) -> dict | None:
+    """A weights folder's ``segmentation.pt`` (config and state dict) in a checkpoint's
+    shape, without a split; None for anything else."""
+    if not source.is_file():
+        return None
+    try:
+        stored = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - load_checkpoint names the problem
+        return None
+    if not isinstance(stored, dict) or set(stored) != {"config", "state_dict"}:
+        return None
+    return {"config": stored["config"], "model": stored["state_dict"],
+            "split": {"train": [], "validation": []}}
 
 
 def predict_key_frames(

@@ -17,7 +17,7 @@ data loader workers, resumed runs and every process of a distributed run agree.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -26,6 +26,7 @@ from torch.utils.data import Dataset, DistributedSampler
 from dsaviewer.core.alternative_inputs import temporal_channel
 from dsaviewer.core.difference import temporal_stack
 from dsaviewer.models import SegmentationConfig
+from training.augment import RobustAugmentation, robust_augment
 from training.dataset import CaseRecord, make_samples
 
 
@@ -35,8 +36,11 @@ class Augmentation:
 
     horizontal_flip: float = 0.0  # probability of mirroring frames and masks left-right
     intensity: float = 0.0  # frames scaled by a gain drawn from [1 - x, 1 + x], then clipped
+    robust: RobustAugmentation = field(default_factory=RobustAugmentation)  # see augment.py
 
     def __post_init__(self) -> None:
+        if isinstance(self.robust, Mapping):  # read back from a checkpoint's options
+            object.__setattr__(self, "robust", RobustAugmentation(**self.robust))
         if not 0.0 <= self.horizontal_flip <= 1.0:
             raise ValueError(f"horizontal_flip must be a probability, got {self.horizontal_flip}")
         if not 0.0 <= self.intensity < 1.0:
@@ -44,7 +48,7 @@ class Augmentation:
 
     @property
     def enabled(self) -> bool:
-        return self.horizontal_flip > 0.0 or self.intensity > 0.0
+        return self.horizontal_flip > 0.0 or self.intensity > 0.0 or self.robust.enabled
 
 
 class SegmentationDataset(Dataset):
@@ -148,6 +152,8 @@ def _augment(
         frames01, tumor, liver = frames01[..., ::-1], tumor[..., ::-1], liver[..., ::-1]
     if gain != 1.0:
         frames01 = np.clip(frames01 * np.float32(gain), 0.0, 1.0)
+    if augmentation.robust.enabled:
+        return robust_augment(augmentation.robust, rng, frames01, tumor, liver)
     return (
         np.ascontiguousarray(frames01, dtype=np.float32),
         np.ascontiguousarray(tumor),

@@ -86,6 +86,9 @@ class SegmentationTrainingOptions:
     # Parameter-name prefixes that learn (e.g. "tumor_net."); None: every parameter. The
     # others stay as initialised, which fine-tuning on a few cases uses.
     trainable: tuple[str, ...] | None = None
+    # Broad mix: (family, value) pairs whose cases the run never sees (training/families.py).
+    held_out: tuple[tuple[str, str], ...] = ()
+    init_weights: str | None = None  # the weights folder the run started from (a record)
 
     RUN_CONTROL = RUN_CONTROL
 
@@ -110,6 +113,7 @@ class SegmentationTrainingOptions:
         values["augmentation"] = Augmentation(**values.get("augmentation", {}))
         if values.get("trainable") is not None:
             values["trainable"] = tuple(values["trainable"])
+        values["held_out"] = tuple(tuple(pair) for pair in values.get("held_out", ()))
         return cls(**values)
 
     def warmup_epochs(self, config: SegmentationConfig) -> int:

@@ -2,7 +2,8 @@
 
 1. keep only the largest liver component and fill its holes;
 2. delete tumour components whose mask, dilated by a few pixels, does not touch the liver
-   (in DSA every HCC lies in or against the liver);
+   (in DSA every HCC lies in or against the liver), and those lying mostly outside it: a
+   splenic, renal, pancreatic or bowel blush that merely abuts the liver is not an HCC;
 3. close the tumour borders (dilate then erode) to smooth them.
 
 Every step can be switched off in :class:`PostprocessConfig` so evaluation can ablate it.
@@ -27,6 +28,9 @@ class PostprocessConfig:
     remove_tumors_off_liver: bool = True
     # How far (pixels) a tumour may lie from the liver and still count as touching it.
     liver_contact_margin_px: int = 3
+    # The least fraction of a tumour component's pixels inside the liver (dilated by the
+    # margin). An HCC, even an exophytic one, lies mostly within the liver's projection.
+    min_fraction_in_liver: float = 0.5
     close_tumor_borders: bool = True
     # Radius of the disc used for closing; gaps narrower than about twice this between two
     # lesions are bridged, so keep it small.
@@ -50,12 +54,16 @@ def postprocess_masks(
         )
     if config.liver_contact_margin_px < 0 or config.closing_radius_px < 0:
         raise InputError("margins and radii must not be negative", "post-processing config")
+    if not 0.0 <= config.min_fraction_in_liver <= 1.0:
+        raise InputError("min_fraction_in_liver must lie in [0, 1]", "post-processing config")
     if config.keep_largest_liver:
         liver = largest_component(liver)
     if config.fill_liver_holes:
         liver = fill_holes(liver)
     if config.remove_tumors_off_liver:
-        tumor = remove_components_off(tumor, liver, config.liver_contact_margin_px)
+        tumor = remove_components_off(
+            tumor, liver, config.liver_contact_margin_px, config.min_fraction_in_liver
+        )
     if config.close_tumor_borders and config.closing_radius_px > 0:
         tumor = cv2.morphologyEx(
             tumor.astype(np.uint8), cv2.MORPH_CLOSE, _disc(config.closing_radius_px)
@@ -83,8 +91,11 @@ def fill_holes(mask: np.ndarray) -> np.ndarray:
     return (padded != 2)[1:-1, 1:-1]
 
 
-def remove_components_off(tumor: np.ndarray, liver: np.ndarray, margin_px: int) -> np.ndarray:
-    """Tumour components kept only if, dilated by ``margin_px``, they intersect the liver."""
+def remove_components_off(
+    tumor: np.ndarray, liver: np.ndarray, margin_px: int, min_fraction: float = 0.0
+) -> np.ndarray:
+    """Tumour components kept only if, dilated by ``margin_px``, they intersect the liver,
+    with at least ``min_fraction`` of their pixels in the liver dilated by ``margin_px``."""
     count, labels = label_components(tumor)
     if count == 0:
         return tumor.copy()
@@ -93,8 +104,11 @@ def remove_components_off(tumor: np.ndarray, liver: np.ndarray, margin_px: int) 
     reach = liver.astype(np.uint8)
     if margin_px > 0:
         reach = cv2.dilate(reach, _disc(margin_px))
-    touching = np.unique(labels[(labels > 0) & (reach > 0)])
-    return np.isin(labels, touching)
+    inside = np.bincount(labels[reach > 0].ravel(), minlength=count + 1)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    keep = (inside > 0) & (inside >= min_fraction * areas)
+    keep[0] = False
+    return keep[labels]
 
 
 def _disc(radius: int) -> np.ndarray:

@@ -1,0 +1,76 @@
+"""Families of the broad mix (``training/synth/variety.py``) as the evaluation sees them:
+which family values each case of a dataset has (from its ``truth.csv``), which cases a
+held-out-family training may not see, and which it is tested on.
+
+The split is a pure function of the truth table and the held-out values: no randomness,
+the same on every machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from dsaviewer.errors import InputError
+from training.synth.case_writer import read_truth_csv
+from training.synth.variety import FAMILIES
+
+Families = dict[str, dict[str, str]]  # case id -> {family: value}
+
+
+def read_families(dataset: str | Path) -> Families:
+    """The family values of every case of ``dataset`` (empty for a dataset of the default
+    mix, or one without ``truth.csv``)."""
+    path = Path(dataset) / "truth.csv"
+    if not path.is_file():
+        return {}
+    families: Families = {}
+    for row in read_truth_csv(path):
+        values = {name: row.get(name, "") for name in FAMILIES}
+        if any(values.values()):
+            families[row["case_id"]] = {name: value for name, value in values.items() if value}
+    return families
+
+
+def parse_held_out(items: Iterable[str]) -> dict[str, str]:
+    """``["territory=segmental", ...]`` -> {family: value}, checked against FAMILIES."""
+    held: dict[str, str] = {}
+    for item in items:
+        family, _, value = item.partition("=")
+        if family not in FAMILIES or value not in FAMILIES[family]:
+            raise InputError(
+                f"held-out family {item!r} must be FAMILY=VALUE with a value of {FAMILIES}",
+                "command line",
+            )
+        held[family] = value
+    return held
+
+
+def is_held_out(values: Mapping[str, str], held_out: Mapping[str, str]) -> bool:
+    """A case is held out when it has any held-out value."""
+    return any(values.get(family) == value for family, value in held_out.items())
+
+
+def training_cases(
+    case_ids: Iterable[str], families: Families, held_out: Mapping[str, str]
+) -> list[str]:
+    """The cases a model held out from ``held_out`` may train on, in the given order."""
+    return [c for c in case_ids if not is_held_out(families.get(c, {}), held_out)]
+
+
+def family_groups(case_ids: Iterable[str], families: Families) -> dict[str, list[str]]:
+    """``"family=value"`` -> its cases (in the given order), for every value present."""
+    groups: dict[str, list[str]] = {}
+    for case_id in case_ids:
+        for family, value in families.get(case_id, {}).items():
+            groups.setdefault(f"{family}={value}", []).append(case_id)
+    return dict(sorted(groups.items()))
+
+
+def held_out_groups(given: Iterable[str], options: Mapping[str, object]) -> set[str]:
+    """``"family=value"`` of the values held out: those given (``--held-out``), else the
+    ones a training run recorded in its options."""
+    if given:
+        return {f"{family}={value}" for family, value in parse_held_out(given).items()}
+    stored = options.get("held_out", ()) if isinstance(options, Mapping) else ()
+    return {f"{family}={value}" for family, value in stored}  # type: ignore[union-attr]
