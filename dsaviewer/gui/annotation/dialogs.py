@@ -8,8 +8,9 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
+from dsaviewer.app.annotation_document import ImportReport, OpenReport, SaveReport
 from dsaviewer.errors import InputError
-from dsaviewer.gui.annotation.editor import ImportReport, MaskEditor, OpenReport, SaveReport
+from dsaviewer.gui.annotation.editor import MaskEditor
 from dsaviewer.gui.background.workers import TaskHandle, run_in_background
 from dsaviewer.io.dataset_export import (
     DatasetExport,

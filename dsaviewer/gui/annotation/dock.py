@@ -19,10 +19,11 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox
 
+from dsaviewer.app.annotation_document import OpenReport
 from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation import dialogs
-from dsaviewer.gui.annotation.editor import MaskEditor, OpenReport
+from dsaviewer.gui.annotation.editor import MaskEditor
 from dsaviewer.gui.annotation.panel import AnnotationPanel
 from dsaviewer.gui.annotation.tools import Tool
 from dsaviewer.gui.image.frame_view import FrameView

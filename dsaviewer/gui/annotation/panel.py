@@ -39,6 +39,7 @@ from dsaviewer.gui.annotation.tools import (
     MAX_BRUSH_RADIUS,
     Tool,
 )
+from dsaviewer.gui.annotation.undo import history_actions
 from dsaviewer.io.labelme import LABELS
 
 _RADIUS_STEP = 1.25  # [ and ] scale the brush by this factor
@@ -85,8 +86,7 @@ class AnnotationPanel(QWidget):
         larger = self._action("Larger brush", "]", "Grow the brush")
         larger.triggered.connect(lambda: editor.set_radius(editor.radius * _RADIUS_STEP))
 
-        self.undo_action = editor.create_undo_action(self)
-        self.redo_action = editor.create_redo_action(self)
+        self.undo_action, self.redo_action = history_actions(editor, self)
         for action in (self.undo_action, self.redo_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.addAction(action)

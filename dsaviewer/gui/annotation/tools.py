@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from dsaviewer.app.annotation_document import UNDO_LIMIT as UNDO_LIMIT  # beside the limits
 from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
 
 TUMOR = "tumor"
@@ -17,9 +18,6 @@ LABEL_SHORTCUT = {TUMOR: "T", LIVER: "L"}
 
 DEFAULT_BRUSH_RADIUS = 8.0
 MAX_BRUSH_RADIUS = 200.0
-# At least 200 undo steps per frame are promised to annotators; the history is per frame and
-# each step holds only its changed region, bit-packed, so a generous limit stays small.
-UNDO_LIMIT = 300
 
 
 class Tool(Enum):
