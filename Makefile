@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 	$(VENV)/bin/ruff check dsaviewer training tests benchmarks
+	$(VENV)/bin/lint-imports
 
 test-slow: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -m slow
