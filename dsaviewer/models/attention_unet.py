@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -32,23 +34,8 @@ class AttentionGate(nn.Module):
 
 
 class AttentionUNet(UNet):
-    """:class:`UNet` with an :class:`AttentionGate` on every skip connection."""
+    """:class:`UNet` (same architecture arguments) with an :class:`AttentionGate` on every
+    skip connection."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        base_width: int = 8,
-        depth: int = 4,
-        norm: str = "batch",
-        upsample: str = "transpose",
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            base_width,
-            depth,
-            norm,
-            upsample,
-            skip_gate=lambda channels: AttentionGate(channels, norm),
-        )
+    def __init__(self, in_channels: int, out_channels: int, **architecture: Any) -> None:
+        super().__init__(in_channels, out_channels, skip_gate=AttentionGate, **architecture)

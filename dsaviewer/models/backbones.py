@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
 from dsaviewer.models.attention_unet import AttentionUNet
@@ -19,23 +21,10 @@ BACKBONES: dict[str, type[nn.Module]] = {
 
 
 def build_backbone(
-    name: str,
-    in_channels: int,
-    out_channels: int,
-    *,
-    base_width: int = 8,
-    depth: int = 4,
-    norm: str = "batch",
-    upsample: str = "transpose",
+    name: str, in_channels: int, out_channels: int, **architecture: Any
 ) -> nn.Module:
-    """The backbone called ``name``, returning logits ``(B, out_channels, H, W)``."""
+    """The backbone called ``name``, returning logits ``(B, out_channels, H, W)``;
+    ``architecture``: base_width, depth, norm, upsample (see :class:`UNet`)."""
     if name not in BACKBONES:
         raise ValueError(f"backbone must be one of {sorted(BACKBONES)}, got {name!r}")
-    return BACKBONES[name](
-        in_channels,
-        out_channels,
-        base_width=base_width,
-        depth=depth,
-        norm=norm,
-        upsample=upsample,
-    )
+    return BACKBONES[name](in_channels, out_channels, **architecture)

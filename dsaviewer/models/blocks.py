@@ -17,9 +17,9 @@ from torch import nn
 NORMS = ("batch", "instance", "group")
 UPSAMPLES = ("transpose", "bilinear")
 
-# Builds the module applied to a skip tensor before concatenation: (skip channels) -> module
-# whose forward is (skip, gating) -> gated skip.
-SkipGateFactory = Callable[[int], nn.Module]
+# Builds the module applied to a skip tensor before concatenation: (skip channels, norm) ->
+# module whose forward is (skip, gating) -> gated skip.
+SkipGateFactory = Callable[[int, str], nn.Module]
 # Builds the module applied at the deepest stage: (channels) -> module (B,C,H,W) -> (B,C,H,W).
 BottleneckFactory = Callable[[int], nn.Module]
 

@@ -8,6 +8,8 @@ the plain U-Net and lets the network decide how much global context to mix in:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -57,23 +59,8 @@ class ContextAggregation(nn.Module):
 
 
 class ContextUNet(UNet):
-    """:class:`UNet` with a :class:`ContextAggregation` block on its deepest features."""
+    """:class:`UNet` (same architecture arguments) with a :class:`ContextAggregation` block on
+    its deepest features."""
 
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        base_width: int = 8,
-        depth: int = 4,
-        norm: str = "batch",
-        upsample: str = "transpose",
-    ) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            base_width,
-            depth,
-            norm,
-            upsample,
-            bottleneck=ContextAggregation,
-        )
+    def __init__(self, in_channels: int, out_channels: int, **architecture: Any) -> None:
+        super().__init__(in_channels, out_channels, bottleneck=ContextAggregation, **architecture)

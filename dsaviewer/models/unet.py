@@ -47,7 +47,7 @@ class UNet(nn.Module):
                 shallower,
                 norm,
                 upsample,
-                skip_gate=None if skip_gate is None else skip_gate(shallower),
+                skip_gate=None if skip_gate is None else skip_gate(shallower, norm),
             )
             for deeper, shallower in zip(widths[:0:-1], widths[-2::-1], strict=True)
         )

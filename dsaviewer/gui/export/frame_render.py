@@ -14,18 +14,11 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 
+from dsaviewer.app.overlays import DIFFERENCE, LAYER_NAMES, LESIONS, LIVER, TUMOR
 from dsaviewer.core.lesions import Lesion
 from dsaviewer.core.overlay_images import OverlaySet
 from dsaviewer.core.window_level import apply_window
-from dsaviewer.gui.overlays.overlay_layers import (
-    DIFFERENCE,
-    HIGHLIGHT_COLOR,
-    LAYER_NAMES,
-    LESION_COLOR,
-    LESIONS,
-    LIVER,
-    TUMOR,
-)
+from dsaviewer.gui.overlays.overlay_layers import HIGHLIGHT_COLOR, LESION_COLOR
 from dsaviewer.gui.overlays.overlay_panel import legend_entries
 
 

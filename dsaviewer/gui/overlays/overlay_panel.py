@@ -9,16 +9,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QWidget
 
-from dsaviewer.app.overlays import DEFAULT_LAYERS
+from dsaviewer.app.overlays import DEFAULT_LAYERS, DIFFERENCE, LAYER_NAMES, LESIONS, LIVER, TUMOR
 from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
-from dsaviewer.gui.overlays.overlay_layers import (
-    DIFFERENCE,
-    LAYER_NAMES,
-    LESION_COLOR,
-    LESIONS,
-    LIVER,
-    TUMOR,
-)
+from dsaviewer.gui.overlays.overlay_layers import LESION_COLOR
 
 
 @dataclass(frozen=True)
