@@ -118,6 +118,7 @@ def read_dicom_series(folder: Path, files: list[Path] | None = None) -> Video:
             )
         frame, bits = _display_frames(dataset, _decoded_pixels(dataset, path), path)
         if frames is None:
+            check_run_size(len(datasets), *frame.shape[1:], frame.dtype.itemsize, folder)
             frames = np.empty((len(datasets), *frame.shape[1:]), dtype=frame.dtype)
         if frame.dtype != frames.dtype:
             raise InputError(
