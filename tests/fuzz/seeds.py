@@ -205,7 +205,7 @@ def mutate_json(text: str, rng: random.Random) -> str:
     key, or fall back to byte damage of the text."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # damaged by an earlier mutation
         return mutate_bytes(text.encode(), rng).decode("utf-8", "replace")
     choice = rng.random()
     if choice < 0.15:
