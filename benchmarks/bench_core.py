@@ -5,6 +5,11 @@ A 30-frame 1021 x 788 run (the papers' size) is written as MJPEG AVI, XA DICOM (
 key frame, frame difference and model input. Targets on a 2-core machine: core steps under
 100 ms together, peak memory under 3x the raw frame bytes.
 
+The readers' checks (container walk, declared sizes, pixel-data length, time budget) must not
+slow a valid run down: a 30-frame 1024 x 1024 run is read with ``load_video`` and with the
+decoders alone (OpenCV's frame loop, pydicom's pixel_array), interleaved; target: at most 5 %
+slower.
+
 Run: ``.venv/bin/python benchmarks/bench_core.py``
 """
 
@@ -77,6 +82,46 @@ def peak_traced_bytes(work: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
+def read_overhead(frames: np.ndarray, repeats: int = 9) -> None:
+    """load_video against the bare decoders on a valid 30-frame 1024 x 1024 run."""
+    import pydicom
+
+    square = np.stack([cv2.resize(frame, (1024, 1024)) for frame in frames[:30]])
+    with tempfile.TemporaryDirectory() as folder:
+        sources = {
+            "MJPEG AVI": (write_avi(Path(folder) / "v.avi", square, FPS), _decode_avi),
+            "XA DICOM 8-bit": (
+                write_dicom_xa(Path(folder) / "v.dcm", square, FPS),
+                lambda path: pydicom.dcmread(path).pixel_array,
+            ),
+        }
+        print(f"\nreading a valid 30-frame 1024 x 1024 run, median of {repeats} (interleaved)")
+        for name, (path, bare) in sources.items():
+            checked, alone = [], []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                load_video(path)
+                checked.append(_ms_since(start))
+                start = time.perf_counter()
+                bare(path)
+                alone.append(_ms_since(start))
+            with_checks, without = statistics.median(checked), statistics.median(alone)
+            print(f"  {name:<16} load_video {with_checks:7.1f} ms, decoder alone {without:7.1f} "
+                  f"ms: {100 * (with_checks / without - 1):+5.1f} % (target <= +5 %)")
+
+
+def _decode_avi(path: Path) -> list[np.ndarray]:
+    """OpenCV's decoding loop with the grey conversion load_video does, and nothing else."""
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    frames = []
+    ok, frame = capture.read()
+    while ok:
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+        ok, frame = capture.read()
+    capture.release()
+    return frames
+
+
 def _ms_since(start: float) -> float:
     return 1000 * (time.perf_counter() - start)
 
@@ -107,6 +152,8 @@ def main() -> None:
             video_raw = loaded[name].frames.nbytes
             peak = peak_traced_bytes(lambda path=path: load_video(path))
             print(f"  {name:<20} {statistics.median(timings):9.1f}   {peak / video_raw:5.2f}x")
+
+    read_overhead(frames)
 
     print(f"\ncore steps on the AVI-decoded frames, median of {REPEATS} runs (first run apart)")
     decoded = loaded["MJPEG AVI"].frames
