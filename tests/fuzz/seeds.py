@@ -267,9 +267,11 @@ def mutate_csv(text: str, rng: random.Random) -> str:
 def mutate_file(target: Path, kind: str, rng: random.Random) -> None:
     """Damage ``target`` in place with one mutation suited to its ``kind``."""
     data = target.read_bytes()
-    if kind == "json" and rng.random() < 0.75:
-        target.write_text(mutate_json(data.decode("utf-8", "replace"), rng), encoding="utf-8")
-    elif kind == "csv" and rng.random() < 0.75:
-        target.write_text(mutate_csv(data.decode("utf-8", "replace"), rng), encoding="utf-8")
-    else:
-        target.write_bytes(mutate_bytes(data, rng))
+    structured = {"json": mutate_json, "csv": mutate_csv}.get(kind)
+    if structured is not None and rng.random() < 0.75:
+        try:
+            target.write_text(structured(data.decode("utf-8", "replace"), rng), encoding="utf-8")
+            return
+        except (ValueError, IndexError, RecursionError):
+            pass  # an earlier mutation left too little structure: damage the bytes instead
+    target.write_bytes(mutate_bytes(data, rng))
