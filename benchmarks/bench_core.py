@@ -6,16 +6,21 @@ key frame, frame difference and model input. Targets on a 2-core machine: core s
 100 ms together, peak memory under 3x the raw frame bytes.
 
 The readers' checks (container walk, declared sizes, pixel-data length, time budget) must not
-slow a valid run down: a 30-frame 1024 x 1024 run is read with ``load_video`` and with the
-decoders alone (OpenCV's frame loop, pydicom's pixel_array), interleaved; target: at most 5 %
-slower.
+slow a valid run down: a 30-frame 1024 x 1024 run is read with ``load_video``, with the bare
+decoders for reference (OpenCV's frame loop, pydicom's pixel_array), and with ``--before
+CHECKOUT`` with an older checkout's ``load_video``, each in its own process, alternating, in CPU
+time (steadier than wall time on a shared machine); target: at most 5 % slower than before.
 
-Run: ``.venv/bin/python benchmarks/bench_core.py``
+Run: ``.venv/bin/python benchmarks/bench_core.py [--before CHECKOUT]``
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -32,6 +37,7 @@ from dsaviewer.io.video import load_video
 from dsaviewer.io.writers import write_avi, write_dicom_xa, write_frame_folder
 from training.synth import SynthOptions, generate_case
 
+ROOT = Path(__file__).resolve().parent.parent
 N_FRAMES, HEIGHT, WIDTH = 30, 788, 1021
 FPS = 7.5
 REPEATS = 7
@@ -82,32 +88,63 @@ def peak_traced_bytes(work: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
-def read_overhead(frames: np.ndarray, repeats: int = 9) -> None:
-    """load_video against the bare decoders on a valid 30-frame 1024 x 1024 run."""
-    import pydicom
-
+def read_overhead(frames: np.ndarray, before: Path | None = None, rounds: int = 5) -> None:
+    """Read time of a valid 30-frame 1024 x 1024 run: load_video of this checkout, the bare
+    decoders for reference, and with ``before`` (another checkout) that checkout's load_video,
+    each in its own process, alternating; CPU ms, median of 9 reads per process."""
     square = np.stack([cv2.resize(frame, (1024, 1024)) for frame in frames[:30]])
     with tempfile.TemporaryDirectory() as folder:
-        sources = {
-            "MJPEG AVI": (write_avi(Path(folder) / "v.avi", square, FPS), _decode_avi),
-            "XA DICOM 8-bit": (
-                write_dicom_xa(Path(folder) / "v.dcm", square, FPS),
-                lambda path: pydicom.dcmread(path).pixel_array,
-            ),
-        }
-        print(f"\nreading a valid 30-frame 1024 x 1024 run, median of {repeats} (interleaved)")
-        for name, (path, bare) in sources.items():
-            checked, alone = [], []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                load_video(path)
-                checked.append(_ms_since(start))
-                start = time.perf_counter()
-                bare(path)
-                alone.append(_ms_since(start))
-            with_checks, without = statistics.median(checked), statistics.median(alone)
-            print(f"  {name:<16} load_video {with_checks:7.1f} ms, decoder alone {without:7.1f} "
-                  f"ms: {100 * (with_checks / without - 1):+5.1f} % (target <= +5 %)")
+        paths = [write_avi(Path(folder) / "v.avi", square, FPS),
+                 write_dicom_xa(Path(folder) / "v.dcm", square, FPS)]
+        checkouts = {"this checkout": ROOT} | ({"before": before} if before else {})
+        times: dict[str, list[list[float]]] = {name: [] for name in (*checkouts, "decoder")}
+        for _ in range(rounds):
+            for name, checkout in checkouts.items():
+                times[name].append(_timed_reads(checkout, paths, "load_video"))
+            times["decoder"].append(_timed_reads(ROOT, paths, "decoder"))
+    print(f"\nreading a valid 30-frame 1024 x 1024 run: CPU ms, median over {rounds} processes")
+    medians = {name: [statistics.median(run[i] for run in runs) for i in range(len(paths))]
+               for name, runs in times.items()}
+    for index, kind in enumerate(("MJPEG AVI", "XA DICOM 8-bit")):
+        line = f"  {kind:<16} load_video {medians['this checkout'][index]:7.1f}"
+        if before:
+            change = medians["this checkout"][index] / medians["before"][index] - 1
+            line += (f", before {medians['before'][index]:7.1f}: {100 * change:+5.1f} % "
+                     "(target <= +5 %)")
+        print(line + f"; the decoder alone {medians['decoder'][index]:7.1f}")
+
+
+_TIMED_READS = """
+import statistics, sys, time
+from pathlib import Path
+import cv2, pydicom
+from dsaviewer.io.video import load_video
+sys.path.insert(0, {benchmarks!r})
+from bench_core import _decode_avi
+cv2.setNumThreads(2)
+read = {{"load_video": load_video,
+        "decoder": lambda p: _decode_avi(p) if p.suffix == ".avi" else
+        pydicom.dcmread(p).pixel_array}}
+found = []
+for path in map(Path, {paths!r}):
+    read[{how!r}](path)
+    runs = []
+    for _ in range(9):
+        start = time.process_time()
+        read[{how!r}](path)
+        runs.append(1000 * (time.process_time() - start))
+    found.append(statistics.median(runs))
+print(*found)
+"""
+
+
+def _timed_reads(checkout: Path, paths: list[Path], how: str) -> list[float]:
+    code = _TIMED_READS.format(benchmarks=str(ROOT / "benchmarks"),
+                               paths=[str(path) for path in paths], how=how)
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    output = subprocess.run([sys.executable, "-c", code], env=env, cwd=checkout, check=True,
+                            capture_output=True, text=True).stdout
+    return [float(value) for value in output.split()]
 
 
 def _decode_avi(path: Path) -> list[np.ndarray]:
@@ -127,6 +164,11 @@ def _ms_since(start: float) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="another checkout (e.g. a git worktree of an older commit) whose "
+                        "load_video is timed against this one's")
+    args = parser.parse_args()
     cv2.setNumThreads(2)
     frames = synthetic_run()
     raw = frames.nbytes
@@ -153,7 +195,7 @@ def main() -> None:
             peak = peak_traced_bytes(lambda path=path: load_video(path))
             print(f"  {name:<20} {statistics.median(timings):9.1f}   {peak / video_raw:5.2f}x")
 
-    read_overhead(frames)
+    read_overhead(frames, args.before)
 
     print(f"\ncore steps on the AVI-decoded frames, median of {REPEATS} runs (first run apart)")
     decoded = loaded["MJPEG AVI"].frames
