@@ -86,9 +86,8 @@ class MainWindow(QMainWindow):
         self.overlay_controls = OverlayControls(self.model, self.overlay_panel, self.frame_view,
                                                 self.settings)
         self.runner = AnalysisRunner(analyze, self)
-        self.weights = WeightsController(self, self.runner, self.analysis_panel, self.settings)
-        self.model.weights = self.weights.active
-        self.weights.weights_changed.connect(lambda folder: setattr(self.model, "weights", folder))
+        self.weights = WeightsController(self, self.model, self.runner, self.analysis_panel,
+                                         self.settings)
         self.exporter = CaseExporter(self)
         self._save_pool = serial_pool(self)
         self.persistence = CaseStatePersistence(self.model, lambda work, done, failed:

@@ -96,8 +96,9 @@ class AnalysisRunner(QObject):
         """Later runs analyse with the weights in ``weights_dir`` (None: the bundled ones),
         loaded on their first run; a run in progress finishes on the weights it started with.
         A window given its own ``analyze`` function keeps it."""
-        if isinstance(self._analyze, PipelineAnalyzer):
-            self._analyze = PipelineAnalyzer(weights_dir)
+        current = self._analyze
+        if isinstance(current, PipelineAnalyzer) and current.weights_dir != weights_dir:
+            self._analyze = PipelineAnalyzer(weights_dir, current.backend, current.device)
 
     def cancel(self) -> None:
         self._queued = None
@@ -149,6 +150,14 @@ class PipelineAnalyzer:
     @property
     def weights_dir(self) -> Path | None:
         return self._weights_dir
+
+    @property
+    def backend(self) -> str | None:
+        return self._backend
+
+    @property
+    def device(self) -> str | None:
+        return self._device
 
     def __call__(self, video: Video, **options: Any) -> AnalysisResult:
         from dsaviewer.inference.backend import load_backend

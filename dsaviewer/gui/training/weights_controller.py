@@ -1,16 +1,18 @@
 """Which weights the viewer analyses with: the shipped ones or a fine-tuned folder, chosen
-in the Analysis menu or at the end of a training run, remembered across sessions (QSettings)
-and named in the analysis panel. A folder whose files fail their checksums is refused with
+in the Analysis menu or at the end of a training run, remembered across sessions (QSettings).
+The choice is the application model's ``weights`` field; the analysis runner and the
+analysis panel follow its event. A folder whose files fail their checksums is refused with
 the reason; a remembered folder that fails at start-up falls back to the shipped weights."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
+from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.errors import InputError
 from dsaviewer.gui.background.analysis_runner import AnalysisRunner
 from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
@@ -28,14 +30,15 @@ ACTIVE_WEIGHTS = "analysis/weights_dir"  # "" for the shipped weights
 
 
 class WeightsController(QObject):
-    weights_changed = Signal(object)  # Path, or None for the shipped weights
-
-    def __init__(self, window: QMainWindow, runner: AnalysisRunner, panel: AnalysisPanel,
-                 settings: QSettings) -> None:
+    def __init__(self, window: QMainWindow, model: ViewerModel, runner: AnalysisRunner,
+                 panel: AnalysisPanel, settings: QSettings) -> None:
         super().__init__(window)
-        self._window, self._runner, self._panel = window, runner, panel
-        self._settings = settings
-        self.active: Path | None = None
+        self._window, self._model, self._settings = window, model, settings
+        model.events.weights.connect(runner.use_weights)
+        model.events.weights.connect(lambda folder: panel.show_weights(
+            weights_display_name(folder)))
+        panel.show_weights(weights_display_name(model.weights))
+        model.weights = runner.weights_dir  # the model starts from what the runner was given
         self.dialog: TrainDialog | None = None
         self._opened_cases: list[Path] = []
         self.refusal = ""  # why the remembered weights were not restored, if they were not
@@ -51,6 +54,11 @@ class WeightsController(QObject):
         self.shipped_action.triggered.connect(lambda: self.activate(None))
         self.actions = [self.train_action, self.choose_action, self.shipped_action]
         self._restore()
+
+    @property
+    def active(self) -> Path | None:
+        """The weights folder analyses use; None: the shipped weights."""
+        return self._model.weights
 
     def case_opened(self, opened: Path) -> None:
         """Remember the case folders of this session (those with labels can train)."""
@@ -83,11 +91,8 @@ class WeightsController(QObject):
                 return False
         else:
             folder = None
-        self.active = folder
-        self._runner.use_weights(folder)
         self._settings.setValue(ACTIVE_WEIGHTS, "" if folder is None else str(folder))
-        self._panel.show_weights(weights_display_name(folder))
-        self.weights_changed.emit(folder)
+        self._model.weights = folder
         return True
 
     def open_training(self) -> TrainDialog:
@@ -113,8 +118,6 @@ class WeightsController(QObject):
     def _restore(self) -> None:
         stored = str(self._settings.value(ACTIVE_WEIGHTS, "") or "")
         if not stored:  # the runner's own weights: the shipped ones unless a caller chose
-            self.active = self._runner.weights_dir
-            self._panel.show_weights(weights_display_name(self.active))
             return
         if not self.activate(Path(stored), quiet=True):
             self.activate(None)
