@@ -22,3 +22,11 @@ def shared_dicom_dir() -> Path:
     if not folder.is_dir():
         pytest.skip(f"real DICOM test files not found at {folder}")
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _private_user_data(tmp_path_factory, monkeypatch) -> Path:
+    """A per-user data folder of the test's own: the user's is never read or written."""
+    folder = tmp_path_factory.mktemp("user-data")
+    monkeypatch.setenv("DSAVIEWER_DATA_DIR", str(folder))
+    return folder

@@ -20,6 +20,7 @@ from dsaviewer.io.case_state import (
     write_case_state,
 )
 from dsaviewer.io.clinical import ClinicalVariables
+from dsaviewer.io.user_data import user_data_folder
 from dsaviewer.io.video import load_video
 from dsaviewer.io.writers import write_avi, write_frame_folder
 
@@ -57,14 +58,23 @@ def test_a_case_folder_keeps_its_state_in_viewer_whichever_way_it_is_opened(tmp_
         assert location.clinical_csv == tmp_path.absolute() / "clinical.csv"
 
 
-def test_a_loose_video_or_frame_folder_gets_a_sidecar_beside_it(tmp_path):
+def test_a_loose_video_or_frame_folder_keeps_its_state_in_the_user_folder(tmp_path):
     write_avi(tmp_path / "run1.avi", run_frames(4, 32), 5)
     write_frame_folder(tmp_path / "frames_of_run2", run_frames(4, 32))
+    for name in ("run1.avi", "frames_of_run2"):
+        location = locate_case_state(tmp_path / name)
+        assert location.state_folder == location.cache_folder
+        assert location.state_folder.parent == user_data_folder() / "cases"
+        assert location.case_id is None and location.clinical_csv is None
+    assert len({locate_case_state(tmp_path / n).state_folder for n in ("run1.avi",
+                                                                        "frames_of_run2")}) == 2
+
+
+def test_a_sidecar_written_by_earlier_versions_is_still_used(tmp_path):
+    write_avi(tmp_path / "run1.avi", run_frames(4, 32), 5)
+    (tmp_path / "run1.avi.viewer").mkdir()
     assert locate_case_state(tmp_path / "run1.avi").state_folder == (
         tmp_path.absolute() / "run1.avi.viewer")
-    location = locate_case_state(tmp_path / "frames_of_run2")
-    assert location.state_folder == tmp_path.absolute() / "frames_of_run2.viewer"
-    assert location.case_id is None and location.clinical_csv is None
 
 
 def test_nothing_saved_reads_as_an_empty_state(tmp_path):

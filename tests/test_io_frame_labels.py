@@ -22,6 +22,7 @@ from dsaviewer.io.frame_labels import (
     write_frame_labels,
     write_prediction_labels,
 )
+from dsaviewer.io.user_data import video_data_folder
 from dsaviewer.io.writers import write_frame_folder
 
 SHAPE = (70, 90)
@@ -106,14 +107,14 @@ def test_predictions_are_flagged_and_reported_as_unchecked(tmp_path):
     assert loaded.unchecked_predictions == (5,)
 
 
-def test_labels_live_in_the_case_or_in_the_videos_sidecar(tmp_path):
+def test_labels_live_in_the_case_or_in_the_videos_user_folder(tmp_path):
     case = tmp_path / "dataset" / "case3"
     write_frame_folder(case / "frames", np.zeros((2, 4, 4), np.uint8))
     assert labels_folder_for(case) == case / "labels"
     assert labels_folder_for(case / "frames") == case / "labels"
     video = tmp_path / "run.avi"
     video.write_bytes(b"x")
-    assert labels_folder_for(video) == tmp_path / "run.avi.viewer" / "labels"
+    assert labels_folder_for(video) == video_data_folder(video) / "labels"  # not beside it
     write_frame_labels(labels_folder_for(case), 1, np.zeros((4, 4), np.uint8),
                        {"tumor": np.eye(4, dtype=bool)})
     assert list(open_case(case).label_files) == [1]

@@ -23,6 +23,7 @@ from dsaviewer.io.recovery import (
     remove_recovery_frame,
     write_recovery_frame,
 )
+from dsaviewer.io.user_data import video_data_folder
 from dsaviewer.io.writers import write_frame_folder
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,10 +66,10 @@ def test_round_trip_in_the_case_viewer_folder(tmp_path):
     assert find_recovery(case) is None and not folder.exists()
 
 
-def test_a_video_file_keeps_its_recovery_in_its_sidecar(tmp_path):
+def test_a_video_file_keeps_its_recovery_in_its_user_folder_not_beside_it(tmp_path):
     video = tmp_path / "run1.avi"
     video.write_bytes(b"not read here")
-    assert recovery_folder_for(video) == tmp_path / "run1.avi.viewer" / "recovery"
+    assert recovery_folder_for(video) == video_data_folder(video) / "recovery"
 
 
 def test_unreadable_files_are_reported_not_raised(tmp_path):

@@ -28,8 +28,8 @@ from dsaviewer.io.case_state import (
     CaseLocation,
     CaseState,
     SavedAnalysis,
+    load_case_state,
     locate_case_state,
-    read_case_state,
 )
 from dsaviewer.io.clinical import ClinicalVariables, read_clinical_csv
 from dsaviewer.io.key_frame_labels import labelled_key_frame
@@ -92,7 +92,7 @@ def open_session(path: str | Path) -> CaseSession:
     location = locate_case_state(opened)
     notes: list[str] = []
     try:
-        state = read_case_state(location.state_folder)
+        state = load_case_state(location)
     except InputError as error:
         notes.append(f"the saved viewer state was not restored: {error}")
         state = CaseState()

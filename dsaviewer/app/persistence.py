@@ -11,7 +11,7 @@ from psygnal import Signal
 
 from dsaviewer.app.tasks import Submit
 from dsaviewer.app.viewer_model import ViewerModel
-from dsaviewer.io.case_state import CaseState, write_case_state
+from dsaviewer.io.case_state import CaseState, save_case_state
 
 
 class CaseStatePersistence:
@@ -31,7 +31,10 @@ class CaseStatePersistence:
         case = model.case
         if case is None:
             return
-        state, folder = model.state(), case.location.state_folder
+        state, location = model.state(), case.location
+        # The analysis is a cache kept in the per-user folder; a case folder gets only what
+        # the user changed (io.case_state.save_case_state).
+        folder = location.cache_folder or location.state_folder
 
         def stored(written: CaseState) -> None:
             if model.case is case:
@@ -39,7 +42,7 @@ class CaseStatePersistence:
             self.saved.emit()
 
         self._submit(
-            lambda: write_case_state(folder, state),
+            lambda: save_case_state(location, state),
             stored,
             lambda error, _trace: self.failed.emit(
                 f"Could not save the case state in {folder}: {error}"),

@@ -188,7 +188,7 @@ class ViewerModel:
         )
 
     def mark_saved(self, stored: CaseState) -> None:
-        """Note what :func:`write_case_state` returned, so its arrays are not written twice."""
+        """Note what :func:`save_case_state` returned, so its arrays are not written twice."""
         analysis, current = stored.analysis, self.analysis_record
         if analysis is not None and current is not None and analysis.details is current.details:
             self.analysis_record = analysis

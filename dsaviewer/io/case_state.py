@@ -1,11 +1,16 @@
-"""What the viewer adds to a case, saved beside the video without touching it.
+"""What the viewer adds to a case, saved without touching the video.
 
-Where it goes (:func:`locate_case_state`):
+Where it goes (:func:`locate_case_state`, :func:`save_case_state`):
 
-- a case folder (DESIGN.md), opened as the folder or as its one video source:
-  ``<case>/viewer/``;
-- anything else (a video file, a DICOM file or series folder, a frame folder):
-  a sidecar folder beside it, ``<name>.viewer/`` (``run1.avi`` -> ``run1.avi.viewer/``).
+- the analysis, a cache that can be made again, always goes to the video's per-user folder
+  (:func:`dsaviewer.io.user_data.video_data_folder`), never beside the video;
+- a case folder (DESIGN.md), opened as the folder or as its one video source: what the user
+  changed (a key-frame override, clinical values) goes to ``<case>/viewer/`` once there is
+  such a change, and to the per-user folder as well, which keeps it when the case sits on
+  read-only media;
+- anything else (a loose video file, a DICOM file or series folder, a frame folder): all of
+  it in the per-user folder. Opening or analysing a loose file writes nothing beside it. A
+  sidecar ``<name>.viewer/`` written by earlier versions is still used where it exists.
 
 What it holds::
 
@@ -30,6 +35,7 @@ recomputed exactly from the video, the masks and the probabilities.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
@@ -49,6 +55,7 @@ from dsaviewer.io.case_folder import is_case_folder, open_case
 from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
 from dsaviewer.io.image_header import check_image_header
 from dsaviewer.io.limits import MAX_IMAGE_SIDE, MAX_STATE_BYTES, read_json
+from dsaviewer.io.user_data import video_data_folder
 from dsaviewer.io.writers import replace_atomically
 
 STATE_FOLDER_NAME = "viewer"
@@ -71,11 +78,14 @@ LEFTOVER_AGE_S = 600.0
 
 @dataclass(frozen=True)
 class CaseLocation:
-    """Where a case's viewer state lives, and for a case folder its dataset's clinical.csv."""
+    """Where a case's viewer state lives, and for a case folder its dataset's clinical.csv.
+    ``cache_folder`` is the video's per-user folder; for a loose file it is also
+    ``state_folder``."""
 
     state_folder: Path
     case_id: str | None  # the case folder's name: its row in clinical.csv
     clinical_csv: Path | None  # <dataset>/clinical.csv beside the case folder
+    cache_folder: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -120,8 +130,45 @@ def locate_case_state(opened: str | Path) -> CaseLocation:
     path = Path(opened).absolute()
     root = _case_root(path)
     if root is None:
-        return CaseLocation(path.with_name(path.name + SIDECAR_SUFFIX), None, None)
-    return CaseLocation(root / STATE_FOLDER_NAME, root.name, root.parent / CLINICAL_CSV_NAME)
+        sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+        cache = video_data_folder(path)
+        return CaseLocation(sidecar if sidecar.is_dir() else cache, None, None, cache)
+    try:
+        video = open_case(root).video_path
+    except InputError:
+        video = root
+    csv = root.parent / CLINICAL_CSV_NAME
+    return CaseLocation(root / STATE_FOLDER_NAME, root.name, csv, video_data_folder(video))
+
+
+def load_case_state(location: CaseLocation) -> CaseState:
+    """The state saved for ``location``: the user's changes from the case folder where it
+    holds them (else from the per-user folder), the analysis from the per-user folder (else
+    from the case folder, where earlier versions kept it). InputError as
+    :func:`read_case_state`."""
+    cached = read_case_state(location.cache_folder) if location.cache_folder else CaseState()
+    if location.cache_folder == location.state_folder:
+        return cached
+    if not (location.state_folder / STATE_FILE_NAME).is_file():
+        return cached
+    own = read_case_state(location.state_folder)
+    return replace(own, analysis=cached.analysis or own.analysis)
+
+
+def save_case_state(location: CaseLocation, state: CaseState) -> CaseState:
+    """Save ``state`` where it belongs (see the module text); return it as stored, as
+    :func:`write_case_state` does. OSError when the per-user folder cannot be written; a case
+    folder that cannot be written (read-only media) is skipped, the per-user copy holds all."""
+    cache = location.cache_folder or location.state_folder
+    stored = write_case_state(cache, state)
+    if cache == location.state_folder:
+        return stored
+    changed = state.key_frame_override is not None or state.clinical is not None
+    if changed or (location.state_folder / STATE_FILE_NAME).is_file():
+        # On read-only media the per-user copy keeps the change.
+        with contextlib.suppress(OSError):
+            write_case_state(location.state_folder, replace(state, analysis=None))
+    return stored
 
 
 def read_case_state(folder: str | Path) -> CaseState:

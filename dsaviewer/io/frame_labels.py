@@ -64,7 +64,7 @@ def label_json_path(labels_dir: str | Path, frame_index: int) -> Path:
 
 def labels_folder_for(opened: str | Path) -> Path:
     """Where the Labelme files of what the user opened go: ``<case>/labels`` for a case
-    folder (or its video), else ``labels/`` in the video's sidecar folder
+    folder (or its video), else ``labels/`` in the video's per-user folder
     (:func:`dsaviewer.io.case_state.locate_case_state`)."""
     location = locate_case_state(opened)
     if location.case_id is not None:

@@ -3,12 +3,13 @@ both as PNG files written atomically."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QStandardPaths, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
@@ -45,10 +46,17 @@ EXPORTS_FOLDER = "exports"  # inside the case's viewer folder, out of the traini
 
 
 def ask_png_path(parent: QWidget, title: str, session: CaseSession, what: str) -> Path | None:
-    """Ask where to save a PNG, offering ``<viewer folder>/exports/<case>_<what>.png``."""
+    """Ask where to save a PNG, offering ``<case>/viewer/exports/<case>_<what>.png`` for a
+    case folder and the user's pictures folder for a loose file (never beside it)."""
     name = session.location.case_id or session.video.source.stem
-    default = session.location.state_folder / EXPORTS_FOLDER / f"{name}_{what}.png"
-    default.parent.mkdir(parents=True, exist_ok=True)
+    if session.location.case_id is not None:
+        folder = session.location.state_folder / EXPORTS_FOLDER
+        with contextlib.suppress(OSError):  # read-only media: the dialog still opens
+            folder.mkdir(parents=True, exist_ok=True)
+    else:
+        pictures = QStandardPaths.StandardLocation.PicturesLocation
+        folder = Path(QStandardPaths.writableLocation(pictures) or Path.home())
+    default = folder / f"{name}_{what}.png"
     path, _ = QFileDialog.getSaveFileName(parent, title, str(default), "PNG images (*.png)")
     return Path(path) if path else None
 
