@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QComboBox
 
 from dsaviewer.core.lesions import extract_lesions
@@ -68,3 +69,36 @@ def test_clinical_form_emits_valid_values_and_keeps_invalid_ones_out(qtbot):
     form.editors["child_pugh"].editingFinished.emit()
     assert emitted[-1] == ClinicalVariables(pt=13.5, child_pugh=6)
     assert form.errors() == {}
+
+
+@pytest.mark.parametrize(("language", "typed", "value"), [
+    (QLocale.Language.German, "18,6", 18.6),
+    (QLocale.Language.German, "18.6", 18.6),
+    (QLocale.Language.French, "40,7", 40.7),
+    (QLocale.Language.English, "18.6", 18.6),
+])
+def test_clinical_form_reads_the_locales_decimal_separator(qtbot, language, typed, value):
+    previous = QLocale()
+    QLocale.setDefault(QLocale(language))
+    try:
+        form = ClinicalForm()
+        qtbot.addWidget(form)
+        form.editors["tbil"].setText(typed)
+        form.editors["tbil"].editingFinished.emit()
+        assert form.errors() == {}
+        assert form.values() == ClinicalVariables(tbil=value)
+    finally:
+        QLocale.setDefault(previous)
+
+
+def test_a_comma_is_still_refused_where_the_locale_uses_a_point(qtbot):
+    previous = QLocale()
+    QLocale.setDefault(QLocale(QLocale.Language.English))
+    try:
+        form = ClinicalForm()
+        qtbot.addWidget(form)
+        form.editors["tbil"].setText("1,5")
+        form.editors["tbil"].editingFinished.emit()
+        assert "not a number" in form.errors()["tbil"]
+    finally:
+        QLocale.setDefault(previous)

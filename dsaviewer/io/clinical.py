@@ -186,9 +186,12 @@ def parse_clinical(values: Mapping[str, Value | None]) -> ClinicalVariables:
     )
 
 
-def parse_value(spec: ClinicalField, raw: Value | None) -> Value | None:
+def parse_value(
+    spec: ClinicalField, raw: Value | None, decimal_separator: str = "."
+) -> Value | None:
     """One value of ``spec`` from text or a number; None when missing (see
-    :func:`parse_clinical`)."""
+    :func:`parse_clinical`). Text typed by a person may use ``decimal_separator``, their
+    locale's (``18,6`` where it is a comma), as well as a point."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if isinstance(raw, float) and math.isnan(raw):
@@ -207,8 +210,11 @@ def parse_value(spec: ClinicalField, raw: Value | None) -> Value | None:
         return choice
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise refuse(f"is a {type(raw).__name__}, not a number")
+    text = raw.strip() if isinstance(raw, str) else raw
+    if isinstance(text, str) and decimal_separator not in (".", "") and "." not in text:
+        text = text.replace(decimal_separator, ".", 1)
     try:
-        number = _to_float(raw)
+        number = _to_float(text)
     except (ValueError, OverflowError):
         raise refuse("is not a number") from None
     if not math.isfinite(number):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QLocale, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -79,6 +79,11 @@ def load_clinical_row(parent: QWidget, model: ViewerModel, path: Path) -> str:
     case_id, values = chosen
     model.edit_clinical(values)
     return f"Clinical values of {case_id} loaded from {path}"
+
+
+def _decimal_point() -> str:
+    """The decimal separator people type here: the locale's (a comma in much of Europe)."""
+    return QLocale().decimalPoint()
 
 
 def _number(value: float) -> str:
@@ -194,7 +199,7 @@ class ClinicalForm(QWidget):
                 parsed[spec.name] = (editor.currentData(), None)
                 continue
             try:
-                parsed[spec.name] = (parse_value(spec, editor.text()), None)
+                parsed[spec.name] = (parse_value(spec, editor.text(), _decimal_point()), None)
             except InputError as error:
                 parsed[spec.name] = (None, error.reason)
         return parsed
