@@ -8,8 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from dsaviewer.core.lesions import extract_lesions
+from dsaviewer.core.lesions import DEFAULT_MIN_AREA_MM2, DEFAULT_MIN_AREA_PX, extract_lesions
 from dsaviewer.errors import InputError
+
+
+def every_lesion(*args, **options):
+    """extract_lesions without its minimum size, for tests of tiny masks."""
+    return extract_lesions(*args, min_area_mm2=0, min_area_px=0, **options)
 
 
 def rect_mask(shape, *rects) -> np.ndarray:
@@ -21,7 +26,7 @@ def rect_mask(shape, *rects) -> np.ndarray:
 
 def test_rectangle_measures_with_anisotropic_spacing():
     mask = rect_mask((30, 40), (5, 10, 11, 18))  # 6 rows x 8 columns
-    (lesion,) = extract_lesions(mask, pixel_spacing_mm=(0.5, 2.0))
+    (lesion,) = every_lesion(mask, pixel_spacing_mm=(0.5, 2.0))
     assert lesion.number == 1
     assert lesion.area_px == 48
     assert lesion.area_mm2 == pytest.approx(48 * 0.5 * 2.0)
@@ -36,27 +41,27 @@ def test_rectangle_measures_with_anisotropic_spacing():
 
 def test_diagonal_line_is_one_lesion_measured_corner_to_corner():
     mask = np.eye(10, dtype=bool)
-    (lesion,) = extract_lesions(mask, pixel_spacing_mm=(2.0, 1.0))
+    (lesion,) = every_lesion(mask, pixel_spacing_mm=(2.0, 1.0))
     # From the outer corner of pixel (0, 0) to that of pixel (9, 9): 10 x 10 px, 20 x 10 mm.
     assert lesion.longest_diameter_px == pytest.approx(10 * math.sqrt(2))
     assert lesion.longest_diameter_mm == pytest.approx(math.hypot(20.0, 10.0))
 
 
 def test_without_spacing_mm_fields_are_none():
-    (lesion,) = extract_lesions(rect_mask((10, 10), (2, 2, 5, 5)))
+    (lesion,) = every_lesion(rect_mask((10, 10), (2, 2, 5, 5)))
     assert lesion.area_mm2 is None and lesion.longest_diameter_mm is None
 
 
 def test_disc_diameter_is_close_to_its_width():
     mask = cv2.circle(np.zeros((60, 60), np.uint8), (30, 30), 10, 1, -1).astype(bool)
-    (lesion,) = extract_lesions(mask)
+    (lesion,) = every_lesion(mask)
     assert 21.0 <= lesion.longest_diameter_px <= 22.0  # 21 pixels across, pixel corners
     assert lesion.centroid == pytest.approx((30.0, 30.0))
 
 
 def test_contour_redraws_a_convex_lesion_exactly():
     mask = cv2.circle(np.zeros((60, 60), np.uint8), (25, 33), 12, 1, -1).astype(bool)
-    (lesion,) = extract_lesions(mask)
+    (lesion,) = every_lesion(mask)
     outline = np.array([(col, row) for row, col in lesion.contour], dtype=np.int32)
     redrawn = cv2.fillPoly(np.zeros((60, 60), np.uint8), [outline], 1).astype(bool)
     np.testing.assert_array_equal(redrawn, mask)
@@ -69,18 +74,18 @@ def test_lesions_are_numbered_by_area_with_ties_in_raster_order():
         (2, 30, 5, 33),  # 9 px, upper right: first in raster order among the ties
         (10, 10, 20, 20),  # 100 px
     )
-    lesions = extract_lesions(mask)
+    lesions = every_lesion(mask)
     assert [lesion.number for lesion in lesions] == [1, 2, 3]
     assert [lesion.area_px for lesion in lesions] == [100, 9, 9]
     assert [lesion.bbox[:2] for lesion in lesions] == [(10, 10), (2, 30), (30, 2)]
-    assert extract_lesions(mask) == lesions
+    assert every_lesion(mask) == lesions
 
 
 def test_numbering_follows_area_then_raster_order_on_a_large_image():
     # OpenCV labels large images in parallel strips, so its own numbering depends on the
     # thread count; lesion numbers must not.
     mask = np.random.default_rng(0).random((400, 400)) < 0.01  # ~1500 specks, most 1 px
-    lesions = extract_lesions(mask)
+    lesions = every_lesion(mask)
     # A lesion's first pixel in raster order starts its outline, so it is min(contour).
     keys = [(-lesion.area_px, min(lesion.contour)) for lesion in lesions]
     assert len(lesions) > 1000
@@ -89,7 +94,7 @@ def test_numbering_follows_area_then_raster_order_on_a_large_image():
 
 def test_pixels_touching_at_a_corner_are_one_lesion():
     mask = rect_mask((10, 10), (1, 1, 3, 3), (3, 3, 5, 5))
-    assert len(extract_lesions(mask)) == 1
+    assert len(every_lesion(mask)) == 1
 
 
 def test_uncertainty_is_one_minus_the_mean_probability_and_flags_doubtful_lesions():
@@ -98,32 +103,48 @@ def test_uncertainty_is_one_minus_the_mean_probability_and_flags_doubtful_lesion
     prob[2:12, 2:12] = 0.9
     prob[20:24, 20:24] = 0.5
     prob[20:22, 20:24] = 0.7  # the small lesion averages 0.6
-    confident, doubtful = extract_lesions(mask, prob)
+    confident, doubtful = every_lesion(mask, prob)
     assert confident.uncertainty == pytest.approx(0.1)
     assert doubtful.mean_probability == pytest.approx(0.6)
     assert doubtful.uncertainty == pytest.approx(0.4)
     assert (confident.flagged, doubtful.flagged) == (False, True)
-    strict = extract_lesions(mask, prob, uncertainty_threshold=0.05)
+    strict = every_lesion(mask, prob, uncertainty_threshold=0.05)
     assert all(lesion.flagged for lesion in strict)
 
 
 def test_without_probabilities_nothing_is_flagged():
-    (lesion,) = extract_lesions(rect_mask((10, 10), (2, 2, 5, 5)))
+    (lesion,) = every_lesion(rect_mask((10, 10), (2, 2, 5, 5)))
     assert lesion.uncertainty is None and lesion.mean_probability is None
     assert not lesion.flagged
 
 
 def test_empty_mask_has_no_lesions():
-    assert extract_lesions(np.zeros((10, 10), dtype=bool)) == []
+    assert every_lesion(np.zeros((10, 10), dtype=bool)) == []
 
 
 def test_bad_inputs_are_refused():
     mask = rect_mask((10, 10), (2, 2, 5, 5))
     with pytest.raises(InputError, match=r"within \[0, 1\]"):
-        extract_lesions(mask, np.full((10, 10), 3.0))
+        every_lesion(mask, np.full((10, 10), 3.0))
     with pytest.raises(InputError, match="does not match"):
-        extract_lesions(mask, np.zeros((10, 11)))
+        every_lesion(mask, np.zeros((10, 11)))
     with pytest.raises(InputError, match="threshold probabilities"):
-        extract_lesions(np.full((10, 10), 0.7))
+        every_lesion(np.full((10, 10), 0.7))
     with pytest.raises(InputError, match="pixel spacing"):
-        extract_lesions(mask, pixel_spacing_mm=(1.0, -1.0))
+        every_lesion(mask, pixel_spacing_mm=(1.0, -1.0))
+
+
+def test_specks_below_the_minimum_size_are_not_lesions():
+    # 40 px, 12 px and a 9-px and a 1-px speck
+    mask = rect_mask((40, 40), (0, 0, 5, 8), (20, 20, 23, 24), (30, 30, 33, 33), (38, 38, 39, 39))
+    assert DEFAULT_MIN_AREA_PX == 10
+    assert [lesion.area_px for lesion in extract_lesions(mask)] == [40, 12]
+    assert [lesion.number for lesion in extract_lesions(mask)] == [1, 2]
+    # With a spacing the limit is an area: at 0.5 mm/px, 12 px = 3 mm² < 4 mm².
+    assert DEFAULT_MIN_AREA_MM2 == 4.0
+    (big,) = extract_lesions(mask, pixel_spacing_mm=(0.5, 0.5))
+    assert big.area_mm2 == pytest.approx(10.0)
+    assert len(extract_lesions(mask, pixel_spacing_mm=(0.5, 0.5), min_area_mm2=2.0)) == 3
+    assert len(extract_lesions(mask, min_area_px=1)) == 4
+    with pytest.raises(ValueError, match=">= 0"):
+        extract_lesions(mask, min_area_px=-1)
