@@ -90,14 +90,19 @@ def _mask_rgba(mask: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
     return rgba
 
 
+LABEL_BACKING = QColor(0, 0, 0, 220)
+
+
 def _paint_lesions(
     painter: QPainter, lesions: Sequence[Lesion], highlighted: int | None, width: int
 ) -> None:
-    scale = max(1.0, width / 512.0)  # outlines and numbers readable on large frames
+    scale = max(1.0, width / 512.0)  # outlines readable on large frames
+    device = painter.device()
     font = QFont()
-    font.setPixelSize(round(14 * scale))
+    font.setPixelSize(lesion_label_px(device.width(), device.height()))
     font.setBold(True)
     painter.setFont(font)
+    metrics = painter.fontMetrics()
     for lesion in lesions:
         color = HIGHLIGHT_COLOR if lesion.number == highlighted else LESION_COLOR
         path = QPainterPath()
@@ -111,9 +116,24 @@ def _paint_lesions(
         painter.drawPath(path)
         top = min(point.y() for point in points)
         centre = sum(point.x() for point in points) / len(points)
-        box = QRectF(centre - 30 * scale, top - 20 * scale, 60 * scale, 18 * scale)
-        painter.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                         str(lesion.number))
+        # The number on a dark box: readable on bright contrast as on the dark background.
+        text = str(lesion.number)
+        pad = metrics.height() * 0.15
+        box = QRectF(0, 0, metrics.horizontalAdvance(text) + 4 * pad, metrics.height() + pad)
+        box.moveCenter(QPointF(centre, top - pad - box.height() / 2))
+        box.moveTop(max(0.0, box.top()))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(LABEL_BACKING)
+        painter.drawRoundedRect(box, pad, pad)
+        painter.setPen(color)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+
+def lesion_label_px(width: int, height: int) -> int:
+    """The pixel size of lesion numbers on an image of ``width`` x ``height``: 3.5 % of its
+    shorter side (18 px on a 512-pixel frame), at least 12, so the numbers stay readable
+    when the image is shown smaller, as in the one-page summary."""
+    return max(12, round(0.035 * min(width, height)))
 
 
 def _paint_legend(painter: QPainter, entries: list[tuple[str, QColor]], width: int) -> None:
