@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[dev,packaging]"
+	$(PY) -m pip install --quiet -e ".[dev,training,packaging]"
 	$(PY) -m pip install --quiet --no-deps "labelme==5.9.1"  # test-only, see pyproject
 	touch $@
 

@@ -139,7 +139,9 @@ def test_plots_are_written_as_png(tmp_path: Path) -> None:
     roc = draw_roc(tmp_path / "roc.png", [("m", roc_curve(LABELS, PROBABILITIES), 8 / 9)], 1.0)
     calibration = draw_calibration(tmp_path / "cal.png",
                                    [("m", calibration_bins(LABELS, PROBABILITIES))])
+    model_colour = tuple(int(COLOURS[0][i:i + 2], 16) for i in (5, 3, 1))  # as BGR
     for path in (roc, calibration):
         image = cv2.imread(str(path))
-        assert image.shape == (640, 640, 3)
-        assert (image == COLOURS[0]).all(axis=2).sum() > 100  # the model's curve is drawn
+        assert 500 <= image.shape[0] <= 800 and 500 <= image.shape[1] <= 800
+        near = np.abs(image.astype(int) - model_colour).max(axis=2) < 30
+        assert near.sum() > 100  # the model's curve is drawn

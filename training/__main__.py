@@ -21,6 +21,7 @@ COMMANDS = {
     "ablation": "training.cli_ablation",
     "fine-tune": "training.cli_fine_tune",
     "synth-figure": "training.synth.figure",
+    "plots": "training.cli_plots",
 }
 
 

@@ -32,7 +32,7 @@ from training.device import RuntimeOptions, select_device
 from training.evaluate_families import RESPONSE_COLUMNS, family_markdown, response_by_family
 from training.evaluate_response import compare_models, evaluate_response, response_markdown
 from training.families import family_groups, held_out_groups, read_families
-from training.plots import draw_calibration, draw_roc
+from training.plots import draw_calibration, draw_roc, roc_band
 from training.report import write_json, write_text
 from training.seg_predictions import response_input_masks
 from training.synth.case_writer import TRUTH_CSV, read_truth_csv
@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     bayes = evaluations[0].metrics.get("bayes_auc")
     draw_roc(args.out / "roc.png",
              [(e.name, e.roc, e.metrics["auc"].estimate) for e in evaluations],
-             None if bayes is None else bayes.estimate)
+             None if bayes is None else bayes.estimate,
+             [roc_band(labels, probabilities, args.resamples, args.bootstrap_seed)
+              for _, _, probabilities in scored])
     draw_calibration(args.out / "calibration.png", [(e.name, e.calibration) for e in evaluations])
     families = read_families(args.data)
     by_family = []

@@ -1,126 +1,213 @@
-"""ROC and calibration plots as PNG, drawn with OpenCV (matplotlib is not a dependency).
+"""The evaluation figures, drawn with matplotlib (Agg, no display): ROC curves with bootstrap
+confidence bands, reliability diagrams with Wilson intervals per bin, training curves and the
+ablation table's Dice with its confidence intervals.
 
-Both plots share unit axes [0, 1] x [0, 1] with a grid every 0.2, the diagonal (chance for
-ROC, perfect calibration for the reliability diagram) and a legend in the lower right.
+matplotlib is a training/docs dependency (the ``training`` extra), never shipped in the
+viewer. Figures are made on their own ``Figure`` objects (no pyplot state), so drawing is
+thread-safe and leaves no windows behind; ``bbox_inches="tight"`` keeps every legend and
+label inside the saved image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import cv2
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from dsaviewer.core.metrics_classification import CalibrationBins, RocCurve
+from dsaviewer.core.metrics_classification import CalibrationBins, RocCurve, roc_curve
 from dsaviewer.io.writers import replace_atomically
 
-SIZE = 640
-_MARGIN_LEFT, _MARGIN_BOTTOM, _MARGIN_TOP, _MARGIN_RIGHT = 80, 70, 50, 30
-_FONT = cv2.FONT_HERSHEY_SIMPLEX
-_BLACK, _GREY, _LIGHT = (0, 0, 0), (128, 128, 128), (225, 225, 225)
-# BGR: blue, orange, green, red, purple (the usual qualitative palette).
-COLOURS = ((180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148))
+# matplotlib's default qualitative palette ("tab10"), as hex strings.
+COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
+FIGURE_INCHES = (6.4, 6.4)
+DPI = 100
+_Z95 = 1.959963984540054
 
 
-class _Axes:
-    def __init__(self, title: str, x_label: str, y_label: str) -> None:
-        self.image = np.full((SIZE, SIZE, 3), 255, np.uint8)
-        self.x0, self.x1 = _MARGIN_LEFT, SIZE - _MARGIN_RIGHT
-        self.y0, self.y1 = SIZE - _MARGIN_BOTTOM, _MARGIN_TOP  # y0 is the bottom (value 0)
-        for tick in np.linspace(0.0, 1.0, 6):
-            x, y = self.point(tick, tick)
-            cv2.line(self.image, (x, self.y0), (x, self.y1), _LIGHT, 1, cv2.LINE_AA)
-            cv2.line(self.image, (self.x0, y), (self.x1, y), _LIGHT, 1, cv2.LINE_AA)
-            self.text(f"{tick:.1f}", (x - 12, self.y0 + 22), 0.45)
-            self.text(f"{tick:.1f}", (self.x0 - 38, y + 5), 0.45)
-        cv2.rectangle(self.image, (self.x0, self.y1), (self.x1, self.y0), _BLACK, 1)
-        self.text(title, (self.x0, _MARGIN_TOP - 18), 0.6, 2)
-        self.text(x_label, ((self.x0 + self.x1) // 2 - 6 * len(x_label) // 2, SIZE - 22), 0.5)
-        label = np.full((30, 8 * len(y_label) + 20, 3), 255, np.uint8)
-        cv2.putText(label, y_label, (5, 20), _FONT, 0.5, _BLACK, 1, cv2.LINE_AA)
-        rotated = cv2.rotate(label, cv2.ROTATE_90_COUNTERCLOCKWISE)
-        top = max(0, (self.y0 + self.y1) // 2 - rotated.shape[0] // 2)
-        height = min(rotated.shape[0], SIZE - top)
-        self.image[top:top + height, 8:8 + rotated.shape[1]] = rotated[:height]
-        self.legend_rows = 0
+@dataclass(frozen=True)
+class RocBand:
+    """A pointwise confidence band of an ROC curve: the sensitivity's ``level`` interval at
+    each false-positive rate of ``fpr`` over bootstrap resamples of the cases."""
 
-    def point(self, x: float, y: float) -> tuple[int, int]:
-        return (int(round(self.x0 + x * (self.x1 - self.x0))),
-                int(round(self.y0 - y * (self.y0 - self.y1))))
+    fpr: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    level: float
 
-    def polyline(self, xs: np.ndarray, ys: np.ndarray, colour: tuple[int, int, int],
-                 thickness: int = 2) -> None:
-        points = np.array([self.point(x, y) for x, y in zip(xs, ys, strict=True)], np.int32)
-        cv2.polylines(self.image, [points], False, colour, thickness, cv2.LINE_AA)
 
-    def dashed_diagonal(self) -> None:
-        for start in np.arange(0.0, 1.0, 0.04):
-            cv2.line(self.image, self.point(start, start), self.point(start + 0.02, start + 0.02),
-                     _GREY, 1, cv2.LINE_AA)
-
-    def text(self, text: str, origin: tuple[int, int], scale: float, thickness: int = 1,
-             colour: tuple[int, int, int] = _BLACK) -> None:
-        cv2.putText(self.image, text, origin, _FONT, scale, colour, thickness, cv2.LINE_AA)
-
-    def legend(self, text: str, colour: tuple[int, int, int] | None) -> None:
-        """One legend row, stacked upwards from the lower right; no line when no colour."""
-        y = self.y0 - 18 - 24 * self.legend_rows
-        x = self.x1 - 330
-        if colour is not None:
-            cv2.line(self.image, (x, y - 5), (x + 30, y - 5), colour, 3, cv2.LINE_AA)
-        self.text(text, (x + 40, y), 0.5)
-        self.legend_rows += 1
-
-    def save(self, path: str | Path) -> Path:
-        target = Path(path)
-        with replace_atomically(target) as temporary:
-            if not cv2.imwrite(str(temporary), self.image):
-                raise OSError(f"OpenCV could not write {target}")
-        return target
+def roc_band(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> RocBand:
+    """Bootstrap the cases (stratified by class, so every resample has both) and take the
+    percentile interval of the interpolated sensitivity at 101 false-positive rates."""
+    labels = np.asarray(labels).astype(int)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    grid = np.linspace(0.0, 1.0, 101)
+    positives, negatives = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    curves = np.empty((n_resamples, grid.size))
+    for row in range(n_resamples):
+        cases = np.concatenate([rng.choice(positives, positives.size),
+                                rng.choice(negatives, negatives.size)])
+        curve = roc_curve(labels[cases], probabilities[cases])
+        # The staircase's upper envelope at each rate: the sensitivity reached there.
+        curves[row] = np.interp(grid, curve.fpr, curve.tpr)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(curves, [tail, 100 - tail], axis=0)
+    return RocBand(grid, low, high, level)
 
 
 def draw_roc(
     path: str | Path,
     curves: Sequence[tuple[str, RocCurve, float]],
     bayes_auc: float | None = None,
+    bands: Sequence[RocBand | None] | None = None,
 ) -> Path:
-    """ROC curves ``(name, curve, auc)`` as a PNG; the Bayes-optimal AUC noted if known."""
-    axes = _Axes("ROC curve", "1 - specificity (false-positive rate)", "sensitivity")
-    axes.dashed_diagonal()
-    entries: list[tuple[str, tuple[int, int, int] | None]] = []
+    """ROC curves ``(name, curve, auc)`` as a PNG, each with its confidence band when given;
+    the Bayes-optimal AUC noted if known."""
+    figure, axes = _unit_axes("ROC curve", "1 − specificity (false-positive rate)",
+                              "sensitivity")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="chance")
     for index, (name, curve, auc) in enumerate(curves):
         colour = COLOURS[index % len(COLOURS)]
-        # One point per distinct score, so straight segments draw the empirical staircase
-        # (a diagonal step only where scores tie across the classes).
-        axes.polyline(curve.fpr, curve.tpr, colour)
-        entries.append((f"{name}: AUC {auc:.3f}", colour))
+        band = None if bands is None else bands[index]
+        if band is not None:
+            axes.fill_between(band.fpr, band.low, band.high, color=colour, alpha=0.18,
+                              linewidth=0, label=f"{name}: {band.level:.0%} band")
+        # One point per distinct score: straight segments draw the empirical staircase.
+        axes.plot(curve.fpr, curve.tpr, color=colour, linewidth=2, label=f"{name}: AUC {auc:.3f}")
     if bayes_auc is not None:
-        entries.append((f"(Bayes-optimal AUC {bayes_auc:.3f})", None))
-    for text, colour in reversed(entries):
-        axes.legend(text, colour)
-    return axes.save(path)
+        axes.plot([], [], " ", label=f"Bayes-optimal AUC {bayes_auc:.3f}")
+    axes.legend(loc="lower right", fontsize=9, framealpha=0.9)
+    return _save(figure, path)
 
 
 def draw_calibration(path: str | Path, models: Sequence[tuple[str, CalibrationBins]]) -> Path:
     """Reliability diagram: observed responder rate against mean predicted probability per
-    bin, each bin a dot whose area follows its number of cases."""
-    axes = _Axes("Calibration", "mean predicted probability", "observed responder rate")
-    axes.dashed_diagonal()
-    entries = []
+    bin, each bin a dot whose area follows its number of cases, with its 95 % Wilson interval."""
+    figure, axes = _unit_axes("Calibration", "mean predicted probability",
+                              "observed responder rate")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1,
+              label="perfect calibration")
     for index, (name, bins) in enumerate(models):
         colour = COLOURS[index % len(COLOURS)]
         used = bins.counts > 0
-        if used.any():
-            axes.polyline(bins.mean_predicted[used], bins.observed_rate[used], colour, 1)
-            largest = bins.counts.max()
-            for x, y, count in zip(bins.mean_predicted[used], bins.observed_rate[used],
-                                   bins.counts[used], strict=True):
-                radius = int(round(3 + 9 * np.sqrt(count / largest)))
-                cv2.circle(axes.image, axes.point(x, y), radius, colour, -1, cv2.LINE_AA)
         ece = bins.expected_calibration_error if used.any() else float("nan")
-        entries.append((f"{name}: ECE {ece:.3f}", colour))
-    for text, colour in reversed(entries):
-        axes.legend(text, colour)
-    return axes.save(path)
+        if not used.any():
+            axes.plot([], [], color=colour, label=f"{name}: ECE {ece:.3f}")
+            continue
+        x, rate, count = bins.mean_predicted[used], bins.observed_rate[used], bins.counts[used]
+        low, high = wilson_interval(rate, count)
+        yerr = [np.maximum(rate - low, 0), np.maximum(high - rate, 0)]  # float rounding
+        axes.errorbar(x, rate, yerr=yerr, color=colour, linewidth=1,
+                      capsize=3, label=f"{name}: ECE {ece:.3f} (95 % Wilson intervals)")
+        axes.scatter(x, rate, s=20 + 180 * count / count.max(), color=colour, zorder=3)
+    axes.legend(loc="upper left", fontsize=9, framealpha=0.9)
+    return _save(figure, path)
 
+
+def wilson_interval(rate: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 95 % Wilson score interval of a proportion ``rate`` observed over ``count``."""
+    rate, count = np.asarray(rate, np.float64), np.asarray(count, np.float64)
+    z2 = _Z95 ** 2
+    centre = (rate + z2 / (2 * count)) / (1 + z2 / count)
+    half = _Z95 * np.sqrt(rate * (1 - rate) / count + z2 / (4 * count ** 2)) / (1 + z2 / count)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def draw_training_curves(path: str | Path, history: Sequence[Mapping[str, Any]],
+                         title: str = "Training") -> Path:
+    """Losses (``train_*``, log scale) and validation metrics (``val_*``) per epoch, from a
+    checkpoint's or ``log.jsonl``'s history entries."""
+    figure = Figure(figsize=(9.6, 4.8), dpi=DPI)
+    FigureCanvasAgg(figure)
+    losses, metrics = figure.subplots(1, 2)
+    epochs = np.array([float(entry.get("epoch", number + 1))
+                       for number, entry in enumerate(history)])
+    for axes, prefix, heading in ((losses, "train_", "training loss"),
+                                  (metrics, "val_", "validation")):
+        names = sorted({key for entry in history for key in entry if key.startswith(prefix)})
+        for index, name in enumerate(names):
+            values = np.array([_number(entry.get(name)) for entry in history])
+            shown = np.isfinite(values)
+            if shown.any():
+                axes.plot(epochs[shown], values[shown], marker="o", markersize=3,
+                          color=COLOURS[index % len(COLOURS)], label=name[len(prefix):])
+        axes.set_title(heading)
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+        if names:
+            axes.legend(fontsize=8, framealpha=0.9)
+    if any(np.all(np.isfinite(line.get_ydata())) and min(line.get_ydata()) > 0
+           for line in losses.get_lines()):
+        losses.set_yscale("log")
+    figure.suptitle(title)
+    return _save(figure, path)
+
+
+def draw_ablation(path: str | Path, rows: Sequence[Mapping[str, Any]]) -> Path:
+    """Test-set tumour Dice of each ablation row with its bootstrap 95 % interval, and the
+    paper's Dice for the same configuration where it reports one."""
+    names = [str(row["name"]) for row in rows]
+    figure = Figure(figsize=(7.2, 0.5 * len(rows) + 1.6), dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    positions = np.arange(len(rows))[::-1]
+    for position, row in zip(positions, rows, strict=True):
+        dice = (row.get("test") or {}).get("dice")
+        if dice is not None:
+            estimate = float(dice["estimate"])
+            axes.errorbar(estimate, position, xerr=[[estimate - float(dice["low"])],
+                                                    [float(dice["high"]) - estimate]],
+                          fmt="o", color=COLOURS[0], capsize=4)
+        if row.get("paper_dice") is not None:
+            axes.plot(float(row["paper_dice"]) / 100, position, marker="D", color=COLOURS[1],
+                      linestyle="none")
+    axes.plot([], [], "o", color=COLOURS[0], label="ours, test set (95 % bootstrap CI)")
+    axes.plot([], [], "D", color=COLOURS[1], label="paper (DSA-LTDNet, real data)")
+    axes.set_yticks(positions, names)
+    axes.set_xlabel("tumour Dice")
+    axes.set_title("Ablation")
+    axes.grid(axis="x", alpha=0.3)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, fontsize=9)
+    return _save(figure, path)
+
+
+def _unit_axes(title: str, x_label: str, y_label: str):
+    figure = Figure(figsize=FIGURE_INCHES, dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_aspect("equal")
+    axes.set_xticks(np.linspace(0, 1, 6))
+    axes.set_yticks(np.linspace(0, 1, 6))
+    axes.grid(alpha=0.3)
+    axes.set_title(title)
+    axes.set_xlabel(x_label)
+    axes.set_ylabel(y_label)
+    return figure, axes
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    target = Path(path)
+    with replace_atomically(target) as temporary:
+        figure.savefig(temporary, format="png", bbox_inches="tight", dpi=DPI)
+    return target
