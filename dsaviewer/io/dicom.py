@@ -21,6 +21,7 @@ from pydicom.pixels import get_decoder
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from dsaviewer.errors import InputError
+from dsaviewer.io.calibration import Calibration, dicom_calibration
 from dsaviewer.io.frame_folder import natural_sort_key
 from dsaviewer.io.limits import check_run_size
 from dsaviewer.io.video import Video
@@ -72,6 +73,7 @@ def read_dicom_file(path: Path) -> Video:
         frames=frames,
         fps=frame_rate(dataset),
         pixel_spacing_mm=pixel_spacing(dataset),
+        calibration=calibration(dataset),
         source=path,
         source_format="dicom",
         bits_stored=bits_stored,
@@ -132,6 +134,7 @@ def read_dicom_series(folder: Path, files: list[Path] | None = None) -> Video:
         frames=frames,
         fps=frame_rate(first),
         pixel_spacing_mm=pixel_spacing(first),
+        calibration=calibration(first),
         source=folder,
         source_format="dicom-series",
         bits_stored=bits_stored,
@@ -186,13 +189,31 @@ def frame_times(dataset: Dataset, count: int) -> np.ndarray | None:
 
 
 def pixel_spacing(dataset: Dataset) -> tuple[float, float] | None:
-    """(row, column) spacing in mm: ImagerPixelSpacing, else PixelSpacing, looked up at the top
-    level and then in the shared and first per-frame functional groups of enhanced objects."""
+    """(row, column) mm per pixel in the patient as far as the file tells
+    (:func:`calibration`); None without any spacing."""
+    found = calibration(dataset)
+    return None if found is None else found.mm_per_px
+
+
+def calibration(dataset: Dataset) -> Calibration | None:
+    """The file's calibration (:func:`dsaviewer.io.calibration.dicom_calibration`): Imager
+    Pixel Spacing divided by the magnification, else Pixel Spacing. Each is looked up at the
+    top level and then in the shared and first per-frame functional groups of enhanced
+    objects."""
+    return dicom_calibration(
+        _spacing(dataset, "ImagerPixelSpacing"),
+        _spacing(dataset, "PixelSpacing"),
+        _positive_number(dataset.get("EstimatedRadiographicMagnificationFactor")),
+        _positive_number(dataset.get("DistanceSourceToDetector")),
+        _positive_number(dataset.get("DistanceSourceToPatient")),
+    )
+
+
+def _spacing(dataset: Dataset, keyword: str) -> tuple[float, float] | None:
     for holder in (dataset, *_functional_group_items(dataset)):
-        for keyword in ("ImagerPixelSpacing", "PixelSpacing"):
-            values = [_positive_number(item) for item in _values(holder.get(keyword))]
-            if len(values) == 2 and None not in values:
-                return values[0], values[1]
+        values = [_positive_number(item) for item in _values(holder.get(keyword))]
+        if len(values) == 2 and None not in values:
+            return values[0], values[1]
     return None
 
 

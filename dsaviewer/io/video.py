@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from dsaviewer.errors import InputError
+from dsaviewer.io.calibration import Calibration
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,9 @@ class Video:
 
     ``frames`` is ``(T, H, W)`` uint8 or uint16 in display polarity MONOCHROME2 (higher is
     brighter). ``fps`` is the acquisition frame rate when the file states one, else None.
-    ``pixel_spacing_mm`` is (row, column) spacing in mm at the detector/imager when known.
+    ``pixel_spacing_mm`` is (row, column) mm per pixel in the patient's plane when known, and
+    ``calibration`` says where it came from (DICOM spacing corrected for magnification, a
+    catheter, a typed value; :mod:`dsaviewer.io.calibration`).
     ``metadata`` holds display strings only (patient, study, device), never pixel data.
     ``frame_times_s`` holds each frame's acquisition time in seconds from the first frame when
     the file states them frame by frame (DICOM Frame Time Vector or Frame Time), else None.
@@ -30,6 +33,7 @@ class Video:
     bits_stored: int = 8
     metadata: dict[str, str] = field(default_factory=dict)
     frame_times_s: np.ndarray | None = None
+    calibration: Calibration | None = None
 
     @property
     def n_frames(self) -> int:
