@@ -1,0 +1,75 @@
+"""The viewer writes nothing beside a loose file: opening, analysing, a key-frame override and
+clinical values all land in the per-user data folder (tests run as root, whom permissions do
+not stop, so the shared folder's listing is what is checked)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from test_gui_fixtures import FakeAnalysis, write_avi_case
+from test_gui_main_window import WAIT_MS, make_window, open_case, press, run_analysis
+
+from dsaviewer.gui.app import configure_pyqtgraph
+from dsaviewer.io.clinical import ClinicalVariables
+from dsaviewer.io.user_data import user_data_folder
+
+
+@pytest.fixture(autouse=True)
+def _private_settings(tmp_path):
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
+    configure_pyqtgraph()
+
+
+@pytest.fixture
+def settings_path(tmp_path) -> Path:
+    return tmp_path / "viewer.ini"
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_loose_file_from_a_shared_folder_gets_nothing_beside_it(qtbot, tmp_path,
+                                                                   settings_path):
+    shared = tmp_path / "share"
+    shared.mkdir()
+    video = Path(shutil.copy(write_avi_case(tmp_path / "made") / "video.avi", shared / "run.avi"))
+    before = listing(shared)
+
+    window = make_window(qtbot, settings_path, FakeAnalysis())
+    open_case(qtbot, window, video)
+    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
+        run_analysis(qtbot, window)
+    press(qtbot, window, Qt.Key.Key_Right)
+    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
+        press(qtbot, window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
+        window.clinical_form.editors["age"].setText("66")
+        window.clinical_form.editors["age"].editingFinished.emit()
+    window.close()
+
+    assert listing(shared) == before
+    assert any((user_data_folder() / "cases").rglob("state.json"))
+
+    again = make_window(qtbot, settings_path, FakeAnalysis())
+    open_case(qtbot, again, video)
+    assert again.session.key_frame_override is not None
+    assert again.session.result is not None
+    assert again.session.clinical == ClinicalVariables(age=66)
+
+
+def test_analysing_a_case_folder_writes_nothing_into_it(qtbot, tmp_path, settings_path):
+    case = write_avi_case(tmp_path / "case")
+    before = listing(case)
+    window = make_window(qtbot, settings_path, FakeAnalysis())
+    open_case(qtbot, window, case)
+    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
+        run_analysis(qtbot, window)
+    assert listing(case) == before  # the analysis is a cache, kept in the user folder
+    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
+        press(qtbot, window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert (case / "viewer" / "state.json").is_file()  # the user's own change goes with it
