@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from dsaviewer.gui.settings import APPLICATION, ORGANIZATION
+from dsaviewer.io.app_log import start_log
 from dsaviewer.resources import resources_dir
 
 _SHUTDOWN_WAIT_MS = 5000
@@ -29,6 +31,8 @@ def run_viewer(
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     configure_pyqtgraph()
+    with contextlib.suppress(OSError):  # a read-only profile: run without a log file
+        start_log()
     # After the options above are set: pyqtgraph reads some of them when items are made.
     from dsaviewer.gui.background.analysis_runner import PipelineAnalyzer
     from dsaviewer.gui.main_window import MainWindow

@@ -33,7 +33,9 @@ from dsaviewer.gui.background.workers import run_in_background, serial_pool
 from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
 from dsaviewer.gui.docks.clinical_form import ClinicalForm, ask_clinical_csv, load_clinical_row
 from dsaviewer.gui.docks.response_panel import ResponsePanel
+from dsaviewer.gui.event_log import attach_event_log
 from dsaviewer.gui.export.exporter import CaseExporter, FrameExport, ask_png_path
+from dsaviewer.gui.help_menu import HelpMenu
 from dsaviewer.gui.image.frame_view import FrameView
 from dsaviewer.gui.image.readouts import CaseHeader, CursorReadout
 from dsaviewer.gui.overlays.overlay_controls import OverlayControls
@@ -41,6 +43,7 @@ from dsaviewer.gui.overlays.overlay_panel import OverlayPanel
 from dsaviewer.gui.playback.cine import CineController
 from dsaviewer.gui.playback.playback_bar import PlaybackBar, acquisition_fps
 from dsaviewer.gui.recent_files import RecentFiles
+from dsaviewer.gui.screen_fit import keep_on_screen
 from dsaviewer.gui.settings import (
     AUTO_ANALYZE,
     LAST_FOLDER,
@@ -123,7 +126,9 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._follow_model()
+        self.help_menu = HelpMenu(self, lambda: self.runner.weights_dir)
         self._connect()
+        attach_event_log(self)
         self._restore_preferences()
 
     # ----- construction -----
@@ -222,6 +227,7 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value(WINDOW_GEOMETRY)
         if geometry is not None:
             self.restoreGeometry(geometry)
+        keep_on_screen(self)  # also the first-run 1600x1000 on a smaller screen
         state = self.settings.value(WINDOW_STATE)
         if state is not None:
             self.restoreState(state)

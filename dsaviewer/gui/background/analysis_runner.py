@@ -149,6 +149,7 @@ class PipelineAnalyzer:
 
     @property
     def weights_dir(self) -> Path | None:
+        """The weights folder given (None: the bundled weights)."""
         return self._weights_dir
 
     @property
