@@ -6,7 +6,6 @@ A source checkout keeps them in ``<repo>/resources``; a PyInstaller bundle unpac
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -40,14 +39,11 @@ def weights_dir() -> Path:
 
 
 def user_data_dir() -> Path:
-    """The per-user folder for what the program writes on its own (not the user's cases)."""
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "DSAViewer"
+    """The per-user folder for what the program writes on its own (not the user's cases):
+    :func:`dsaviewer.io.user_data.user_data_folder`."""
+    from dsaviewer.io.user_data import user_data_folder
+
+    return user_data_folder()
 
 
 def demo_working_copy(destination: Path | None = None) -> Path:

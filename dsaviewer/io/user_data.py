@@ -5,8 +5,8 @@ folder, on a CD or a read-only network share. What the viewer keeps for it (cach
 the state of loose files, the log) lives in one folder of the user's own:
 
 - ``$DSAVIEWER_DATA_DIR`` when set (tests and portable installs);
-- Windows ``%LOCALAPPDATA%\\DSA Viewer``, macOS ``~/Library/Application Support/DSA Viewer``,
-  elsewhere ``$XDG_DATA_HOME/dsaviewer`` (default ``~/.local/share/dsaviewer``).
+- Windows ``%LOCALAPPDATA%\\DSAViewer``, macOS ``~/Library/Application Support/DSAViewer``,
+  elsewhere ``$XDG_DATA_HOME/DSAViewer`` (default ``~/.local/share/DSAViewer``).
 
 A video's entry there is named by the video's identity (:func:`video_key`): a hash of its
 size and of the bytes at its start and end, not of its path, so the same run found on another
@@ -23,7 +23,7 @@ from pathlib import Path
 
 DATA_DIR_VARIABLE = "DSAVIEWER_DATA_DIR"
 CASES_FOLDER_NAME = "cases"
-_APP_FOLDER = "DSA Viewer"
+_APP_FOLDER = "DSAViewer"
 # Enough of a file's start (headers, first frames) and end to tell runs apart, read fast
 # even from a CD.
 _SAMPLE_BYTES = 1 << 20
@@ -41,7 +41,7 @@ def user_data_folder() -> Path:
     if sys.platform == "darwin":
         return home / "Library" / "Application Support" / _APP_FOLDER
     base = os.environ.get("XDG_DATA_HOME")
-    return (Path(base) if base else home / ".local" / "share") / "dsaviewer"
+    return (Path(base) if base else home / ".local" / "share") / _APP_FOLDER
 
 
 def video_key(source: str | Path) -> str:
