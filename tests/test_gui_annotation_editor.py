@@ -434,7 +434,7 @@ def test_closing_asks_and_does_what_was_answered(qtbot, viewer, monkeypatch):
 
     answer(QMessageBox.StandardButton.Cancel)
     assert not confirm_close(viewer.widget, viewer.editor)
-    assert viewer.editor.is_open and "Frame(s) 0" in answers[-1]
+    assert viewer.editor.is_open and "Frame(s) 1 " in answers[-1]  # index 0, counted from 1
 
     (viewer.case / "labels").write_text("blocked")
     monkeypatch.setattr(QMessageBox, "exec", lambda self: 0)  # the failure report

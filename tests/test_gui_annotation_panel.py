@@ -92,7 +92,7 @@ def test_buttons_and_undo_redo_keys(window):
     panel.accept_action.trigger()
     assert np.array_equal(editor.store.get(0).masks["tumor"], prediction)
     assert panel.undo_action.isEnabled() and panel.undo_action.text() == "Undo Accept model masks"
-    assert "unsaved: frame 0" in panel.save_action.text()
+    assert "unsaved: frame 1)" in panel.save_action.text()  # index 0, counted from 1
 
     press(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert not editor.store.get(0).masks["tumor"].any()
@@ -143,7 +143,7 @@ def test_recovered_edits_are_offered_and_restored(qtbot, window):
     seen: list[str] = []
     click_message_box_button(qtbot, "Restore", seen)
     offer_recovery(window, editor, report)
-    assert "frame(s) 1" in seen[0]
+    assert "frame(s) 2 " in seen[0]  # index 1, counted from 1
     assert np.array_equal(editor.store.get(1).masks["tumor"], prediction)
     assert editor.unsaved_frames() == [1]
 

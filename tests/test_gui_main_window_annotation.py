@@ -253,7 +253,7 @@ def test_closing_or_opening_another_case_asks_about_unsaved_edits(qtbot, window,
     assert window.isVisible() and editor.unsaved_frames() == [KEY_FRAME]
     window.open_path(write_avi_case(tmp_path / "other"))  # cancelled: nothing opens
     assert window.model.case.location.case_id == "case" and editor.is_open
-    assert len(questions.asked) == 2 and f"Frame(s) {KEY_FRAME}" in questions.asked[0]
+    assert len(questions.asked) == 2 and f"Frame(s) {KEY_FRAME + 1} " in questions.asked[0]
 
     questions.answers.append(Question.Save)
     open_case(qtbot, window, tmp_path / "other")
@@ -282,12 +282,13 @@ def test_edits_left_by_a_crash_are_offered_and_restored(qtbot, window, tmp_path)
     open_case(qtbot, window, case)
     editor = window.annotation.editor
     qtbot.waitUntil(lambda: editor.unsaved_frames() == [5], timeout=WAIT_MS)
-    assert "frame(s) 5" in seen[0]
+    assert "frame(s) 6 " in seen[0]  # frame index 5, as people count
     window.cine.seek(5)
     np.testing.assert_array_equal(masks_now(window)["tumor"], lost)
     np.testing.assert_array_equal(masks_now(window)["liver"], ~lost)
     assert "Liver annotation" in window.frame_view.legend.text
-    assert "Save labels (unsaved: frame 5)" in window.annotation.panel.save_action.text()
+    assert "Save labels (unsaved: frame 6)" in window.annotation.panel.save_action.text()
+    assert window.playback.position_label.text().startswith("Frame 6 /")
 
 
 def test_label_file_problems_stop_an_annotator_but_not_a_clinician(qtbot, tmp_path, questions,

@@ -46,6 +46,17 @@ def frame_number(index: int) -> int:
     return index + 1
 
 
+def frame_numbers_text(indices) -> str:
+    """0-based frame indices as a person reads them: ``"8, 9"`` for [7, 8]."""
+    return ", ".join(str(frame_number(int(index))) for index in indices)
+
+
+def frame_file_text(index: int) -> str:
+    """A frame named with its label file, where a message points at one: frame 8 is
+    ``labels/0007.json`` (the contract's 0-based NNNN)."""
+    return f"frame {frame_number(index)} (file {int(index):04d})"
+
+
 @dataclass
 class CaseSession:
     """A case as :func:`open_session` found it: the video and what was saved with it. The

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
 
 from dsaviewer.app.annotation_document import ImportReport, OpenReport, SaveReport
+from dsaviewer.app.case_session import frame_file_text, frame_number, frame_numbers_text
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation.editor import MaskEditor
 from dsaviewer.gui.background.workers import TaskHandle, run_in_background
@@ -35,7 +36,7 @@ def offer_recovery(parent: QWidget, editor: MaskEditor, report: OpenReport) -> N
         )
     if not report.recovered:
         return
-    frames = ", ".join(str(frame.frame_index) for frame in report.recovered)
+    frames = frame_numbers_text(frame.frame_index for frame in report.recovered)
     latest = max(frame.written_at for frame in report.recovered).astimezone()
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
@@ -59,7 +60,7 @@ def confirm_close(parent: QWidget, editor: MaskEditor) -> bool:
     """Before closing the case or the window: save, discard or cancel unsaved mask edits.
     True when the case may close (it has been closed in the editor); False to stay open."""
     if editor.is_open and editor.has_unsaved_changes():
-        frames = ", ".join(map(str, editor.unsaved_frames()))
+        frames = frame_numbers_text(editor.unsaved_frames())
         answer = QMessageBox.question(
             parent,
             "Unsaved mask edits",
@@ -88,7 +89,7 @@ def save_and_report(parent: QWidget, editor: MaskEditor) -> bool:
 
 
 def show_save_failure(parent: QWidget, report: SaveReport) -> None:
-    lines = [f"frame {frame}: {why}" for frame, why in sorted(report.failed.items())]
+    lines = [f"{frame_file_text(frame)}: {why}" for frame, why in sorted(report.failed.items())]
     _inform(
         parent,
         "Labels not saved",
@@ -108,7 +109,8 @@ def show_import_report(parent: QWidget, report: ImportReport) -> None:
         _inform(
             parent,
             "Labelme import",
-            f"{report.path.name} was imported onto frame {report.frame}, except {len(lines)} "
+            f"{report.path.name} was imported onto frame {frame_number(report.frame)}, except "
+            f"{len(lines)} "
             "item(s) the viewer cannot edit:",
             lines,
         )

@@ -25,6 +25,7 @@ from dsaviewer.app.annotation_document import (
     OpenReport,
     SaveReport,
 )
+from dsaviewer.app.case_session import frame_number, frame_numbers_text
 from dsaviewer.core.annotation import AnnotationStore, FrameAnnotation
 from dsaviewer.core.mask_editing import MaskEdit
 from dsaviewer.errors import InputError
@@ -244,9 +245,11 @@ class MaskEditor(PointerInput, QObject):
             return False
         previous = self.store.get(self._frame - 1) if self._frame > 0 else None
         if previous is None or previous.is_empty():
-            self.message.emit(f"Frame {self._frame - 1} has no masks to copy.")
+            self.message.emit(f"Frame {frame_number(self._frame - 1)} has no masks to copy.")
             return False
-        return self._replace_masks(previous.masks, f"Copy masks from frame {self._frame - 1}")
+        return self._replace_masks(
+            previous.masks, f"Copy masks from frame {frame_number(self._frame - 1)}"
+        )
 
     def import_labelme(self, path: str | Path) -> ImportReport:
         """Replace the current frame's masks with a Labelme file's (one undo step).
@@ -305,8 +308,10 @@ class MaskEditor(PointerInput, QObject):
         if report.ok:
             self.message.emit(f"Saved {len(report.saved)} frame(s) to {report.labels_dir}.")
         else:
-            self.message.emit(f"Could not save frame(s) {sorted(report.failed)}: edits kept; "
-                              "save elsewhere or retry.")
+            self.message.emit(
+                f"Could not save frame(s) {frame_numbers_text(sorted(report.failed))}: edits "
+                "kept; save elsewhere or retry."
+            )
         return report
 
     def save_recovery_now(self) -> None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dsaviewer.app.case_session import frame_numbers_text
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation.dialogs import (
     ask_export_dataset,
@@ -198,7 +199,7 @@ class AnnotationPanel(QWidget):
 
     def _show_unsaved(self, unsaved: bool) -> None:
         if unsaved:
-            frames = ", ".join(map(str, self.editor.unsaved_frames()))
+            frames = frame_numbers_text(self.editor.unsaved_frames())
             self.save_action.setText(f"Save labels (unsaved: frame {frames})")
         else:
             self.save_action.setText("Save labels")
