@@ -330,8 +330,8 @@ def test_frame_export_shows_the_edited_masks_the_screen_shows(qtbot, window, tmp
 
     editing = export()
     x, y = STROKE[1]
-    painted = editing.pixelColor(int(x), int(y))  # tinted with the tumor's cyan
-    assert painted.blue() > painted.red() + 40 and painted.green() > painted.red() + 40
+    painted = editing.pixelColor(int(x), int(y))  # tinted with the tumor annotation's violet
+    assert painted.blue() > painted.green() + 40 and painted.red() > painted.green() + 20
     window.findChild(QDockWidget, "Clinical_variables").raise_()  # the editor's tab behind
     qtbot.waitUntil(lambda: not window.annotation.panel.isEnabled())
     viewing = export()

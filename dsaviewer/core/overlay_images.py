@@ -7,7 +7,8 @@ so the alpha here only says where the overlay is (and, for the heat map, how str
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -21,12 +22,36 @@ LIVER_RGB = (0, 200, 0)  # green
 _HEAT_PERCENTILE = 99.5
 
 
+# The frame difference of a still run is not zero: quantum noise and small breathing shifts
+# leave a few grey levels everywhere, painted red across the whole field. By default only
+# change above a quarter of the full-colour level is shown; the viewer lets the user move
+# this lower limit.
+DEFAULT_HEAT_LOWER = 0.25
+
+
 @dataclass(frozen=True)
 class HeatMap:
-    """A scalar map coloured for display; ``scale_max`` is the value shown at full colour."""
+    """A scalar map coloured for display; ``scale_max`` is the value shown at full colour.
+    ``levels_rgba`` holds every level (alpha = level); :attr:`rgba`, what is painted, hides
+    the levels below ``lower`` (a fraction of ``scale_max``)."""
 
-    rgba: np.ndarray
+    levels_rgba: np.ndarray
     scale_max: float
+    lower: float = DEFAULT_HEAT_LOWER
+
+    @cached_property
+    def rgba(self) -> np.ndarray:
+        if self.lower <= 0:
+            return self.levels_rgba
+        shown = self.levels_rgba.copy()
+        shown[shown[..., 3] < round(self.lower * 255), 3] = 0
+        return shown
+
+    def with_lower(self, lower: float) -> HeatMap:
+        """The same map with another lower display limit (0 shows every level)."""
+        if not 0 <= lower < 1:
+            raise ValueError(f"the lower limit is a fraction in [0, 1), not {lower}")
+        return replace(self, lower=float(lower))
 
 
 def mask_rgba(mask: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
@@ -39,9 +64,10 @@ def mask_rgba(mask: np.ndarray, rgb: tuple[int, int, int]) -> np.ndarray:
     return rgba
 
 
-def heat_rgba(values: np.ndarray) -> HeatMap:
+def heat_rgba(values: np.ndarray, lower: float = DEFAULT_HEAT_LOWER) -> HeatMap:
     """A heat colour map (black-red-yellow-white, OpenCV's "hot") whose alpha follows the
-    value, so unchanged pixels stay transparent and the image shows through."""
+    value, so unchanged pixels stay transparent and the image shows through; values below
+    ``lower`` x the full-colour level are not painted."""
     data = np.asarray(values, dtype=np.float32)
     if data.ndim != 2:
         raise InputError(f"must be a 2-D map, not shape {data.shape}", "heat map")
@@ -51,7 +77,7 @@ def heat_rgba(values: np.ndarray) -> HeatMap:
     rgba = np.empty((*data.shape, 4), dtype=np.uint8)
     rgba[..., :3] = cv2.cvtColor(cv2.applyColorMap(level, cv2.COLORMAP_HOT), cv2.COLOR_BGR2RGB)
     rgba[..., 3] = level
-    return HeatMap(rgba=rgba, scale_max=scale_max)
+    return HeatMap(levels_rgba=rgba, scale_max=scale_max).with_lower(lower)
 
 
 @dataclass(frozen=True)

@@ -392,7 +392,7 @@ class MainWindow(QMainWindow):
             frame=self.model.case.video.frames[index],
             window=self.frame_view.window(),
             inverted=self.frame_view.inverted,
-            overlays=self.model.overlays,
+            overlays=self.overlay_controls.as_shown(self.model.overlays),
             opacities=self.overlay_controls.shown_opacities(),
             lesions=[] if result is None else result.lesions,
             edited=self.annotation.editor.masks_as_shown(index),

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from enum import Enum
 
 from dsaviewer.app.annotation_document import UNDO_LIMIT as UNDO_LIMIT  # beside the limits
-from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
 
 TUMOR = "tumor"
 LIVER = "liver"
 # The model's overlay colours: a tumour is cyan whether the network or a person drew it.
-LABEL_RGB = {TUMOR: TUMOR_RGB, LIVER: LIVER_RGB}
+# Hues of their own, never the model's (tumor cyan, liver green): an annotator must see at a
+# glance which pixels a person drew and which the network predicted.
+ANNOTATION_TUMOR_RGB = (190, 110, 255)  # violet
+ANNOTATION_LIVER_RGB = (70, 140, 255)  # blue
+LABEL_RGB = {TUMOR: ANNOTATION_TUMOR_RGB, LIVER: ANNOTATION_LIVER_RGB}
 LABEL_TEXT = {TUMOR: "Tumor", LIVER: "Liver"}
 LABEL_SHORTCUT = {TUMOR: "T", LIVER: "L"}
 

@@ -1,4 +1,5 @@
-"""The legend in the image's top-left corner: which overlay is which colour."""
+"""The legend in the image's top-left corner: which overlay is which colour, on a dark box so
+it stays readable over bright contrast."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from collections.abc import Sequence
 from html import escape
 
 import pyqtgraph as pg
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPainter
+
+BACKING = QColor(0, 0, 0, 185)
 
 
 class ImageLegend(pg.LabelItem):
@@ -27,3 +31,9 @@ class ImageLegend(pg.LabelItem):
         ]
         self.setText("<br>".join(lines))
         self.setVisible(bool(lines))
+
+    def paint(self, painter: QPainter, *args) -> None:  # noqa: D102 - Qt override
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(BACKING)
+        painter.drawRoundedRect(self.boundingRect(), 4, 4)
+        super().paint(painter, *args)

@@ -5,6 +5,8 @@ remembers the switches in QSettings."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor
 
@@ -12,7 +14,7 @@ from dsaviewer.app.case_session import frame_number
 from dsaviewer.app.overlays import DEFAULT_LAYERS, LAYER_NAMES, LayerState
 from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.core.difference import FD_GAP
-from dsaviewer.core.overlay_images import OverlaySet
+from dsaviewer.core.overlay_images import DEFAULT_HEAT_LOWER, HeatMap, OverlaySet
 from dsaviewer.gui.annotation.tools import LABEL_RGB, LABEL_TEXT
 from dsaviewer.gui.image.frame_view import FrameView
 from dsaviewer.gui.overlays.overlay_layers import DIFFERENCE, LESIONS, LIVER, TUMOR
@@ -41,11 +43,30 @@ class OverlayControls:
         model.events.editing_masks.connect(self._apply_layers)
         model.events.edited_labels.connect(self._update_legend)
         model.events.overlays.connect(self._show)
+        self._heat: HeatMap | None = None
+        self.difference_floor = min(0.9, max(0.0, read_float(
+            settings, _key(DIFFERENCE, "lower"), DEFAULT_HEAT_LOWER)))
+        panel.set_difference_floor(self.difference_floor)
+        panel.difference_floor_changed.connect(self._set_difference_floor)
 
     def shown_opacities(self) -> dict[str, float]:
-        """Layer name -> opacity of the layers on screen now (switched on, with content)."""
+        """Layer name -> opacity of the layers on screen now (switched on, with content, not
+        faded out completely)."""
         return {name: self._layers.opacity(name) for name in LAYER_NAMES
-                if self._layers.is_shown(name)}
+                if self._layers.is_shown(name) and self._layers.opacity(name) > 0}
+
+    def as_shown(self, overlays: OverlaySet) -> OverlaySet:
+        """``overlays`` with the frame difference cut at the lower limit shown on screen."""
+        if overlays.difference is None:
+            return overlays
+        return replace(overlays, difference=overlays.difference.with_lower(self.difference_floor))
+
+    def _set_difference_floor(self, lower: float) -> None:
+        self.difference_floor = lower
+        self._settings.setValue(_key(DIFFERENCE, "lower"), lower)
+        if self._heat is not None:
+            self._heat = self._heat.with_lower(lower)
+            self._layers.set_image(DIFFERENCE, self._heat.rgba)
 
     def _show(self, overlays: OverlaySet) -> None:
         """A case's overlays, with the lesions of the result they were coloured for."""
@@ -55,6 +76,9 @@ class OverlayControls:
         self._layers.set_image(TUMOR, overlays.tumor)
         self._layers.set_image(LIVER, overlays.liver)
         heat = overlays.difference
+        if heat is not None:
+            heat = heat.with_lower(self.difference_floor)
+        self._heat = heat
         self._layers.set_image(DIFFERENCE, None if heat is None else heat.rgba)
         self._layers.set_lesions(lesions or [])
         if heat is not None:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QWidget
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QLabel, QSlider, QSpinBox, QWidget
 
 from dsaviewer.app.overlays import DEFAULT_LAYERS, DIFFERENCE, LAYER_NAMES, LESIONS, LIVER, TUMOR
-from dsaviewer.core.overlay_images import LIVER_RGB, TUMOR_RGB
+from dsaviewer.core.overlay_images import DEFAULT_HEAT_LOWER, LIVER_RGB, TUMOR_RGB
 from dsaviewer.gui.overlays.overlay_layers import LESION_COLOR
 
 
@@ -51,6 +51,7 @@ def legend_entries(shown: Iterable[str]) -> list[tuple[str, QColor]]:
 class OverlayPanel(QWidget):
     visibility_changed = Signal(str, bool)
     opacity_changed = Signal(str, float)
+    difference_floor_changed = Signal(float)  # the fraction of full colour painted from
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,7 +74,11 @@ class OverlayPanel(QWidget):
             layout.addWidget(swatch, 2 * row, 0)
             layout.addWidget(toggle, 2 * row, 1)
             layout.addWidget(slider, 2 * row, 2)
-            layout.addWidget(note, 2 * row + 1, 1, 1, 2)
+            if style.name == DIFFERENCE:
+                layout.addWidget(note, 2 * row + 1, 1)
+                layout.addWidget(self._floor_box(), 2 * row + 1, 2)
+            else:
+                layout.addWidget(note, 2 * row + 1, 1, 1, 2)
             toggle.toggled.connect(
                 lambda on, name=style.name: self.visibility_changed.emit(name, on)
             )
@@ -84,6 +89,23 @@ class OverlayPanel(QWidget):
             self.sliders[style.name] = slider
             self._notes[style.name] = note
         layout.setRowStretch(2 * len(LAYER_STYLES), 1)
+
+    def _floor_box(self) -> QSpinBox:
+        box = QSpinBox(minimum=0, maximum=90, singleStep=5, suffix=" %")
+        box.setPrefix("from ")
+        box.setValue(round(DEFAULT_HEAT_LOWER * 100))
+        box.setToolTip("Frame difference: change below this share of the full-colour level is "
+                       "not painted (noise); 0 paints every change")
+        box.setMaximumWidth(110)
+        box.valueChanged.connect(lambda value: self.difference_floor_changed.emit(value / 100.0))
+        self.difference_floor = box
+        return box
+
+    def set_difference_floor(self, lower: float) -> None:
+        """Show the frame difference's lower display limit without echoing the signal."""
+        self.difference_floor.blockSignals(True)
+        self.difference_floor.setValue(round(lower * 100))
+        self.difference_floor.blockSignals(False)
 
     def set_state(self, name: str, visible: bool, opacity: float) -> None:
         """Set a row without echoing signals (restoring preferences)."""
