@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QImage, QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox
 from test_gui_annotation_panel import click_message_box_button
-from test_gui_fixtures import N_FRAMES, FakeAnalysis, write_avi_case
+from test_gui_fixtures import N_FRAMES, SIDE, FakeAnalysis, run_frames, write_avi_case
 from test_gui_main_window import WAIT_MS, make_window, open_case, run_analysis
 
 from dsaviewer.core.binary_masks import label_components
@@ -24,6 +24,7 @@ from dsaviewer.gui.annotation.tools import Tool
 from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.main_window import MainWindow
 from dsaviewer.gui.overlays.overlay_layers import LIVER, TUMOR
+from dsaviewer.io.frame_labels import write_frame_labels
 from dsaviewer.io.labelme import read_labelme
 from dsaviewer.io.recovery import find_recovery, recovery_folder_for, write_recovery_frame
 
@@ -338,3 +339,25 @@ def test_frame_export_shows_the_edited_masks_the_screen_shows(qtbot, window, tmp
     grey = viewing.pixelColor(int(x), int(y))  # hidden edits are not exported (no analysis)
     assert grey.red() == grey.green() == grey.blue()
     assert editor.has_unsaved_changes()  # exporting changed nothing the annotator made
+
+
+def test_the_timeline_marks_labelled_frames_saved_and_unsaved(qtbot, window, tmp_path):
+    case = write_avi_case(tmp_path / "case")
+    labels = case / "labels"
+    labels.mkdir()
+    liver = np.zeros((SIDE, SIDE), bool)
+    liver[10:40, 10:40] = True
+    write_frame_labels(labels, 2, run_frames()[2], {"liver": liver, "tumor": liver & False})
+    open_case(qtbot, window, case)
+    timeline = window.playback.timeline
+    assert timeline.saved_frames == {2} and timeline.unsaved_frames == set()
+    key(qtbot, window, Qt.Key.Key_B)
+    mouse_drag(window, Qt.MouseButton.LeftButton, STROKE)
+    edited = window.cine.index
+    assert timeline.unsaved_frames == {edited} and edited not in timeline.saved_frames
+    key(qtbot, window, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert timeline.unsaved_frames == set() and timeline.saved_frames == {2, edited}
+    image = timeline.grab().toImage()
+    x = timeline.frame_x(2)
+    marks = [image.pixelColor(x, y) for y in range(image.height() - 5, image.height())]
+    assert any(c.green() > 150 and c.red() < 100 for c in marks)  # the saved mark is drawn

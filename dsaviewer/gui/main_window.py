@@ -28,6 +28,7 @@ from dsaviewer.app.persistence import CaseStatePersistence
 from dsaviewer.app.viewer_model import FAILED, ViewerModel
 from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation.dock import AnnotationDock
+from dsaviewer.gui.annotation.timeline_marks import attach_timeline_marks
 from dsaviewer.gui.background.analysis_runner import AnalysisRunner, AnalyzeFunction
 from dsaviewer.gui.background.workers import run_in_background, serial_pool
 from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.help_menu = HelpMenu(self, lambda: self.runner.weights_dir)
         self._connect()
         attach_event_log(self)
+        attach_timeline_marks(self.annotation.editor, self.playback.timeline)
         self._restore_preferences()
 
     # ----- construction -----
