@@ -11,11 +11,19 @@ the bundled weights).
 Run under a virtual X server so the window is drawn by the real platform plugin:
 
     xvfb-run -s "-screen 0 1920x1200x24" .venv/bin/python benchmarks/screenshot.py [--annotation]
+
+``--screen`` photographs the whole screen instead (with a window manager running, its title
+bar too), the window placed as the viewer places it on a screen of that size: this is how a
+1366x768 laptop shows whether every panel fits:
+
+    xvfb-run -s "-screen 0 1366x768x24" sh -c 'openbox & sleep 1; \
+        .venv/bin/python benchmarks/screenshot.py --screen --out /tmp/1366.png'
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -86,6 +94,9 @@ def main() -> int:
     parser.add_argument("--annotation", action="store_true",
                         help="show the mask editor (default --out docs/screenshot-annotation.png)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--screen", action="store_true",
+                        help="grab the whole screen; the window keeps the size the viewer "
+                             "gives it on this screen")
     args = parser.parse_args()
     name = "screenshot-annotation.png" if args.annotation else "screenshot-viewer.png"
     out = args.out or PROJECT / "docs" / name
@@ -98,11 +109,14 @@ def main() -> int:
     from dsaviewer.gui.main_window import MainWindow
 
     with tempfile.TemporaryDirectory() as scratch:
+        # The cached analysis goes to a per-user folder: a scratch one, not the user's.
+        os.environ.setdefault("DSAVIEWER_DATA_DIR", str(Path(scratch) / "user-data"))
         case = args.case or demo_case(Path(scratch)) or synthetic_case(Path(scratch))
         settings = QSettings(str(Path(scratch) / "viewer.ini"), QSettings.Format.IniFormat)
         settings.setValue(AUTO_ANALYZE, True)
         window = MainWindow(settings, analyze=PipelineAnalyzer(args.weights))
-        window.resize(*WINDOW_SIZE)
+        if not args.screen:
+            window.resize(*WINDOW_SIZE)
         window.show()
         window.open_path(case)
         wait_for(window.analysis_finished, 300_000)
@@ -117,7 +131,10 @@ def main() -> int:
             window.analysis_panel.lesions.selectRow(0)
         settle(300)
         out.parent.mkdir(parents=True, exist_ok=True)
-        window.grab().save(str(out))
+        if args.screen:
+            window.screen().grabWindow(0).save(str(out))
+        else:
+            window.grab().save(str(out))
         print(f"wrote {out} ({window.width()}x{window.height()}) of {case}")
         window.close()
     app.quit()

@@ -36,7 +36,8 @@ def test_lesion_row_says_what_is_unknown_without_spacing_or_probability():
 def test_prediction_lines_name_the_call_threshold_and_missing_values():
     call, used, missing = prediction_lines(ResponsePrediction(0.31, 0.45, ("image", "mask"),
                                                               ("afp", "bclc")))
-    assert call == "Non-responder: p = 0.31 < threshold 0.45"
+    assert call.replace("\u00a0", " ") == "Non-responder: p = 0.31 < threshold 0.45"
+    assert call.split(": ", 1)[1].count(" ") == 0  # wraps, if at all, before the comparison
     assert used == "Inputs used: image, mask"
     assert missing == "Clinical values missing: AFP, BCLC stage"
 
@@ -102,3 +103,14 @@ def test_a_comma_is_still_refused_where_the_locale_uses_a_point(qtbot):
         assert "not a number" in form.errors()["tbil"]
     finally:
         QLocale.setDefault(previous)
+
+
+def test_clinical_placeholders_are_never_cut(qtbot):
+    form = ClinicalForm()
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitExposed(form)
+    for name, editor in form.editors.items():
+        if hasattr(editor, "placeholderText"):
+            needed = editor.fontMetrics().horizontalAdvance(editor.placeholderText())
+            assert editor.width() >= needed, name  # AFP's "missing · 0–100,000" included

@@ -41,7 +41,10 @@ class _FitOnFirstShow(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.Show and isinstance(watched, QWidget):
             watched.removeEventFilter(self)
-            QTimer.singleShot(0, lambda: clamp_to_screen(watched))
+            # The window manager adds its frame a moment after the first show; fit again
+            # once it has.
+            for delay_ms in (0, 300, 1000):
+                QTimer.singleShot(delay_ms, lambda: clamp_to_screen(watched))
         return False
 
 

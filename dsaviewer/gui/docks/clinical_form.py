@@ -145,8 +145,10 @@ class ClinicalForm(QWidget):
             combo.currentIndexChanged.connect(self._edited)
             return combo
         edit = QLineEdit()
-        edit.setPlaceholderText(f"{MISSING_TEXT} · {_number(spec.minimum)}–"
-                                f"{_number(spec.maximum)}")
+        placeholder = f"{MISSING_TEXT} · {_number(spec.minimum)}–{_number(spec.maximum)}"
+        edit.setPlaceholderText(placeholder)
+        # Wide enough for the whole placeholder (AFP's range is long): cut, it misleads.
+        edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(placeholder) + 16)
         edit.setToolTip(tip)
         edit.editingFinished.connect(self._edited)
         return edit

@@ -24,8 +24,11 @@ def prediction_lines(prediction: ResponsePrediction) -> tuple[str, str, str]:
     """(call, inputs used, missing values) as plain text, shared with the case summary."""
     verdict = "Responder" if prediction.responder else "Non-responder"
     relation = "≥" if prediction.responder else "<"
-    call = (f"{verdict}: p = {prediction.probability:.2f} {relation} threshold "
-            f"{prediction.threshold:.2f}")
+    # No-break spaces: where the line wraps, the comparison moves as one piece and never
+    # leaves its threshold alone on the next line.
+    comparison = (f"p = {prediction.probability:.2f} {relation} threshold "
+                  f"{prediction.threshold:.2f}").replace(" ", "\u00a0")
+    call = f"{verdict}: {comparison}"
     used = f"Inputs used: {', '.join(prediction.inputs_used)}"
     missing = prediction.missing_clinical
     absent = ("Clinical values missing: " + ", ".join(_LABELS.get(n, n) for n in missing)
