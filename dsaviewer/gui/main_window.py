@@ -31,6 +31,7 @@ from dsaviewer.gui.annotation.dock import AnnotationDock
 from dsaviewer.gui.annotation.timeline_marks import attach_timeline_marks
 from dsaviewer.gui.background.analysis_runner import AnalysisRunner, AnalyzeFunction
 from dsaviewer.gui.background.workers import run_in_background, serial_pool
+from dsaviewer.gui.calibration_controls import CalibrationControls
 from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
 from dsaviewer.gui.docks.clinical_form import ClinicalForm, ask_clinical_csv, load_clinical_row
 from dsaviewer.gui.docks.response_panel import ResponsePanel
@@ -185,6 +186,9 @@ class MainWindow(QMainWindow):
         self._action(analysis, "Load clinical values from &CSV…", None, self._ask_clinical_csv)
         analysis.addSeparator()
         analysis.addActions(self.weights.actions)
+        analysis.addSeparator()
+        self.calibration = CalibrationControls(self, view, analysis)
+        self.calibration.calibrated.connect(lambda _: self._refresh_analysis())
 
     def _action(self, menu, text, shortcut, handler) -> QAction:
         action = QAction(text, self)

@@ -44,7 +44,8 @@ class _FitOnFirstShow(QObject):
             # The window manager adds its frame a moment after the first show; fit again
             # once it has.
             for delay_ms in (0, 300, 1000):
-                QTimer.singleShot(delay_ms, lambda: clamp_to_screen(watched))
+                # With the window as context: no call once it is gone.
+                QTimer.singleShot(delay_ms, watched, lambda: clamp_to_screen(watched))
         return False
 
 

@@ -88,6 +88,11 @@ class FrameView(pg.GraphicsLayoutWidget):
         # Log counts: the black border would otherwise flatten the tissue's part of the curve.
         self.histogram.plot.setData(centres, np.log1p(counts.astype(float)))
         self.histogram.autoHistogramRange()
+        self.set_scale(mm_per_pixel)
+        self._frame = None
+
+    def set_scale(self, mm_per_pixel: float | None) -> None:
+        """The scale bar for ``mm_per_pixel`` (column spacing); None takes it away."""
         if self._scale_bar is not None:
             self.view.sigRangeChanged.disconnect(self._scale_bar.updateBar)
             self.view.scene().removeItem(self._scale_bar)
@@ -95,7 +100,6 @@ class FrameView(pg.GraphicsLayoutWidget):
         if mm_per_pixel is not None:
             self._scale_bar = MillimetreScaleBar(mm_per_pixel)
             self._scale_bar.setParentItem(self.view)
-        self._frame = None
 
     def show_frame(self, frame: np.ndarray) -> None:
         first = self._frame is None or self._frame.shape != frame.shape
