@@ -46,6 +46,8 @@ def test_a_catheter_calibrates_an_avi_run_for_ruler_and_lesion_table(qtbot, tmp_
     shown = window.analysis_panel.lesions.item(0, 2).text()
     assert shown == f"{lesion.area_mm2:.1f}"
     assert "catheter 6 Fr" in window.statusBar().currentMessage()
+    header = window.analysis_panel.lesions.horizontalHeaderItem(2).toolTip()
+    assert header.startswith("mm from 0.167 mm/px, catheter 6 Fr")
     qtbot.keyClick(window, Qt.Key.Key_M)
     assert not tool.active
 

@@ -39,7 +39,11 @@ class CalibrationControls(QObject):
 
     def _opened(self, session) -> None:
         self.measure_action.setChecked(False)
-        self.tool.set_calibration(session.video.calibration)
+        self._show(session.video.calibration)
+
+    def _show(self, calibration: Calibration | None) -> None:
+        self.tool.set_calibration(calibration)
+        self._window.analysis_panel.lesions.set_calibration(calibration)
 
     def _toggle(self, on: bool) -> None:
         session = self._window.session
@@ -66,6 +70,6 @@ class CalibrationControls(QObject):
             session.result = replace(result, lesions=extract_lesions(
                 result.tumor_mask, result.tumor_probability, calibration.mm_per_px))
         self._window.frame_view.set_scale(calibration.mm_per_px[1])
-        self.tool.set_calibration(calibration)
+        self._show(calibration)
         self._window.statusBar().showMessage(f"Calibrated: {calibration.label}", 10000)
         self.calibrated.emit(calibration)

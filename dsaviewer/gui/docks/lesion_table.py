@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from dsaviewer.core.lesions import Lesion
+from dsaviewer.io.calibration import Calibration
 
 COLUMNS = ("#", "Area px", "Area mm²", "⌀ max mm", "Mean p", "Uncertain")
 _FLAG_COLOR = QColor(255, 170, 0)
@@ -40,10 +41,7 @@ class LesionTable(QTableWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(COLUMNS)
-        detector = ("At the detector plane when the spacing is the imager's (usual for DSA): "
-                    "the patient is 10-30 % smaller")
-        self.horizontalHeaderItem(2).setToolTip(detector)
-        self.horizontalHeaderItem(3).setToolTip(f"Longest diameter (max Feret). {detector}")
+        self.set_calibration(None)
         self.horizontalHeaderItem(5).setToolTip(
             "Lesion uncertainty (Lambert et al.): 1 − mean tumor probability; flagged lesions "
             "are more often false positives"
@@ -56,6 +54,15 @@ class LesionTable(QTableWidget):
         self.horizontalHeader().setStretchLastSection(True)
         self.itemSelectionChanged.connect(self._emit_selection)
         self._numbers: list[int] = []
+
+    def set_calibration(self, calibration: Calibration | None) -> None:
+        """Name the calibration the mm columns come from in their headers' tooltips."""
+        source = ("No calibration: Analysis > Calibrate gives mm" if calibration is None
+                  else f"mm from {calibration.label}")
+        if calibration is not None and not calibration.corrected:
+            source += " (at the detector: the patient is 10-30 % smaller)"
+        self.horizontalHeaderItem(2).setToolTip(source)
+        self.horizontalHeaderItem(3).setToolTip(f"Longest diameter (max Feret). {source}")
 
     def show_lesions(self, lesions: Sequence[Lesion]) -> None:
         self.blockSignals(True)
