@@ -27,7 +27,7 @@ def test_a_catheter_calibrates_an_avi_run_for_ruler_and_lesion_table(qtbot, tmp_
     window = make_window(qtbot, tmp_path / "viewer.ini", FakeAnalysis())
     open_case(qtbot, window, write_avi_case(tmp_path / "case"))
     run_analysis(qtbot, window)
-    assert lesion_cells(window.session.result.lesions[0])[2] == "–"  # no spacing in an AVI
+    assert lesion_cells(window.model.result.lesions[0])[2] == "–"  # no spacing in an AVI
     qtbot.keyClick(window, Qt.Key.Key_M)
     tool = window.calibration.tool
     assert tool.active
@@ -41,7 +41,7 @@ def test_a_catheter_calibrates_an_avi_run_for_ruler_and_lesion_table(qtbot, tmp_
     window.calibration.apply(calibration)
 
     assert tool.text() == "2.0 mm (0.167 mm/px, catheter 6 Fr (2.00 mm) over 12.0 px)"
-    lesion = window.session.result.lesions[0]
+    lesion = window.model.result.lesions[0]
     assert lesion.area_mm2 == pytest.approx(lesion.area_px * (2 / 12) ** 2)
     shown = window.analysis_panel.lesions.item(0, 2).text()
     assert shown == f"{lesion.area_mm2:.1f}"

@@ -57,9 +57,9 @@ def test_a_loose_file_from_a_shared_folder_gets_nothing_beside_it(qtbot, tmp_pat
 
     again = make_window(qtbot, settings_path, FakeAnalysis())
     open_case(qtbot, again, video)
-    assert again.session.key_frame_override is not None
-    assert again.session.result is not None
-    assert again.session.clinical == ClinicalVariables(age=66)
+    assert again.model.key_frame_override is not None
+    assert again.model.result is not None
+    assert again.model.clinical == ClinicalVariables(age=66)
 
 
 def test_analysing_a_case_folder_writes_nothing_into_it(qtbot, tmp_path, settings_path):

@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 from test_gui_fixtures import FakeAnalysis, run_frames, tumor_mask
 
-from dsaviewer.app.case_session import CLINICAL_FROM_VIEWER, open_session
+from dsaviewer.app.case_session import open_session
+from dsaviewer.app.saved_analysis import to_saved
 from dsaviewer.io.case_state import (
     CaseState,
     SavedAnalysis,
+    VideoIdentity,
     load_case_state,
     locate_case_state,
     save_case_state,
@@ -44,11 +46,12 @@ def test_a_loose_file_in_a_shared_folder_gets_nothing_beside_it(tmp_path):
     before = listing(shared)
 
     session = open_session(video)
-    session.key_frame_override = 2
-    session.mark_saved(save_case_state(session.location, session.state()))
-    session.clinical, session.clinical_source = ClinicalVariables(age=60), CLINICAL_FROM_VIEWER
-    session.set_result(FakeAnalysis()(session.video, key_frame=2), session.clinical)
-    session.mark_saved(save_case_state(session.location, session.state()))
+    save_case_state(session.location, CaseState(key_frame_override=2))
+    clinical = ClinicalVariables(age=60)
+    analysis = to_saved(FakeAnalysis()(session.video, key_frame=2), clinical)
+    height, width = session.video.frame_shape
+    identity = VideoIdentity(session.video.source.name, session.video.n_frames, (height, width))
+    save_case_state(session.location, CaseState(identity, 2, clinical, analysis))
     labels_folder_for(video), recovery_folder_for(video)  # asked for, not made
 
     assert listing(shared) == before

@@ -35,10 +35,14 @@ class CalibrationControls(QObject):
         self.calibrate_action = QAction("Ca&librate (catheter size or mm per pixel)…", window)
         self.calibrate_action.triggered.connect(self.ask)
         analysis_menu.addAction(self.calibrate_action)
+        self.manual: Calibration | None = None
         window.case_opened.connect(self._opened)
+        # A later analysis measures with the file's spacing; the manual calibration wins.
+        window.model.events.result.connect(lambda result, *_old: self._measure_result(result))
 
     def _opened(self, session) -> None:
         self.measure_action.setChecked(False)
+        self.manual = None
         self._show(session.video.calibration)
 
     def _show(self, calibration: Calibration | None) -> None:
@@ -46,14 +50,14 @@ class CalibrationControls(QObject):
         self._window.analysis_panel.lesions.set_calibration(calibration)
 
     def _toggle(self, on: bool) -> None:
-        session = self._window.session
-        if session is None:
+        case = self._window.model.case
+        if case is None:
             self.measure_action.setChecked(False)
             return
-        self.tool.set_active(on, session.video.frame_shape)
+        self.tool.set_active(on, case.video.frame_shape)
 
     def ask(self) -> None:
-        if self._window.session is None:
+        if self._window.model.case is None:
             return
         length = self.tool.length_px() if self.tool.active else None
         calibration = ask_calibration(self._window, length)
@@ -61,15 +65,20 @@ class CalibrationControls(QObject):
             self.apply(calibration)
 
     def apply(self, calibration: Calibration) -> None:
-        """Measure the open case with ``calibration`` from now on (not saved with the case)."""
-        session = self._window.session
-        session.video = replace(session.video, pixel_spacing_mm=calibration.mm_per_px,
-                                calibration=calibration)
-        result = session.result
-        if result is not None:
-            session.result = replace(result, lesions=extract_lesions(
-                result.tumor_mask, result.tumor_probability, calibration.mm_per_px))
+        """Measure the open case with ``calibration`` from now on (not saved with the case):
+        the ruler, the scale bar and the lesions of this and later results."""
+        self.manual = calibration
         self._window.frame_view.set_scale(calibration.mm_per_px[1])
         self._show(calibration)
+        self._measure_result(self._window.model.result)
         self._window.statusBar().showMessage(f"Calibrated: {calibration.label}", 10000)
         self.calibrated.emit(calibration)
+
+    def _measure_result(self, result) -> None:
+        """Give ``result``'s lesions the manual calibration's millimetres (once)."""
+        if self.manual is None or result is None or result.lesions is None:
+            return
+        spacing = self.manual.mm_per_px
+        measured = extract_lesions(result.tumor_mask, result.tumor_probability, spacing)
+        if measured != list(result.lesions):
+            self._window.model.result = replace(result, lesions=measured)

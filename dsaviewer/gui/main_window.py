@@ -188,7 +188,6 @@ class MainWindow(QMainWindow):
         analysis.addActions(self.weights.actions)
         analysis.addSeparator()
         self.calibration = CalibrationControls(self, view, analysis)
-        self.calibration.calibrated.connect(lambda _: self._refresh_analysis())
 
     def _action(self, menu, text, shortcut, handler) -> QAction:
         action = QAction(text, self)
