@@ -13,7 +13,7 @@ from dsaviewer.app.persistence import CaseStatePersistence
 from dsaviewer.app.tasks import run_now
 from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.core.keyframe import KEY_FRAME_OVERRIDE
-from dsaviewer.io.case_state import read_case_state
+from dsaviewer.io.case_state import load_case_state
 from dsaviewer.io.clinical import ClinicalVariables
 
 
@@ -42,7 +42,7 @@ def test_opening_analyses_once_when_asked_and_a_new_key_frame_runs_again(tmp_pat
     assert len(runs) == 2 and runs[1].key_frame == 3
     assert runs[1].key_frame_source == KEY_FRAME_OVERRIDE
     assert model.result.key_frame == 3
-    saved = read_case_state(model.case.location.state_folder)
+    saved = load_case_state(model.case.location)  # the analysis: in the per-user cache
     assert saved.key_frame_override == 3 and saved.analysis.details["key_frame"] == 3
 
 

@@ -23,7 +23,7 @@ from dsaviewer.core.keyframe import (
     KEY_FRAME_OVERRIDE,
     select_key_frame,
 )
-from dsaviewer.io.case_state import read_case_state
+from dsaviewer.io.case_state import load_case_state
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
 from dsaviewer.io.labelme import write_labelme
 from dsaviewer.io.writers import write_avi
@@ -108,7 +108,7 @@ def test_a_changed_prediction_rewrites_the_state_but_not_the_masks(tmp_path):
     first = model.analysis_record.stored_as
     model.set_result(result, ClinicalVariables(age=50))  # same masks, new prediction
     assert model.analysis_record.stored_as == first
-    saved = read_case_state(model.case.location.state_folder)
+    saved = load_case_state(model.case.location)  # the analysis: in the per-user cache
     assert saved.analysis.stored_as == first
     assert saved.analysis.details["clinical_used"]["age"] == "50"
 
