@@ -10,7 +10,6 @@ from dsaviewer.app.annotation_document import UNDO_LIMIT as UNDO_LIMIT  # beside
 
 TUMOR = "tumor"
 LIVER = "liver"
-# The model's overlay colours: a tumour is cyan whether the network or a person drew it.
 # Hues of their own, never the model's (tumor cyan, liver green): an annotator must see at a
 # glance which pixels a person drew and which the network predicted.
 ANNOTATION_TUMOR_RGB = (190, 110, 255)  # violet
