@@ -16,6 +16,7 @@ from typing import Any, Literal
 from dsaviewer.core.keyframe import KEY_FRAME_AUTO, KEY_FRAME_LABELS, KEY_FRAME_OVERRIDE
 from dsaviewer.errors import InputError
 from dsaviewer.inference.backend import ModelBackend
+from dsaviewer.inference.dicom_results import write_dicom_results
 from dsaviewer.inference.pipeline import analyze
 from dsaviewer.inference.result_files import (
     SUMMARY_FILE,
@@ -104,14 +105,16 @@ def analyze_cases(
     labelme: bool = False,
     on_case: Callable[[int, int, CaseOutcome], None] | None = None,
     include_path: bool = False,
+    dicom: bool = False,
 ) -> list[CaseOutcome]:
     """Analyse each input with ``models``, write its files to ``out_dir/<case_id>/`` and the
     summary to ``out_dir/summary.csv``; ``on_case(number, total, outcome)`` after each case.
-    ``include_path`` records each input's absolute path in its result.json."""
+    ``include_path`` records each input's absolute path in its result.json. With ``dicom``
+    also the SEG, SR and secondary capture (a non-DICOM run then fails)."""
     out = Path(out_dir)
     outcomes: list[CaseOutcome] = []
     for number, case_input in enumerate(inputs, start=1):
-        outcome = _analyze_one(case_input, out, models, key_frame, labelme, include_path)
+        outcome = _analyze_one(case_input, out, models, key_frame, labelme, include_path, dicom)
         outcome = replace(
             outcome, summary=summary_row(outcome.case_id, outcome.result, outcome.error or "")
         )
@@ -130,6 +133,7 @@ def _analyze_one(
     key_frame: KeyFrameMode,
     labelme: bool,
     include_path: bool,
+    dicom: bool = False,
 ) -> CaseOutcome:
     try:
         source = open_case(case_input.path).video_path if case_input.is_case else case_input.path
@@ -156,6 +160,8 @@ def _analyze_one(
         write_result_files(
             folder, case_input.case_id, video, result, models.weights_dir, labelme, include_path
         )
+        if dicom:
+            write_dicom_results(folder, video, result, models.weights_dir)
     except InputError as error:
         return CaseOutcome(case_input.case_id, case_input.path, None, str(error), None)
     except Exception as error:  # noqa: BLE001 - one broken case must not stop the batch
