@@ -1,5 +1,6 @@
 """The ``dsaviewer`` command: opens the viewer (optionally on a file or the demo case), or
-``dsaviewer analyze …`` for headless batch analysis."""
+``dsaviewer analyze …`` for headless batch analysis, or ``dsaviewer pacs …`` for PACS
+transfers."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dsaviewer",
         description="Liver DSA viewer for TACE (research tool, not for diagnosis). "
-        "'dsaviewer analyze --help' for batch analysis without a window.",
+        "'dsaviewer analyze --help' for batch analysis without a window, "
+        "'dsaviewer pacs --help' for PACS query, retrieve and send.",
     )
     parser.add_argument("path", nargs="?", type=Path,
                         help="a video (AVI/MP4), DICOM file or folder, frame folder or case folder")
@@ -40,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         from dsaviewer import analyze_cli
 
         return analyze_cli.main(argv[1:])
+    if argv[:1] == ["pacs"]:
+        from dsaviewer import pacs_cli
+
+        return pacs_cli.main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.selftest:
         from dsaviewer.selftest import run_selftest

@@ -30,3 +30,7 @@ def _private_user_data(tmp_path_factory, monkeypatch) -> Path:
     folder = tmp_path_factory.mktemp("user-data")
     monkeypatch.setenv("DSAVIEWER_DATA_DIR", str(folder))
     return folder
+
+
+# A real PACS (Orthanc) for the PACS tests; they skip where Orthanc is not installed.
+from orthanc_server import orthanc, own_orthanc  # noqa: E402, F401
