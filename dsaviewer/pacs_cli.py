@@ -16,8 +16,6 @@ from pathlib import Path
 from dsaviewer.errors import InputError
 from dsaviewer.io.pacs import DEFAULT_CALLING_AET, PacsError, PacsNode, SeriesQuery
 
-CACHE_FOLDER = "pacs-cache"
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dsaviewer pacs", description=__doc__.splitlines()[0])
@@ -42,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="its StudyInstanceUID (default: asked from the node)")
     get.add_argument("--out", type=Path, metavar="DIR",
                      help="cache folder; the series goes to DIR/<study>/<series>/ (default: "
-                     f"{CACHE_FOLDER} in the per-user data folder)")
+                     "pacs-cache in the per-user data folder)")
 
     send = commands.add_parser("send", help="C-STORE: send DICOM files (e.g. our results)")
     _node_arguments(send)
@@ -65,12 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"dsaviewer pacs {args.command}: interrupted", file=sys.stderr)
         return 1
-
-
-def default_cache_dir() -> Path:
-    from dsaviewer.resources import user_data_dir
-
-    return user_data_dir() / CACHE_FOLDER
 
 
 def _echo(node: PacsNode, args: argparse.Namespace) -> int:
@@ -108,6 +100,7 @@ def _find(node: PacsNode, args: argparse.Namespace) -> int:
 def _get(node: PacsNode, args: argparse.Namespace) -> int:
     from dsaviewer.io.pacs import study_of_series
     from dsaviewer.io.pacs_get import get_series
+    from dsaviewer.resources import pacs_cache_dir
 
     study = args.study or study_of_series(node, args.series)
 
@@ -115,7 +108,7 @@ def _get(node: PacsNode, args: argparse.Namespace) -> int:
         of = f" of {total}" if total else ""
         print(f"\rreceived {received}{of} instance(s)", end="", file=sys.stderr, flush=True)
 
-    retrieved = get_series(node, study, args.series, args.out or default_cache_dir(),
+    retrieved = get_series(node, study, args.series, args.out or pacs_cache_dir(),
                            progress=progress)
     print(file=sys.stderr)
     print(retrieved.folder)

@@ -46,6 +46,11 @@ def user_data_dir() -> Path:
     return user_data_folder()
 
 
+def pacs_cache_dir() -> Path:
+    """Where series retrieved from a PACS are kept: ``<study>/<series>/`` per series."""
+    return user_data_dir() / "pacs-cache"
+
+
 def demo_working_copy(destination: Path | None = None) -> Path:
     """The demo case folder, copied once per program version into a writable place.
 

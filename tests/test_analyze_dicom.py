@@ -88,3 +88,19 @@ def test_non_dicom_run_fails_with_the_reason_and_keeps_its_other_results(
     assert "not DICOM" in capsys.readouterr().err
     assert (out / "run" / "result.json").is_file()
     assert not (out / "run" / "dicom").exists()
+
+
+def test_scope_decisions_read_in_words() -> None:
+    from dataclasses import dataclass
+
+    from dsaviewer.inference.dicom_results import scope_text
+
+    @dataclass
+    class Decision:
+        in_scope: bool
+        reason: str
+
+    assert scope_text(None) is None
+    assert scope_text(Decision(False, "not a hepatic run")) == (
+        "outside the models' scope; not a hepatic run")
+    assert scope_text("inside") == "inside"

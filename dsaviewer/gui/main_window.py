@@ -42,6 +42,7 @@ from dsaviewer.gui.image.frame_view import FrameView
 from dsaviewer.gui.image.readouts import CaseHeader, CursorReadout
 from dsaviewer.gui.overlays.overlay_controls import OverlayControls
 from dsaviewer.gui.overlays.overlay_panel import OverlayPanel
+from dsaviewer.gui.pacs.actions import PacsActions
 from dsaviewer.gui.playback.cine import CineController
 from dsaviewer.gui.playback.playback_bar import PlaybackBar, acquisition_fps
 from dsaviewer.gui.recent_files import RecentFiles
@@ -154,6 +155,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Export &frame as PNG…", "Ctrl+E", self._export_frame)
         self._action(file_menu, "Export case &summary as PNG…", "Ctrl+Shift+E",
                      self._export_summary)
+        file_menu.addSeparator()
+        self.pacs = PacsActions(self, file_menu)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 

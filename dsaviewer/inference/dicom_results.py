@@ -32,14 +32,16 @@ def write_dicom_results(
     video: Video,
     result: AnalysisResult,
     weights_dir: str | Path | None = None,
+    scope: object = None,
 ) -> list[Path]:
     """Write SEG, secondary capture and SR into ``folder/dicom/``; return their paths.
+    ``scope`` is the analysis' scope decision when it is kept apart from the result.
 
     Raises InputError when the run is not DICOM (nothing is written then).
     """
     source = source_image(video, result.key_frame)  # refuses non-DICOM runs before writing
     target = Path(folder) / DICOM_FOLDER
-    version = algorithm_version(weights_dir)
+    version = algorithm_version(weights_dir, result.weights_name)
     segmentation = build_segmentation(
         source, {"tumor": result.tumor_mask, "liver": result.liver_mask}, version
     )
@@ -51,14 +53,20 @@ def write_dicom_results(
         save_dataset(segmentation, target / SEG_FILE),
         write_secondary_capture(target / SC_FILE, source, burned_in_overlay(video, result),
                                 description),
-        write_measurement_report(target / SR_FILE, source, report_content(result, version),
+        write_measurement_report(target / SR_FILE, source, report_content(result, version, scope),
                                  segmentation),
     ]
 
 
-def algorithm_version(weights_dir: str | Path | None) -> str:
-    """Names the program and the weights that made a result."""
-    weights = "bundled weights" if weights_dir is None else f"weights {Path(weights_dir).name}"
+def algorithm_version(weights_dir: str | Path | None, weights_name: str = "") -> str:
+    """Names the program and the weights that made a result: their own name when the result
+    carries one, else the weights folder's."""
+    if weights_name:
+        weights = weights_name
+    elif weights_dir is None:
+        weights = "bundled weights"
+    else:
+        weights = f"weights {Path(weights_dir).name}"
     return f"dsaviewer {__version__}, {weights}"
 
 
@@ -79,7 +87,7 @@ def burned_in_overlay(video: Video, result: AnalysisResult) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def report_content(result: AnalysisResult, version: str) -> ReportContent:
+def report_content(result: AnalysisResult, version: str, scope: object = None) -> ReportContent:
     prediction = result.prediction
     return ReportContent(
         lesions=tuple(
@@ -96,7 +104,7 @@ def report_content(result: AnalysisResult, version: str) -> ReportContent:
         ),
         response_probability=None if prediction is None else prediction.probability,
         response_threshold=None if prediction is None else prediction.threshold,
-        scope=scope_text(getattr(result, "scope", None)),
+        scope=scope_text(scope if scope is not None else getattr(result, "scope", None)),
         algorithm_version=version,
     )
 

@@ -1,0 +1,2 @@
+"""PACS in the viewer: node preferences, the query/retrieve dialog, and the DICOM export and
+send actions."""
