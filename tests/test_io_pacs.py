@@ -4,6 +4,7 @@ fails (wrong AE title, closed port, a PACS that dies mid-transfer, cancel)."""
 from __future__ import annotations
 
 import datetime
+import logging
 import threading
 
 import numpy as np
@@ -76,6 +77,16 @@ def test_echo_find_get_send(orthanc, tmp_path) -> None:
     assert len(three.files) == 3
     assert load_video(three.folder).n_frames == 3
     assert _leftovers(tmp_path / "cache") == sorted([retrieved.folder, three.folder])
+
+
+def test_nothing_identifying_reaches_the_logs(orthanc, tmp_path, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    run = write_dicom_xa(tmp_path / "run.dcm", np.zeros((2, 16, 16), np.uint8), 5.0,
+                         patient={"PatientID": "SECRET-77", "PatientName": "Hidden^Name"})
+    send_files(orthanc.node(), [run])
+    [found] = find_series(orthanc.node(), SeriesQuery(patient_id="SECRET-77"))
+    get_series(orthanc.node(), found.study_uid, found.series_uid, tmp_path / "cache")
+    assert "SECRET-77" not in caplog.text and "Hidden" not in caplog.text
 
 
 def test_wrong_called_ae_title_is_refused_with_the_reason(orthanc) -> None:

@@ -4,14 +4,16 @@ an association with a clear reason when it cannot be opened, C-ECHO and C-FIND.
 C-FIND looks for studies (patient id or name, date range, modality) and then for their series;
 the frames of each series are counted from an image-level query, since XA runs are usually one
 multi-frame instance. Retrieval is in :mod:`dsaviewer.io.pacs_get`, sending in
-:mod:`dsaviewer.io.pacs_send`. Nothing identifying is logged: pynetdicom's own logger, which
-prints queries and datasets at debug level, is left to the caller's logging set-up.
+:mod:`dsaviewer.io.pacs_send`. Nothing identifying is logged: pynetdicom's own logger prints
+queries and datasets (patient names and IDs) at debug and info level, so it is held at
+WARNING unless someone set its level on purpose.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +24,10 @@ from pynetdicom.presentation import PresentationContext
 from pynetdicom.sop_class import StudyRootQueryRetrieveInformationModelFind, Verification
 
 from dsaviewer.errors import DSAViewerError
+
+_PYNETDICOM_LOG = logging.getLogger("pynetdicom")
+if _PYNETDICOM_LOG.level == logging.NOTSET:
+    _PYNETDICOM_LOG.setLevel(logging.WARNING)
 
 DEFAULT_CALLING_AET = "DSAVIEWER"
 MODALITIES = ("XA", "RF")
