@@ -4,11 +4,13 @@ naming the package, where Orthanc is not installed. (No tests here.)"""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -21,6 +23,7 @@ from dsaviewer.io.pacs import PacsNode
 AET = "ORTHANC"
 OUR_AET = "DSAVIEWER"
 STARTUP_TIMEOUT_S = 30.0
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def orthanc_binary() -> str:
@@ -79,6 +82,7 @@ class OrthancServer:
             self.process = subprocess.Popen(
                 [orthanc_binary(), str(self.root / "orthanc.json")],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -126,6 +130,13 @@ class OrthancServer:
 
     def _log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else "(no log)"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel kills Orthanc when the test process dies, even
+    when pytest itself is killed and no fixture teardown runs."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _free_ports(count: int) -> list[int]:
