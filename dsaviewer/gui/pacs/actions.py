@@ -6,6 +6,7 @@ an action is first used, not when the window starts."""
 from __future__ import annotations
 
 import tempfile
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,13 +29,22 @@ class PacsActions:
     """Adds the actions to ``menu`` and handles them for ``window``."""
 
     def __init__(self, window: MainWindow, menu: QMenu, cache_dir: Path | None = None) -> None:
-        self.window = window
+        # A weak reference: the window owns these actions, and a cycle back to it would keep
+        # its Python side alive after Qt deleted it, for callbacks to run on dead widgets.
+        self._window = weakref.ref(window)
         self.cache_dir = cache_dir or pacs_cache_dir()
         self.dialog: PacsDialog | None = None
         self.pacs = menu.addAction("&PACS…", self.open_dialog)
         self.nodes = menu.addAction("PACS &nodes…", self.edit_nodes)
         self.export = menu.addAction("Export to &DICOM…", self.ask_export)
         self.send = menu.addAction("Send results to PAC&S…", self.ask_send)
+
+    @property
+    def window(self) -> MainWindow:
+        window = self._window()
+        if window is None:
+            raise RuntimeError("the window is gone")
+        return window
 
     # ----- query / retrieve -----
     def open_dialog(self) -> PacsDialog:
