@@ -103,8 +103,9 @@ def test_search_without_a_reachable_node_shows_why(qtbot, tmp_path, orthanc) -> 
                                             orthanc.dicom_port)])
     dialog = window.pacs.open_dialog()
     dialog.search_button.click()
-    qtbot.waitUntil(lambda: "refused the association" in dialog.status.text(), timeout=WAIT_MS)
-    assert dialog.search_button.isEnabled()
+    assert not dialog.search_button.isEnabled()  # one search at a time
+    qtbot.waitUntil(dialog.search_button.isEnabled, timeout=WAIT_MS)
+    assert "refused the association" in dialog.status.text()
 
 
 def test_export_to_dicom_writes_a_seg_of_the_shown_result(qtbot, tmp_path) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu, QMessageBox
 
-from dsaviewer.gui.background.workers import run_in_background
+from dsaviewer.gui.background.workers import run_in_background, serial_pool
 from dsaviewer.gui.settings import LAST_FOLDER
 from dsaviewer.resources import pacs_cache_dir
 
@@ -34,6 +34,8 @@ class PacsActions:
         self._window = weakref.ref(window)
         self.cache_dir = cache_dir or pacs_cache_dir()
         self.dialog: PacsDialog | None = None
+        # Exports and sends get their own thread: they must not queue behind an analysis.
+        self.pool = serial_pool(window)
         self.pacs = menu.addAction("&PACS…", self.open_dialog)
         self.nodes = menu.addAction("PACS &nodes…", self.edit_nodes)
         self.export = menu.addAction("Export to &DICOM…", self.ask_export)
@@ -84,7 +86,7 @@ class PacsActions:
                 f"Wrote {len(paths)} DICOM objects to {paths[0].parent}", 8000)
 
         run_in_background(lambda: write_dicom_results(folder, video, result, weights, scope), done,
-                          lambda error, _trace: self._fail(EXPORT_TITLE, error))
+                          lambda error, _trace: self._fail(EXPORT_TITLE, error), self.pool)
 
     def ask_send(self) -> None:
         from dsaviewer.gui.pacs.nodes import read_nodes
@@ -127,7 +129,8 @@ class PacsActions:
                 f"Sent {count} DICOM objects (SEG, SR, secondary capture) to "
                 f"{node.describe()}", 8000)
 
-        run_in_background(work, done, lambda error, _trace: self._fail(SEND_TITLE, error))
+        run_in_background(work, done, lambda error, _trace: self._fail(SEND_TITLE, error),
+                          self.pool)
 
     def _analysis(self) -> tuple:
         """The open run, its result and scope decision, and the weights folder."""

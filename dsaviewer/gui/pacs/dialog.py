@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dsaviewer.gui.background.workers import TaskHandle, run_in_background
+from dsaviewer.gui.background.workers import TaskHandle, run_in_background, serial_pool
 from dsaviewer.gui.pacs.nodes import own_aet, read_nodes
 from dsaviewer.io.pacs import MODALITIES, PacsNode, SeriesInfo, SeriesQuery, find_series
 from dsaviewer.io.pacs_get import PacsCancelled, RetrievedSeries, get_series
@@ -49,6 +49,8 @@ class PacsDialog(QDialog):
         self.series: list[SeriesInfo] = []
         self.last_retrieved: RetrievedSeries | None = None
         self._handle: TaskHandle | None = None
+        # Transfers get their own threads: they must not queue behind an analysis.
+        self.pool = serial_pool(self)
 
         self.node_box = QComboBox()
         self.nodes = read_nodes(settings)
@@ -141,7 +143,8 @@ class PacsDialog(QDialog):
             return
         query = self.query()
         self._busy(f"Searching {node.describe()}…")
-        run_in_background(lambda: find_series(node, query), self._found, self._failed)
+        run_in_background(lambda: find_series(node, query), self._found, self._failed,
+                          self.pool)
 
     def _found(self, series: list[SeriesInfo]) -> None:
         self._idle(f"{len(series)} series found.")
@@ -177,7 +180,7 @@ class PacsDialog(QDialog):
         run_in_background(
             lambda: get_series(node, info.study_uid, info.series_uid, cache, progress=report,
                                cancel=handle.cancel_event),
-            self._retrieved, self._failed,
+            self._retrieved, self._failed, self.pool,
         )
 
     def cancel(self) -> None:

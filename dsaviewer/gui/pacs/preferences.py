@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dsaviewer.gui.background.workers import run_in_background
+from dsaviewer.gui.background.workers import run_in_background, serial_pool
 from dsaviewer.gui.pacs.nodes import (
     NamedNode,
     own_aet,
@@ -131,4 +131,4 @@ class PacsPreferencesDialog(QDialog):
             self.test_button.setEnabled(True)
             self.status.setText(str(error))
 
-        run_in_background(lambda: echo(node), done, failed)
+        run_in_background(lambda: echo(node), done, failed, serial_pool(self))
