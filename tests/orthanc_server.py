@@ -24,6 +24,7 @@ AET = "ORTHANC"
 OUR_AET = "DSAVIEWER"
 STARTUP_TIMEOUT_S = 30.0
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+DICOMWEB_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancDicomWeb.so")
 
 
 def orthanc_binary() -> str:
@@ -63,7 +64,9 @@ class OrthancServer:
             "DicomCheckModalityHost": False,
             "RemoteAccessAllowed": False,
             "AuthenticationEnabled": False,
-            "Plugins": [],
+            # DICOMweb (QIDO-RS, WADO-RS, STOW-RS) when the orthanc-dicomweb package is there.
+            "Plugins": [str(DICOMWEB_PLUGIN)] if DICOMWEB_PLUGIN.is_file() else [],
+            "DicomWeb": {"Enable": True, "Root": "/dicom-web/", "EnableWado": False},
             "DicomModalities": {
                 "dsaviewer": {
                     "AET": OUR_AET, "Host": "127.0.0.1", "Port": 1,
@@ -112,6 +115,13 @@ class OrthancServer:
 
     def node(self, calling_aet: str = OUR_AET, called_aet: str = AET) -> PacsNode:
         return PacsNode("127.0.0.1", self.dicom_port, called_aet, calling_aet, timeout_s=20)
+
+    def web_node(self):  # -> WebNode; imported here so tests without DICOMweb need no client
+        from dsaviewer.io.dicomweb import WebNode
+
+        if not DICOMWEB_PLUGIN.is_file():
+            pytest.skip(f"{DICOMWEB_PLUGIN} not found: install the Debian package orthanc-dicomweb")
+        return WebNode(f"http://127.0.0.1:{self.http_port}/dicom-web", timeout_s=20)
 
     def rest(self, path: str) -> object:
         url = f"http://127.0.0.1:{self.http_port}{path}"

@@ -155,22 +155,7 @@ def find_series(node: PacsNode, query: SeriesQuery) -> list[SeriesInfo]:
             series_query.SeriesDescription = ""
             series_query.SeriesNumber = ""
             for series in _find(node, assoc, series_query):
-                frames, instances = _count_frames(node, assoc, study, series)
-                found.append(
-                    SeriesInfo(
-                        study_uid=str(study.StudyInstanceUID),
-                        series_uid=str(series.SeriesInstanceUID),
-                        modality=str(series.get("Modality", "")),
-                        number_of_frames=frames,
-                        number_of_instances=instances,
-                        patient_id=str(study.get("PatientID", "")),
-                        patient_name=str(study.get("PatientName", "")),
-                        study_date=str(study.get("StudyDate", "")),
-                        study_description=str(study.get("StudyDescription", "")),
-                        series_description=str(series.get("SeriesDescription", "")),
-                        series_number=str(series.get("SeriesNumber", "")),
-                    )
-                )
+                found.append(series_info(study, series, _instances(node, assoc, study, series)))
     return found
 
 
@@ -191,6 +176,31 @@ def study_of_series(node: PacsNode, series_uid: str) -> str:
             else f"series {series_uid} is listed in {len(studies)} studies; name the study"
         )
     return studies.pop()
+
+
+def series_info(study: Dataset, series: Dataset, instances: list[Dataset]) -> SeriesInfo:
+    """One found series from the study, series and instance answers of a query (C-FIND or
+    QIDO-RS); frames are summed over the instances (a single-frame instance counts one)."""
+    frames = 0
+    for instance in instances:
+        value = instance.get("NumberOfFrames")
+        try:
+            frames += max(1, int(value)) if value not in (None, "") else 1
+        except (TypeError, ValueError):
+            frames += 1
+    return SeriesInfo(
+        study_uid=str(study.StudyInstanceUID),
+        series_uid=str(series.SeriesInstanceUID),
+        modality=str(series.get("Modality", "")),
+        number_of_frames=frames,
+        number_of_instances=len(instances),
+        patient_id=str(study.get("PatientID", "")),
+        patient_name=str(study.get("PatientName", "")),
+        study_date=str(study.get("StudyDate", "")),
+        study_description=str(study.get("StudyDescription", "")),
+        series_description=str(series.get("SeriesDescription", "")),
+        series_number=str(series.get("SeriesNumber", "")),
+    )
 
 
 def check_status(
@@ -232,24 +242,16 @@ def _study_identifier(query: SeriesQuery) -> Dataset:
     return identifier
 
 
-def _count_frames(
+def _instances(
     node: PacsNode, assoc: Association, study: Dataset, series: Dataset
-) -> tuple[int, int]:
+) -> list[Dataset]:
     identifier = Dataset()
     identifier.QueryRetrieveLevel = "IMAGE"
     identifier.StudyInstanceUID = study.StudyInstanceUID
     identifier.SeriesInstanceUID = series.SeriesInstanceUID
     identifier.SOPInstanceUID = ""
     identifier.NumberOfFrames = ""
-    instances = _find(node, assoc, identifier)
-    frames = 0
-    for instance in instances:
-        value = instance.get("NumberOfFrames")
-        try:
-            frames += max(1, int(value)) if value not in (None, "") else 1
-        except (TypeError, ValueError):
-            frames += 1
-    return frames, len(instances)
+    return _find(node, assoc, identifier)
 
 
 def _date_range(start: datetime.date | None, end: datetime.date | None) -> str:

@@ -23,7 +23,7 @@ def send_files(
     InputError for a file that is not DICOM (before anything is sent); PacsError when the
     node refuses a file, naming it and how many were stored before it.
     """
-    datasets = [_read(Path(path)) for path in paths]
+    datasets = [read_for_sending(Path(path)) for path in paths]
     if not datasets:
         raise InputError("no files to send")
     contexts = {}
@@ -49,7 +49,9 @@ def send_files(
     return sent
 
 
-def _read(path: Path) -> Dataset:
+def read_for_sending(path: Path) -> Dataset:
+    """A DICOM file with what a store needs (SOP class and instance, transfer syntax), else
+    InputError naming the file."""
     try:
         dataset = pydicom.dcmread(path)
     except OSError as error:

@@ -1,0 +1,74 @@
+"""The local cache of retrieved series, shared by the DICOM (C-GET) and DICOMweb (WADO-RS)
+transports: ``<cache>/<study>/<series>/<instance>.dcm``, filled through a hidden partial folder
+that is renamed into place only when the whole series arrived, so a dropped transfer or a
+cancel leaves the cache as it was."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsaviewer.io.pacs import PacsError
+
+ProgressCallback = Callable[[int, "int | None"], None]  # (instances received, total if known)
+
+
+class PacsCancelled(PacsError):
+    """The user cancelled the transfer; nothing of it was kept."""
+
+
+@dataclass(frozen=True)
+class RetrievedSeries:
+    folder: Path  # the series' cache folder, one file per instance
+    files: tuple[Path, ...]
+
+
+def is_uid(text: str) -> bool:
+    return 0 < len(text) <= 64 and all(part.isdigit() for part in text.split("."))
+
+
+def series_cache_folder(cache_dir: str | Path, study_uid: str, series_uid: str) -> Path:
+    """Where a retrieved series lives in the cache: ``<cache>/<study>/<series>/``."""
+    for uid in (study_uid, series_uid):
+        if not is_uid(uid):
+            raise PacsError(f"{uid!r} is not a DICOM UID")
+    return Path(cache_dir) / study_uid / series_uid
+
+
+def instance_file(folder: Path, instance_uid: str, number: int) -> Path:
+    """The file for one received instance. The sender names it: only a UID is accepted, so
+    the name cannot point outside the folder."""
+    name = f"{instance_uid}.dcm" if is_uid(instance_uid) else f"instance-{number:05d}.dcm"
+    return folder / name
+
+
+@contextlib.contextmanager
+def partial_series_folder(cache_dir: str | Path, study_uid: str,
+                          series_uid: str) -> Iterator[tuple[Path, Path]]:
+    """Yield (partial folder to write into, the series' final folder). On a normal exit the
+    partial folder replaces the final one; on any exception it is removed."""
+    target = series_cache_folder(cache_dir, study_uid, series_uid)
+    partial = target.with_name(f".{series_uid}.{uuid.uuid4().hex}.part")
+    try:
+        partial.mkdir(parents=True)
+        yield partial, target
+        _move_into_place(partial, target)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _move_into_place(partial: Path, target: Path) -> None:
+    """Rename the complete series into place, replacing an older copy only after the rename
+    of the new one cannot fail for lack of the name."""
+    if target.exists():
+        retired = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+        os.replace(target, retired)
+        os.replace(partial, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(partial, target)
