@@ -20,6 +20,7 @@ from pathlib import Path
 from dsaviewer.io.labelme import KEY_FRAME_FLAG, write_labelme
 from dsaviewer.io.writers import write_avi
 from training.synth import SynthOptions, generate_case, write_dataset
+from training.synth.options import broad_options
 
 TARGET_CASES_PER_SECOND = 2.0
 
@@ -29,9 +30,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--workers", default="1,2", help="process counts to try, e.g. 1,2")
     parser.add_argument("--size", default="1021x788")
+    parser.add_argument("--mix", choices=("default", "broad"), default="default",
+                        help="the papers' mix or the broad mix (docs/synthetic-data.md)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    options = SynthOptions(sizes=(((width, height), 1.0),), formats=(("avi", 1.0),))
+    make = broad_options if args.mix == "broad" else SynthOptions
+    options = make(sizes=(((width, height), 1.0),), formats=(("avi", 1.0),))
     print(f"synthetic DSA, {args.cases} cases at {width} x {height}, AVI; {os.cpu_count()} CPUs")
 
     generate_case(0, 10_000, options)  # warm-up: imports, OpenCV's thread pool
