@@ -3,7 +3,8 @@
 Each PATH is a video file (AVI, MP4, DICOM), a case folder or a dataset folder of case folders
 (its clinical.csv is read). For every case ``OUT/<case_id>/`` gets result.json, tumor.png and
 liver.png (0/255 at the original frame size) and overlay.png (with ``--dicom`` also
-``dicom/`` with SEG, SR and secondary capture); ``OUT/summary.csv`` lists all
+``dicom/`` with SEG, SR and secondary capture; with --parametric also parametric/maps.npz,
+parametric/ttp.png and tdc.csv); ``OUT/summary.csv`` lists all
 cases. Exit status: 0 when every case was analysed, 1 when any failed (each failure is
 printed with its reason), 2 when nothing could start (weights, device, clinical table).
 """
@@ -51,6 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dicom", action="store_true",
                         help="also write DICOM SEG, SR and secondary capture to "
                         "OUT/<case_id>/dicom/ (DICOM runs only: they join the run's study)")
+    parser.add_argument("--parametric", action="store_true",
+                        help="also write parametric DSA: parametric/maps.npz (arrival, ttp, "
+                        "peak, auc, mtt), parametric/ttp.png and tdc.csv (tumor, liver, "
+                        "background curves)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     outcomes = analyze_cases(
         inputs, args.out, models, key_frame=args.key_frame, labelme=args.labelme, on_case=report,
         include_path=args.record_path, dicom=args.dicom,
+        parametric=args.parametric,
     )
     failed = [outcome for outcome in outcomes if not outcome.ok]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} case(s) analysed; results in "

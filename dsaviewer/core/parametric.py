@@ -78,6 +78,13 @@ def frame_times(
     return np.arange(count, dtype=np.float64) / float(fps)
 
 
+def baseline_count(count: int) -> int:
+    """How many of a run's first frames make its pre-contrast baseline: a tenth, at least one
+    (contrast reaches the hepatic arteries a few frames into a run, never in its first tenth
+    in the runs this viewer reads)."""
+    return max(1, count // 10)
+
+
 def opacity_curves(
     frames: np.ndarray,
     field: FieldBox,
@@ -87,7 +94,7 @@ def opacity_curves(
     """Smoothed opacity, ``(T, h, w)`` float32 over the field box (see the module text)."""
     stack = frames[:, field.y0 : field.y1, field.x0 : field.x1]
     count = stack.shape[0]
-    n_baseline = max(1, count // 10)
+    n_baseline = baseline_count(count)
     baseline = np.zeros(stack.shape[1:], np.float32)
     for frame in stack[:n_baseline]:
         cv2.accumulate(frame.astype(np.float32), baseline)
@@ -140,7 +147,7 @@ def parametric_maps(
     curves = opacity_curves(stack, field, dark, white)
     noise_sd = _noise_sd(stack, field, white)
     # A smoothed frame's noise plus the baseline's (the mean of the first tenth of frames).
-    curve_sd = noise_sd * np.sqrt(_SMOOTHED_VARIANCE + 1.0 / max(1, count // 10))
+    curve_sd = noise_sd * np.sqrt(_SMOOTHED_VARIANCE + 1.0 / baseline_count(count))
 
     inner = _curve_maps(curves, times, float(NOISE_FACTOR * curve_sd))
     full = {}

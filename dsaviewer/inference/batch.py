@@ -17,6 +17,7 @@ from dsaviewer.core.keyframe import KEY_FRAME_AUTO, KEY_FRAME_LABELS, KEY_FRAME_
 from dsaviewer.errors import InputError
 from dsaviewer.inference.backend import ModelBackend
 from dsaviewer.inference.dicom_results import write_dicom_results
+from dsaviewer.inference.parametric_files import write_parametric_files
 from dsaviewer.inference.pipeline import analyze
 from dsaviewer.inference.result_files import (
     SUMMARY_FILE,
@@ -106,15 +107,19 @@ def analyze_cases(
     on_case: Callable[[int, int, CaseOutcome], None] | None = None,
     include_path: bool = False,
     dicom: bool = False,
+    parametric: bool = False,
 ) -> list[CaseOutcome]:
     """Analyse each input with ``models``, write its files to ``out_dir/<case_id>/`` and the
     summary to ``out_dir/summary.csv``; ``on_case(number, total, outcome)`` after each case.
     ``include_path`` records each input's absolute path in its result.json. With ``dicom``
-    also the SEG, SR and secondary capture (a non-DICOM run then fails)."""
+    also the SEG, SR and secondary capture (a non-DICOM run then fails); with ``parametric``
+    the parametric maps and time-density curves."""
     out = Path(out_dir)
     outcomes: list[CaseOutcome] = []
     for number, case_input in enumerate(inputs, start=1):
-        outcome = _analyze_one(case_input, out, models, key_frame, labelme, include_path, dicom)
+        outcome = _analyze_one(
+            case_input, out, models, key_frame, labelme, include_path, dicom, parametric
+        )
         outcome = replace(
             outcome, summary=summary_row(outcome.case_id, outcome.result, outcome.error or "")
         )
@@ -134,6 +139,7 @@ def _analyze_one(
     labelme: bool,
     include_path: bool,
     dicom: bool = False,
+    parametric: bool = False,
 ) -> CaseOutcome:
     try:
         source = open_case(case_input.path).video_path if case_input.is_case else case_input.path
@@ -162,6 +168,8 @@ def _analyze_one(
         )
         if dicom:
             write_dicom_results(folder, video, result, models.weights_dir)
+        if parametric:
+            write_parametric_files(folder, video, result)
     except InputError as error:
         return CaseOutcome(case_input.case_id, case_input.path, None, str(error), None)
     except Exception as error:  # noqa: BLE001 - one broken case must not stop the batch
