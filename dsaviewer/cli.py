@@ -17,7 +17,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="dsaviewer",
         description="Liver DSA viewer for TACE (research tool, not for diagnosis). "
         "'dsaviewer analyze --help' for batch analysis without a window, "
-        "'dsaviewer pacs --help' for PACS query, retrieve and send.",
+        "'dsaviewer pacs --help' for PACS query, retrieve and send, "
+        "'dsaviewer compare --help' to compare a run with its control run.",
     )
     parser.add_argument("path", nargs="?", type=Path,
                         help="a video (AVI/MP4), DICOM file or folder, frame folder or case folder")
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         from dsaviewer import pacs_cli
 
         return pacs_cli.main(argv[1:])
+    if argv[:1] == ["compare"]:
+        from dsaviewer import compare_cli
+
+        return compare_cli.main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.selftest:
         from dsaviewer.selftest import run_selftest

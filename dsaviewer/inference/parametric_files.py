@@ -18,12 +18,12 @@ import io
 from collections.abc import Mapping
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from dsaviewer.core.parametric import MAP_NAMES, ParametricMaps, parametric_maps
 from dsaviewer.core.parametric_image import colour_coded, time_range, with_colour_bar
 from dsaviewer.core.time_density import region_curves, standard_regions
+from dsaviewer.inference.result_files import _write_png, _write_text
 from dsaviewer.inference.results import AnalysisResult
 from dsaviewer.io.video import Video
 from dsaviewer.io.writers import replace_atomically
@@ -75,12 +75,7 @@ def write_map_files(folder: Path, maps: ParametricMaps) -> list[Path]:
 def write_ttp_image(path: Path, maps: ParametricMaps) -> Path:
     value_range = time_range(maps.ttp)
     image = with_colour_bar(colour_coded(maps.ttp, maps.peak, value_range), value_range)
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise OSError(f"OpenCV could not encode {path.name}")
-    with replace_atomically(path) as temporary:
-        temporary.write_bytes(encoded.tobytes())
-    return path
+    return _write_png(path, image)
 
 
 def write_curves_csv(path: Path, times: np.ndarray, curves: Mapping[str, np.ndarray]) -> Path:
@@ -93,6 +88,4 @@ def write_curves_csv(path: Path, times: np.ndarray, curves: Mapping[str, np.ndar
         values = [curve[index] for curve in curves.values()]
         writer.writerow([f"{time:.4f}", *("" if np.isnan(v) else f"{v:.6f}" for v in values)])
     path.parent.mkdir(parents=True, exist_ok=True)
-    with replace_atomically(path) as temporary:
-        temporary.write_text(text.getvalue(), encoding="utf-8")
-    return path
+    return _write_text(path, text.getvalue())

@@ -8,6 +8,7 @@ whatever the dataset size, and the clinical draws do not depend on rendering.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -40,7 +41,7 @@ from training.synth.layers import (
     vessel_layer,
 )
 from training.synth.liver import sample_liver
-from training.synth.motion import sample_motion
+from training.synth.motion import Motion, sample_motion
 from training.synth.options import SynthOptions
 from training.synth.patient import Patient, sample_patient
 from training.synth.render import Display, Scene, render_video
@@ -137,9 +138,14 @@ def generate_case(
     index: int = 0,
     options: SynthOptions | None = None,
     timings: dict[str, float] | None = None,
+    scene_edit: Callable[[Scene, np.ndarray, Motion], Scene] | None = None,
+    noise_rng: np.random.Generator | None = None,
 ) -> SyntheticCase:
     """Case ``index`` of the dataset drawn with ``seed``. ``timings``, when given, receives
-    the seconds spent per stage (added to what it holds: pass one dict for many cases)."""
+    the seconds spent per stage (added to what it holds: pass one dict for many cases).
+    ``scene_edit(scene, frame_times, motion)`` may change the scene just before rendering and
+    ``noise_rng`` replace the case's noise stream: a second run of the same patient (e.g.
+    after embolisation) with its own quantum noise."""
     options = options or SynthOptions()
     lap = _Stopwatch(timings)
     streams = case_streams(seed, index)
@@ -257,7 +263,9 @@ def generate_case(
         organs=organs,
     )
     lap("dynamics")
-    video = render_video(scene, times, motion, display, streams["noise"])
+    if scene_edit is not None:
+        scene = scene_edit(scene, times, motion)
+    video = render_video(scene, times, motion, display, noise_rng or streams["noise"])
     lap("render")
 
     completeness = np.ones(len(times))
