@@ -69,6 +69,13 @@ class RunComparison:
         return 100.0 * (1.0 - self.auc_ratio)
 
 
+def frame_at(times_since_arrival: np.ndarray, moment: float) -> int:
+    """The frame of a run shown at ``moment`` s since its first arrival in synchronised
+    playback: the last frame taken at or before it (the first frame before the run starts)."""
+    index = int(np.searchsorted(times_since_arrival, moment + 1e-9, side="right")) - 1
+    return min(max(index, 0), len(times_since_arrival) - 1)
+
+
 def first_arrival(maps: ParametricMaps) -> float:
     """When contrast first arrives anywhere in the run (s from its first frame)."""
     finite = maps.arrival[np.isfinite(maps.arrival)]

@@ -2,7 +2,9 @@
 
 Each pixel's opacity curve is its change from the pre-contrast baseline (the mean of the
 first tenth of the frames, at least one), signed so that contrast is positive whatever the
-display polarity, in fractions of full white, smoothed over time with a [1, 2, 1] kernel.
+display polarity, in fractions of full white, averaged over its 3 x 3 neighbourhood (the
+parenchymal blush is a few grey levels: alone, a pixel's noise hides it) and smoothed over
+time with a [1, 2, 1] kernel.
 From it, with the run's real frame times:
 
 - ``peak``: the largest smoothed opacity;
@@ -37,6 +39,9 @@ ARRIVAL_FRACTION = 0.2
 NOISE_FACTOR = 5.0
 # The [1, 2, 1] / 4 kernel leaves 6 / 16 of white noise's variance.
 _SMOOTHED_VARIANCE = 6.0 / 16.0
+SPATIAL_BOX = 3  # px, the side of the neighbourhood each pixel's curve averages
+# Noise is measured on a central crop of the field at most this many pixels across.
+_NOISE_CROP = 256
 # Quantisation alone leaves 1 / sqrt(12) of a grey level; a clean run is not noise-free.
 _MIN_NOISE_GREY = 0.5
 
@@ -103,7 +108,8 @@ def opacity_curves(
     shift = baseline * np.float32(-scale / n_baseline)
 
     def opacity(index: int) -> np.ndarray:
-        return cv2.scaleAdd(stack[index].astype(np.float32), scale, shift)
+        values = cv2.scaleAdd(stack[index].astype(np.float32), scale, shift)
+        return cv2.blur(values, (SPATIAL_BOX, SPATIAL_BOX))
 
     curves = np.empty((count, *stack.shape[1:]), np.float32)
     if count < 3:
@@ -255,16 +261,22 @@ def _gather(flat: np.ndarray, frame: np.ndarray, pixels: np.ndarray) -> np.ndarr
 
 
 def _noise_sd(stack: np.ndarray, field: FieldBox, white: float) -> float:
-    """One frame's noise SD in opacity units, from the differences between adjacent frames:
-    most pixels change by noise alone, so the median absolute difference (MAD, robust to
-    the vessels that do fill) over a grid of the field measures it."""
-    rows, columns = field.slices
-    stride = max(1, min(field.height, field.width) // 128)
-    grid = stack[:, rows, columns][:, ::stride, ::stride].astype(np.float32)
-    differences = np.abs(np.diff(grid, axis=0)).ravel()
+    """One frame's noise SD in opacity units after the spatial averaging, from the
+    differences between adjacent frames of a central crop of the field: most pixels change by
+    noise alone, so the median absolute difference (robust to the vessels that do fill)
+    measures it. A contiguous crop, because detector blur correlates neighbouring pixels'
+    noise and the averaging removes less of it than of independent noise."""
+    side = min(_NOISE_CROP, field.height, field.width)
+    y0 = field.y0 + (field.height - side) // 2
+    x0 = field.x0 + (field.width - side) // 2
+    box = (SPATIAL_BOX, SPATIAL_BOX)
+    crops = [cv2.blur(frame[y0 : y0 + side, x0 : x0 + side].astype(np.float32), box)
+             for frame in stack]
+    differences = np.abs(np.diff(np.stack(crops), axis=0)).ravel()
     # |a - b| of two N(0, s) samples has median 0.954 s.
     sd = float(np.median(differences)) / 0.954 if differences.size else 0.0
-    return max(sd, _MIN_NOISE_GREY) / white
+    # The quantisation floor, averaged like the noise.
+    return max(sd, _MIN_NOISE_GREY / SPATIAL_BOX) / white
 
 
 def _dtype_white(stack: np.ndarray) -> float:

@@ -43,6 +43,7 @@ from dsaviewer.gui.image.readouts import CaseHeader, CursorReadout
 from dsaviewer.gui.overlays.overlay_controls import OverlayControls
 from dsaviewer.gui.overlays.overlay_panel import OverlayPanel
 from dsaviewer.gui.pacs.actions import PacsActions
+from dsaviewer.gui.parametric.install import install_parametric
 from dsaviewer.gui.playback.cine import CineController
 from dsaviewer.gui.playback.playback_bar import PlaybackBar, acquisition_fps
 from dsaviewer.gui.recent_files import RecentFiles
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self._follow_model()
+        self.parametric = install_parametric(self)
         self.help_menu = HelpMenu(self, lambda: self.runner.weights_dir)
         self._connect()
         attach_event_log(self)

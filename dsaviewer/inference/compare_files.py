@@ -29,6 +29,7 @@ import numpy as np
 
 from dsaviewer import __version__
 from dsaviewer.core.compare_runs import RunComparison, check_comparable, compare_runs
+from dsaviewer.core.parametric import ParametricMaps
 from dsaviewer.core.registration import rigid_parameters
 from dsaviewer.core.time_density import curve_area, curve_peak, standard_regions
 from dsaviewer.errors import InputError
@@ -85,6 +86,22 @@ def pre_regions(path: Path, video: Video, masks: MaskSource, analyse: Analyse) -
     return PreRegions(tumor, liver, "model")
 
 
+def compare_videos(
+    pre: Video, post: Video, tumor: np.ndarray, liver: np.ndarray
+) -> tuple[RunComparison, ParametricMaps, ParametricMaps]:
+    """Compare two loaded runs over the pre-run's tumor and liver (and the background);
+    also return both runs' maps."""
+    check_comparable(pre.frame_shape, post.frame_shape)
+    pre_maps, post_maps = video_maps(pre), video_maps(post)
+    named = standard_regions(pre.frame_shape, tumor, liver, pre_maps.field)
+    if not named["tumor"].any():
+        raise InputError("the run before has no tumor region to compare", pre.source)
+    comparison = compare_runs(
+        pre.frames, pre_maps, post.frames, post_maps, named, (pre.max_value, post.max_value)
+    )
+    return comparison, pre_maps, post_maps
+
+
 def compare_paths(
     pre_path: Path,
     post_path: Path,
@@ -96,13 +113,8 @@ def compare_paths(
     pre_video, post_video = load_video(pre_path), load_video(post_path)
     check_comparable(pre_video.frame_shape, post_video.frame_shape)
     regions = pre_regions(pre_path, pre_video, masks, analyse)
-    pre_maps, post_maps = video_maps(pre_video), video_maps(post_video)
-    named = standard_regions(pre_video.frame_shape, regions.tumor, regions.liver, pre_maps.field)
-    if not named["tumor"].any():
-        raise InputError(f"the pre-run has no tumor region ({regions.source})", pre_path)
-    comparison = compare_runs(
-        pre_video.frames, pre_maps, post_video.frames, post_maps, named,
-        (pre_video.max_value, post_video.max_value),
+    comparison, pre_maps, post_maps = compare_videos(
+        pre_video, post_video, regions.tumor, regions.liver
     )
     out.mkdir(parents=True, exist_ok=True)
     document = comparison_document(comparison, pre_video, post_video, regions.source)
