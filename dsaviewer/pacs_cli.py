@@ -12,9 +12,13 @@ import datetime
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dsaviewer.errors import InputError
 from dsaviewer.io.pacs import DEFAULT_CALLING_AET, PacsError, PacsNode, SeriesQuery
+
+if TYPE_CHECKING:
+    from dsaviewer.io.dicomweb import WebNode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,9 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.dicomweb and None in (args.host, args.port, args.called_aet):
+        parser.error("give --host, --port and --called-aet (DICOM), or --dicomweb URL")
     try:
-        node = PacsNode(args.host, args.port, args.called_aet, args.calling_aet, args.timeout)
+        node = _node(args)
         return _COMMANDS[args.command](node, args)
     except PacsError as error:
         print(f"dsaviewer pacs {args.command}: {error}", file=sys.stderr)
@@ -65,15 +72,28 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _echo(node: PacsNode, args: argparse.Namespace) -> int:
+def _node(args: argparse.Namespace) -> PacsNode | WebNode:
+    if args.dicomweb:
+        from dsaviewer.io.dicomweb import WebNode
+
+        return WebNode(args.dicomweb.rstrip("/"), args.timeout)
+    return PacsNode(args.host, args.port, args.called_aet, args.calling_aet, args.timeout)
+
+
+def _echo(node: PacsNode | WebNode, args: argparse.Namespace) -> int:
+    from dsaviewer.io.dicomweb import WebNode, echo_web
     from dsaviewer.io.pacs import echo
 
-    echo(node)
-    print(f"{node.describe()} answered C-ECHO")
+    if isinstance(node, WebNode):
+        echo_web(node)
+    else:
+        echo(node)
+    print(f"{node.describe()} answered " + ("QIDO-RS" if isinstance(node, WebNode) else "C-ECHO"))
     return 0
 
 
-def _find(node: PacsNode, args: argparse.Namespace) -> int:
+def _find(node: PacsNode | WebNode, args: argparse.Namespace) -> int:
+    from dsaviewer.io.dicomweb import WebNode, find_series_web
     from dsaviewer.io.pacs import find_series
 
     query = SeriesQuery(
@@ -84,7 +104,7 @@ def _find(node: PacsNode, args: argparse.Namespace) -> int:
         modality=args.modality.upper(),
         study_uid=args.study,
     )
-    found = find_series(node, query)
+    found = (find_series_web if isinstance(node, WebNode) else find_series)(node, query)
     if args.json:
         print(json.dumps([series.as_dict() for series in found], indent=2))
         return 0
@@ -97,25 +117,31 @@ def _find(node: PacsNode, args: argparse.Namespace) -> int:
     return 0
 
 
-def _get(node: PacsNode, args: argparse.Namespace) -> int:
+def _get(node: PacsNode | WebNode, args: argparse.Namespace) -> int:
+    from dsaviewer.io.dicomweb import WebNode, get_series_web
     from dsaviewer.io.pacs import study_of_series
     from dsaviewer.io.pacs_get import get_series
     from dsaviewer.resources import pacs_cache_dir
 
+    web = isinstance(node, WebNode)
+    if web and not args.study:
+        raise InputError("with --dicomweb, name the series' study (--study UID)")
     study = args.study or study_of_series(node, args.series)
 
     def progress(received: int, total: int | None) -> None:
         of = f" of {total}" if total else ""
         print(f"\rreceived {received}{of} instance(s)", end="", file=sys.stderr, flush=True)
 
-    retrieved = get_series(node, study, args.series, args.out or pacs_cache_dir(),
-                           progress=progress)
+    retrieve = get_series_web if web else get_series
+    retrieved = retrieve(node, study, args.series, args.out or pacs_cache_dir(),
+                         progress=progress)
     print(file=sys.stderr)
     print(retrieved.folder)
     return 0
 
 
-def _send(node: PacsNode, args: argparse.Namespace) -> int:
+def _send(node: PacsNode | WebNode, args: argparse.Namespace) -> int:
+    from dsaviewer.io.dicomweb import WebNode, send_files_web
     from dsaviewer.io.pacs_send import send_files
 
     files: list[Path] = []
@@ -127,7 +153,7 @@ def _send(node: PacsNode, args: argparse.Namespace) -> int:
             files.extend(inside)
         else:
             files.append(path)
-    sent = send_files(node, files)
+    sent = (send_files_web if isinstance(node, WebNode) else send_files)(node, files)
     print(f"stored {len(sent)} file(s) on {node.describe()}")
     return 0
 
@@ -147,10 +173,12 @@ _COMMANDS = {"echo": _echo, "find": _find, "get": _get, "send": _send}
 
 
 def _node_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", required=True, help="the PACS host name or address")
-    parser.add_argument("--port", type=int, required=True, help="its DICOM port")
-    parser.add_argument("--called-aet", required=True, metavar="AET",
-                        help="the PACS's AE title")
+    parser.add_argument("--host", help="the PACS host name or address")
+    parser.add_argument("--port", type=int, help="its DICOM port")
+    parser.add_argument("--called-aet", metavar="AET", help="the PACS's AE title")
+    parser.add_argument("--dicomweb", metavar="URL",
+                        help="use DICOMweb (QIDO-RS, WADO-RS, STOW-RS) at this service root "
+                        "instead of DICOM, e.g. http://pacs:8042/dicom-web")
     parser.add_argument("--calling-aet", default=DEFAULT_CALLING_AET, metavar="AET",
                         help=f"our AE title, as the PACS knows us (default {DEFAULT_CALLING_AET})")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="S",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from orthanc_server import closed_port
 
+from dsaviewer.io.video import load_video
 from dsaviewer.io.writers import write_dicom_xa
 from dsaviewer.pacs_cli import main
 
@@ -56,4 +57,29 @@ def test_get_unknown_series_and_send_bad_file_fail(orthanc, tmp_path, capsys) ->
 def test_bad_date_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["find", "--host", "h", "--port", "1", "--called-aet", "A", "--date-from", "May"])
+    assert exit_info.value.code == 2
+
+
+def test_dicomweb_send_find_get(orthanc, tmp_path, capsys) -> None:
+    web = ["--dicomweb", orthanc.web_node().url]
+    frames = np.arange(4 * 24 * 24, dtype=np.uint16).reshape(4, 24, 24)
+    run = write_dicom_xa(tmp_path / "run.dcm", frames, 5.0, patient={"PatientID": "CLI-WEB"})
+    assert main(["echo", *web]) == 0
+    assert main(["send", *web, str(run)]) == 0
+    capsys.readouterr()
+    assert main(["find", *web, "--patient-id", "CLI-WEB", "--json"]) == 0
+    [series] = json.loads(capsys.readouterr().out)
+    assert series["NumberOfFrames"] == 4
+    assert main(["get", *web, "--series", series["SeriesInstanceUID"], "--out",
+                 str(tmp_path / "cache")]) == 2
+    assert "--study" in capsys.readouterr().err
+    assert main(["get", *web, "--series", series["SeriesInstanceUID"], "--study",
+                 series["StudyInstanceUID"], "--out", str(tmp_path / "cache")]) == 0
+    folder = capsys.readouterr().out.strip()
+    assert load_video(folder).frames.shape == (4, 24, 24)
+
+
+def test_a_node_is_needed() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["echo", "--host", "h"])
     assert exit_info.value.code == 2
