@@ -41,7 +41,7 @@ NOISE_FACTOR = 5.0
 _SMOOTHED_VARIANCE = 6.0 / 16.0
 SPATIAL_BOX = 3  # px, the side of the neighbourhood each pixel's curve averages
 # Noise is measured on a central crop of the field at most this many pixels across.
-_NOISE_CROP = 256
+_NOISE_CROP = 128
 # Quantisation alone leaves 1 / sqrt(12) of a grey level; a clean run is not noise-free.
 _MIN_NOISE_GREY = 0.5
 
