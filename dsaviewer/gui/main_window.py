@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from dsaviewer.app.analysis_requests import AnalysisScheduler
-from dsaviewer.app.case_session import CaseSession, frame_number, open_session
+from dsaviewer.app.case_session import CaseSession, open_session
 from dsaviewer.app.overlay_colouring import OverlayColouring
 from dsaviewer.app.persistence import CaseStatePersistence
 from dsaviewer.app.viewer_model import FAILED, ViewerModel
@@ -36,7 +36,8 @@ from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
 from dsaviewer.gui.docks.clinical_form import ClinicalForm, ask_clinical_csv, load_clinical_row
 from dsaviewer.gui.docks.response_panel import ResponsePanel
 from dsaviewer.gui.event_log import attach_event_log
-from dsaviewer.gui.export.exporter import CaseExporter, FrameExport, ask_png_path
+from dsaviewer.gui.export.export_actions import export_frame, export_summary
+from dsaviewer.gui.export.exporter import CaseExporter
 from dsaviewer.gui.help_menu import HelpMenu
 from dsaviewer.gui.image.frame_view import FrameView
 from dsaviewer.gui.image.readouts import CaseHeader, CursorReadout
@@ -380,33 +381,10 @@ class MainWindow(QMainWindow):
 
     # ----- export -----
     def _export_frame(self) -> None:
-        index = self.cine.index
-        path = self._ask_png("Export frame", f"frame{frame_number(index):04d}")
-        if path is not None:
-            self.exporter.export_frame(path, self._as_shown(index))
+        export_frame(self)
 
     def _export_summary(self) -> None:
-        path = self._ask_png("Export case summary", "summary")
-        if path is not None:
-            self.exporter.export_summary(path, self.model, self._as_shown(self.model.key_frame))
-
-    def _ask_png(self, title: str, what: str) -> Path | None:
-        case = self.model.case
-        return None if case is None else ask_png_path(self, title, case, what)
-
-    def _as_shown(self, index: int) -> FrameExport:
-        """Frame ``index`` as the screen shows frames now (window, inversion, layers, the
-        annotator's masks while the editor shows them)."""
-        result = self.model.result
-        return FrameExport(
-            frame=self.model.case.video.frames[index],
-            window=self.frame_view.window(),
-            inverted=self.frame_view.inverted,
-            overlays=self.overlay_controls.as_shown(self.model.overlays),
-            opacities=self.overlay_controls.shown_opacities(),
-            lesions=[] if result is None else result.lesions,
-            edited=self.annotation.editor.masks_as_shown(index),
-        )
+        export_summary(self)
 
     def _warn(self, title: str, message: str) -> None:
         QMessageBox.warning(self, title, message)
