@@ -78,7 +78,8 @@ class FineTuneProcess(QObject):
         else:
             self._process.terminate()
             run = self._run
-            QTimer.singleShot(KILL_AFTER_MS, lambda: self._kill_if_running(run))
+            # The process as context: Qt drops the timer if the process object is gone by then.
+            QTimer.singleShot(KILL_AFTER_MS, self._process, lambda: self._kill_if_running(run))
 
     def wait(self, milliseconds: int = 30_000) -> bool:
         return self._process.waitForFinished(milliseconds)
