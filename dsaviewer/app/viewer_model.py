@@ -173,6 +173,13 @@ class ViewerModel:
         """Layer name -> opacity of the layers switched on and not hidden by mask editing."""
         return shown_opacities(self.layers, self.editing_masks)
 
+    def close(self) -> None:
+        """The viewer is closing: every subscriber is disconnected, so a result that a worker
+        delivers afterwards changes the model but reaches no view (their widgets are gone)."""
+        self.events.disconnect()
+        for happened in (self.key_frame_chosen, self.clinical_edited, self.analysed):
+            happened.disconnect()
+
     # ----- persistence -----
     def state(self) -> CaseState:
         """What to save for the open case now."""

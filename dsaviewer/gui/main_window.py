@@ -374,6 +374,7 @@ class MainWindow(QMainWindow):
         self.cine.pause()
         self.runner.cancel()
         self._save_pool.waitForDone(10_000)  # the user's edits must reach the disk
+        self.model.close()  # work still in a worker (overlay colouring) must not reach its views
         self.settings.setValue(WINDOW_GEOMETRY, self.saveGeometry())
         self.settings.setValue(WINDOW_STATE, self.saveState())
         self.settings.sync()
