@@ -5,8 +5,12 @@ Each PATH is a video file (AVI, MP4, DICOM), a case folder or a dataset folder o
 liver.png (0/255 at the original frame size) and overlay.png (with ``--dicom`` also
 ``dicom/`` with SEG, SR and secondary capture; with --parametric also parametric/maps.npz,
 parametric/ttp.png and tdc.csv); ``OUT/summary.csv`` lists all
-cases. Exit status: 0 when every case was analysed, 1 when any failed (each failure is
-printed with its reason), 2 when nothing could start (weights, device, clinical table).
+cases. Every result says whether the run is inside the models' scope (hepatic DSA runs):
+result.json's "scope" and summary.csv's in_scope column; a case outside it is still analysed
+and says why it is out of scope. A file that is not angiography at all (ultrasound, MR, CT,
+...) is refused: no result, one line saying why. Exit status: 0 when every case was analysed
+(in scope or not), 1 when any failed or was refused (each printed with its reason), 2 when
+nothing could start (weights, device, clinical table).
 """
 
 from __future__ import annotations
@@ -74,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
     def report(number: int, total: int, outcome: CaseOutcome) -> None:
         prefix = f"[{number}/{total}] {outcome.case_id}:"
-        if outcome.result is None:
+        if outcome.refused:
+            print(f"{prefix} REFUSED: {outcome.error}", flush=True)
+        elif outcome.result is None:
             print(f"{prefix} FAILED: {outcome.error}", flush=True)
         else:
             print(f"{prefix} {_describe(outcome.result)}", flush=True)
@@ -85,10 +91,15 @@ def run(args: argparse.Namespace) -> int:
         parametric=args.parametric,
     )
     failed = [outcome for outcome in outcomes if not outcome.ok]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} case(s) analysed; results in "
-          f"{args.out}")
+    out_of_scope = sum(
+        outcome.ok and outcome.summary.get("in_scope") == 0 for outcome in outcomes
+    )
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} case(s) analysed"
+          + (f", {out_of_scope} of them out of scope" if out_of_scope else "")
+          + f"; results in {args.out}")
     for outcome in failed:
-        print(f"failed: {outcome.case_id} ({outcome.path}): {outcome.error}", file=sys.stderr)
+        what = "refused" if outcome.refused else "failed"
+        print(f"{what}: {outcome.case_id} ({outcome.path}): {outcome.error}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -113,6 +124,14 @@ def _key_frame_mode(text: str) -> str | int:
 
 
 def _describe(result: AnalysisResult) -> str:
+    scope = result.scope
+    if scope is not None and not scope.in_scope:
+        # Out of scope: say so first; the figures follow for whoever wants them anyway.
+        return "OUT OF SCOPE: " + "; ".join(scope.reasons) + " | " + _figures(result)
+    return _figures(result)
+
+
+def _figures(result: AnalysisResult) -> str:
     parts = [f"key frame {result.key_frame}"
              + (f" (auto {result.key_frame_auto})" if result.key_frame_source != "auto" else "")]
     flagged = sum(lesion.flagged for lesion in result.lesions)

@@ -3,6 +3,7 @@ opening restores and from where, and what the model saves as it changes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -23,6 +24,7 @@ from dsaviewer.core.keyframe import (
     KEY_FRAME_OVERRIDE,
     select_key_frame,
 )
+from dsaviewer.inference.results import ScopeDecision
 from dsaviewer.io.case_state import load_case_state
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
 from dsaviewer.io.labelme import write_labelme
@@ -98,6 +100,15 @@ def test_override_and_analysis_are_restored_with_identical_lesions(tmp_path):
         lesion.area_mm2 for lesion in result.lesions]
     np.testing.assert_array_equal(restored.frame_difference, result.frame_difference)
     assert reopened.overlays.tumor is not None
+
+
+def test_an_out_of_scope_decision_is_restored_with_the_analysis(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    model = opened(case)
+    scope = ScopeDecision(in_scope=False, score=0.125, reasons=("not a liver run",))
+    model.set_result(dataclasses.replace(FakeAnalysis()(model.case.video), scope=scope),
+                     ClinicalVariables())
+    assert opened(case).result.scope == scope
 
 
 def test_a_changed_prediction_rewrites_the_state_but_not_the_masks(tmp_path):

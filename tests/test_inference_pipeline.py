@@ -59,7 +59,7 @@ def test_end_to_end_shapes_lesions_timings_and_device(models) -> None:
     assert result.device == describe_torch_device(resolve_torch_device(None))
     assert result.backend == "torch"
     expected_stages = ["preprocess", "key_frame", "frame_difference", "segmentation",
-                       "postprocess", "lesions", "response"]
+                       "scope", "postprocess", "lesions", "response"]
     assert [stage for stage, _ in stages_seen] == expected_stages
     assert stages_seen[-1][1] == 1.0
     assert set(result.timings_ms) == {*expected_stages, "total"}
@@ -166,8 +166,8 @@ def test_cancel_stops_between_stages(models) -> None:
     with pytest.raises(Cancelled, match="postprocess"):
         analyze(synthetic_video(), weights=models,
                 progress=lambda stage, _: finished.append(stage),
-                cancel=lambda: "segmentation" in finished)
-    assert finished[-1] == "segmentation"
+                cancel=lambda: "scope" in finished)
+    assert finished[-2:] == ["segmentation", "scope"]
 
 
 def test_path_input_is_decoded_and_timed(tmp_path) -> None:

@@ -15,6 +15,7 @@ from dsaviewer.core.difference import frame_difference
 from dsaviewer.core.lesions import extract_lesions
 from dsaviewer.errors import InputError
 from dsaviewer.inference.results import AnalysisResult, ResponsePrediction
+from dsaviewer.inference.scope import scope_document, scope_from_document
 from dsaviewer.io.case_state import SavedAnalysis
 from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
 from dsaviewer.io.video import Video
@@ -33,6 +34,7 @@ def to_saved(result: AnalysisResult, clinical_used: ClinicalVariables | None) ->
         "timings_ms": {name: round(float(ms), 3) for name, ms in result.timings_ms.items()},
         "notes": list(result.notes),
         "weights_name": result.weights_name,
+        "scope": scope_document(result.scope),
         "clinical_used": None if clinical_used is None else clinical_used.as_strings(),
         "prediction": None if prediction is None else {
             "probability": float(prediction.probability),
@@ -90,6 +92,7 @@ def from_saved(
             timings_ms={str(k): float(v) for k, v in dict(details["timings_ms"]).items()},
             notes=tuple(map(str, details["notes"])),
             weights_name=str(details.get("weights_name", "")),  # absent before it was saved
+            scope=scope_from_document(details.get("scope")),  # older saves have none
         )
         clinical = None if clinical_used is None else parse_clinical(clinical_used)
     except (KeyError, TypeError, ValueError) as error:

@@ -26,6 +26,7 @@ from dsaviewer.inference.result_files import (
     write_summary,
 )
 from dsaviewer.inference.results import AnalysisResult
+from dsaviewer.inference.scope import OutOfScopeError
 from dsaviewer.io.case_folder import is_case_folder, open_case
 from dsaviewer.io.clinical import ClinicalTable, ClinicalVariables, read_clinical_csv
 from dsaviewer.io.key_frame_labels import labelled_key_frame
@@ -56,6 +57,7 @@ class CaseOutcome:
     result: AnalysisResult | None
     error: str | None  # why the case failed
     folder: Path | None  # where its result files are
+    refused: bool = False  # not analysed: outside the models' scope (error says why)
     summary: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -121,7 +123,10 @@ def analyze_cases(
             case_input, out, models, key_frame, labelme, include_path, dicom, parametric
         )
         outcome = replace(
-            outcome, summary=summary_row(outcome.case_id, outcome.result, outcome.error or "")
+            outcome,
+            summary=summary_row(
+                outcome.case_id, outcome.result, outcome.error or "", outcome.refused
+            ),
         )
         if on_case is not None:
             on_case(number, len(inputs), outcome)
@@ -170,6 +175,8 @@ def _analyze_one(
             write_dicom_results(folder, video, result, models.weights_dir)
         if parametric:
             write_parametric_files(folder, video, result)
+    except OutOfScopeError as error:  # one plain line, without the file path twice
+        return CaseOutcome(case_input.case_id, case_input.path, None, error.reason, None, True)
     except InputError as error:
         return CaseOutcome(case_input.case_id, case_input.path, None, str(error), None)
     except Exception as error:  # noqa: BLE001 - one broken case must not stop the batch

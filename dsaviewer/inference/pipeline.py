@@ -42,7 +42,9 @@ from dsaviewer.inference.backend import (
     clinical_input,
     load_backend,
 )
-from dsaviewer.inference.results import AnalysisResult, ResponsePrediction
+from dsaviewer.inference.results import AnalysisResult, ResponsePrediction, ScopeDecision
+from dsaviewer.inference.scope import decide, file_scope
+from dsaviewer.inference.scope_score import scope_features, scope_score, threshold
 from dsaviewer.inference.weights_library import weights_display_name
 from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
 from dsaviewer.io.video import Video, load_video
@@ -59,6 +61,7 @@ STAGES = (
     ("key_frame", 0.35),
     ("frame_difference", 0.40),
     ("segmentation", 0.80),
+    ("scope", 0.82),
     ("postprocess", 0.88),
     ("lesions", 0.92),
     ("response", 1.0),
@@ -95,6 +98,10 @@ def analyze(
     on ``device`` (None: CUDA,
     else MPS, else CPU).
 
+    The result's ``scope`` says whether the run is inside what the models were made for
+    (:mod:`dsaviewer.inference.scope`); a file that is not angiography at all raises
+    :class:`~dsaviewer.inference.scope.OutOfScopeError` (an InputError) before any analysis.
+
     Raises InputError for a video that is too small, blank or all border, a key frame
     outside the video and bad clinical values; :class:`Cancelled` when ``cancel()`` turns
     True.
@@ -114,6 +121,7 @@ def analyze(
     if not isinstance(video, Video):
         with stages("decode"):
             video = load_video(video)
+    file_reasons = file_scope(video.metadata, video.source)
 
     spec = models.segmentation
     notes: list[str] = []
@@ -134,6 +142,8 @@ def analyze(
     with stages("segmentation"):
         stack = temporal_stack(frames_model, index, spec.n_frames)
         maps = models.segment(stack, temporal_channel(spec.temporal, frames_model, index))
+    with stages("scope"):
+        scope = _scope(file_reasons, frames_model, index, maps, geometry)
     with stages("postprocess"):
         tumor_probability, liver_probability = _maps_on_frame(maps, geometry)
         tumor_mask, liver_mask = postprocess_masks(
@@ -175,6 +185,7 @@ def analyze(
         timings_ms=stages.finish(),
         notes=tuple(notes),
         weights_name=weights_display_name(models.weights_dir),
+        scope=scope,
     )
 
 
@@ -231,7 +242,11 @@ def _geometry(video: Video, size: int) -> ModelGeometry:
     try:
         geometry = make_geometry(video.frames, size=size, white_level=video.max_value)
     except InputError as error:  # name the video, not the core function's argument
-        raise InputError(error.reason, video.source) from error
+        raise InputError(
+            "not analysed: no exposed X-ray field was found in the frames, so this is not an "
+            f"angiography run the models can read ({error.reason})",
+            video.source,
+        ) from error
     field = geometry.field
     if min(field.height, field.width) < MIN_FIELD_SIDE_PX:
         raise InputError(
@@ -240,6 +255,21 @@ def _geometry(video: Video, size: int) -> ModelGeometry:
             video.source,
         )
     return geometry
+
+
+def _scope(
+    file_reasons: list[str],
+    frames_model: np.ndarray,
+    index: int,
+    maps: SegmentationMaps,
+    geometry: ModelGeometry,
+) -> ScopeDecision:
+    """The file's reasons plus the image score; weights without a liver network give no
+    score (the score reads the liver mask)."""
+    if maps.liver is None:
+        return decide(file_reasons, None, threshold())
+    features = scope_features(frames_model, index, maps.liver, maps.tumor, geometry.outside)
+    return decide(file_reasons, scope_score(features), threshold(), tuple(features.tolist()))
 
 
 def _checked_key_frame(key_frame: int, video: Video) -> int:

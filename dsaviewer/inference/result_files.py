@@ -17,6 +17,7 @@ import numpy as np
 
 from dsaviewer import __version__
 from dsaviewer.inference.results import AnalysisResult
+from dsaviewer.inference.scope import scope_document
 from dsaviewer.io.fingerprint import source_sha256
 from dsaviewer.io.frame_labels import write_prediction_labels
 from dsaviewer.io.video import Video
@@ -30,6 +31,7 @@ SUMMARY_FILE = "summary.csv"
 SUMMARY_COLUMNS = (
     "case_id",
     "status",
+    "in_scope",
     "key_frame",
     "key_frame_auto",
     "key_frame_source",
@@ -136,6 +138,7 @@ def result_document(
             "missing_clinical": list(prediction.missing_clinical),
         },
         "notes": list(result.notes),
+        "scope": scope_document(result.scope),
         "dsaviewer_version": __version__,
     }
 
@@ -156,13 +159,22 @@ def overlay_image(video: Video, result: AnalysisResult) -> np.ndarray:
 
 
 def summary_row(
-    case_id: str, result: AnalysisResult | None = None, reason: str = ""
+    case_id: str, result: AnalysisResult | None = None, reason: str = "", refused: bool = False
 ) -> dict[str, Any]:
-    """One ``summary.csv`` row: the figures of a finished case, or the reason it failed."""
+    """One ``summary.csv`` row: the figures of a finished case, or the reason it failed or
+    was refused (``refused``: the file is not something the models analyse). ``in_scope`` is
+    1 or 0, 0 for a refused case and empty for a failed one."""
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, "")
-    row.update(case_id=case_id, status="failed" if result is None else "ok", reason=reason)
+    status = "ok" if result is not None else "refused" if refused else "failed"
+    row.update(case_id=case_id, status=status, reason=reason)
+    if refused:
+        row.update(in_scope=0)
     if result is None:
         return row
+    if result.scope is not None:
+        row.update(in_scope=int(result.scope.in_scope))
+        if result.scope.reasons:
+            row.update(reason="out of scope: " + "; ".join(result.scope.reasons))
     diameters = [lesion.longest_diameter_mm for lesion in result.lesions]
     areas_mm2 = [lesion.area_mm2 for lesion in result.lesions]
     row.update(

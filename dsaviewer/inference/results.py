@@ -25,6 +25,16 @@ class ResponsePrediction:
 
 
 @dataclass(frozen=True)
+class ScopeDecision:
+    """Whether the run is inside the scope the models were made for (hepatic DSA runs)."""
+
+    in_scope: bool
+    score: float | None  # 0..1: how much the image looks like a hepatic DSA run; None: not scored
+    reasons: tuple[str, ...] = ()  # why it is out of scope, in words a clinician reads
+    features: tuple[float, ...] = ()  # what the score was computed from (scope_score.FEATURES)
+
+
+@dataclass(frozen=True)
 class AnalysisResult:
     """Masks and probabilities are at the original frame size, exactly aligned with it."""
 
@@ -43,3 +53,4 @@ class AnalysisResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()  # e.g. fewer than 10 frames: the first frame was repeated
     weights_name: str = ""  # which weights made it, e.g. "Shipped weights" (weights_library)
+    scope: ScopeDecision | None = None  # None: not decided (e.g. a result saved before scopes)

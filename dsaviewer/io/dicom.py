@@ -17,6 +17,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.filereader import read_partial
+from pydicom.multival import MultiValue
 from pydicom.pixels import get_decoder
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
@@ -40,6 +41,12 @@ METADATA_KEYWORDS = (
     "Manufacturer",
     "ManufacturerModelName",
     "InstitutionName",
+    # What the run shows and how it was stored: the scope decision reads these.
+    "BodyPartExamined",
+    "ProtocolName",
+    "PerformedProcedureStepDescription",
+    "ImageType",
+    "RecommendedViewingMode",
 )
 
 # A folder of single-frame files must agree on these to make one video.
@@ -222,6 +229,8 @@ def display_metadata(dataset: Dataset) -> dict[str, str]:
     metadata = {}
     for keyword in METADATA_KEYWORDS:
         value = dataset.get(keyword)
+        if isinstance(value, MultiValue):  # e.g. ImageType: DICOM's own backslash form
+            value = "\\".join(str(item) for item in value)
         text = "" if value is None else str(value).strip()
         if text:
             metadata[keyword] = text
