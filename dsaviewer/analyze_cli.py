@@ -137,8 +137,9 @@ def _figures(result: AnalysisResult) -> str:
     flagged = sum(lesion.flagged for lesion in result.lesions)
     parts.append(f"{len(result.lesions)} lesion(s)" + (f", {flagged} flagged" if flagged else ""))
     if result.prediction is not None:
-        verdict = "responder" if result.prediction.responder else "non-responder"
-        parts.append(f"response {result.prediction.probability:.2f} ({verdict})")
+        parts.append(
+            f"response {result.prediction.probability:.2f} ({result.prediction.call})"
+        )
     parts.append(f"{result.timings_ms.get('total', 0.0):.0f} ms")
     return ", ".join(parts)
 

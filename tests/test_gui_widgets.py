@@ -42,6 +42,19 @@ def test_prediction_lines_name_the_call_threshold_and_missing_values():
     assert missing == "Clinical values missing: AFP, BCLC stage"
 
 
+@pytest.mark.parametrize(
+    ("probability", "call", "text"),
+    [(0.42, "borderline", "Borderline: p = 0.42, within 0.05 of the threshold 0.45"),
+     (0.48, "borderline", "Borderline: p = 0.48, within 0.05 of the threshold 0.45"),
+     (0.39, "non-responder", "Non-responder: p = 0.39 < threshold 0.45"),
+     (0.51, "responder", "Responder: p = 0.51 ≥ threshold 0.45")],
+)
+def test_a_prediction_near_the_threshold_is_called_borderline(probability, call, text):
+    prediction = ResponsePrediction(probability, 0.45, ("image", "mask"), ())
+    assert prediction.call == call
+    assert prediction_lines(prediction)[0] == text
+
+
 def test_clinical_form_has_a_field_per_variable_with_units_and_shows_missing(qtbot):
     form = ClinicalForm()
     qtbot.addWidget(form)

@@ -134,6 +134,7 @@ def result_document(
             "probability": prediction.probability,
             "threshold": prediction.threshold,
             "responder": prediction.responder,
+            "call": prediction.call,  # "borderline" near the threshold
             "inputs_used": list(prediction.inputs_used),
             "missing_clinical": list(prediction.missing_clinical),
         },

@@ -9,6 +9,10 @@ import numpy as np
 
 from dsaviewer.core.lesions import Lesion
 
+# A response probability this close to the threshold is not called either way: which side of
+# the threshold it falls on is not a finding (a choice, documented in docs/evaluation.md).
+BORDERLINE_MARGIN = 0.05
+
 
 @dataclass(frozen=True)
 class ResponsePrediction:
@@ -22,6 +26,18 @@ class ResponsePrediction:
     @property
     def responder(self) -> bool:
         return self.probability >= self.threshold
+
+    @property
+    def borderline(self) -> bool:
+        """Within :data:`BORDERLINE_MARGIN` of the threshold: shown as borderline."""
+        return abs(self.probability - self.threshold) < BORDERLINE_MARGIN
+
+    @property
+    def call(self) -> str:
+        """"borderline", "responder" or "non-responder", as people are shown it."""
+        if self.borderline:
+            return "borderline"
+        return "responder" if self.responder else "non-responder"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from dsaviewer.app.case_session import frame_number
 from dsaviewer.app.viewer_model import ViewerModel
-from dsaviewer.inference.results import ResponsePrediction
+from dsaviewer.inference.results import BORDERLINE_MARGIN, ResponsePrediction
 from dsaviewer.io.clinical import CLINICAL_FIELDS
 
 RESEARCH_NOTE = (
@@ -22,13 +22,18 @@ _LABELS = {spec.name: spec.label for spec in CLINICAL_FIELDS}
 
 def prediction_lines(prediction: ResponsePrediction) -> tuple[str, str, str]:
     """(call, inputs used, missing values) as plain text, shared with the case summary."""
-    verdict = "Responder" if prediction.responder else "Non-responder"
-    relation = "≥" if prediction.responder else "<"
+    if prediction.borderline:
+        verdict = "Borderline"
+        comparison = (f"p = {prediction.probability:.2f}, within {BORDERLINE_MARGIN:.2f} of "
+                      f"the threshold {prediction.threshold:.2f}")
+    else:
+        verdict = "Responder" if prediction.responder else "Non-responder"
+        relation = "≥" if prediction.responder else "<"
+        comparison = (f"p = {prediction.probability:.2f} {relation} threshold "
+                      f"{prediction.threshold:.2f}")
     # No-break spaces: where the line wraps, the comparison moves as one piece and never
     # leaves its threshold alone on the next line.
-    comparison = (f"p = {prediction.probability:.2f} {relation} threshold "
-                  f"{prediction.threshold:.2f}").replace(" ", "\u00a0")
-    call = f"{verdict}: {comparison}"
+    call = f"{verdict}: " + comparison.replace(" ", "\u00a0")
     used = f"Inputs used: {', '.join(prediction.inputs_used)}"
     missing = prediction.missing_clinical
     absent = ("Clinical values missing: " + ", ".join(_LABELS.get(n, n) for n in missing)
@@ -93,8 +98,9 @@ class ResponsePanel(QWidget):
         else:
             call, used, missing = prediction_lines(prediction)
             self.call.setText(call)
-            self.call.setStyleSheet("color: #40c060;" if prediction.responder else
-                                    "color: #e08040;")
+            colour = ("#e0a030" if prediction.borderline else
+                      "#40c060" if prediction.responder else "#e08040")
+            self.call.setStyleSheet(f"color: {colour};")
             self.details.setText(f"{escape(used)}<br>{escape(missing)}")
         self.state.setText(state)
         self.state.setVisible(bool(state))
