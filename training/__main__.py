@@ -22,6 +22,9 @@ COMMANDS = {
     "fine-tune": "training.cli_fine_tune",
     "synth-figure": "training.synth.figure",
     "plots": "training.cli_plots",
+    "synth-negatives": "training.synth.negatives_cli",
+    "fit-scope": "training.fit_scope",
+    "evaluate-scope": "training.evaluate_scope",
 }
 
 

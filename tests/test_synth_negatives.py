@@ -1,0 +1,55 @@
+"""Generated runs outside the models' scope: every kind is drawn, reproducibly, as a video the
+program reads, and the command writes them as case folders with their kinds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dsaviewer.inference.batch import find_cases
+from dsaviewer.io.video import load_video
+from training.__main__ import main as training_main
+from training.synth.negatives import ANGIOGRAPHIC_KINDS, generate_negative
+from training.synth.negatives_cli import KINDS, read_kinds
+from training.synth.negatives_other import OTHER_KINDS
+
+SMALL = (160, 128)
+
+
+@pytest.mark.parametrize("kind", ANGIOGRAPHIC_KINDS + OTHER_KINDS)
+def test_each_kind_is_a_reproducible_changing_run(kind: str) -> None:
+    run = generate_negative(kind, seed=3, index=1, size=SMALL)
+    assert run.kind == kind and run.fps > 0
+    assert run.frames.dtype == np.uint8 and run.frames.shape[1:] == (SMALL[1], SMALL[0])
+    assert 20 <= len(run.frames) <= 30
+    assert np.ptp(run.frames) > 50  # an image, not a blank field
+    np.testing.assert_array_equal(run.frames, generate_negative(kind, 3, 1, SMALL).frames)
+    assert not np.array_equal(run.frames, generate_negative(kind, 3, 2, SMALL).frames)
+
+
+def test_angiographic_kinds_fill_with_contrast_over_the_run() -> None:
+    for kind in ANGIOGRAPHIC_KINDS:
+        frames = generate_negative(kind, seed=0, index=0, size=SMALL).frames.astype(float)
+        change = np.abs(frames - frames[0]).mean(axis=(1, 2))
+        assert change.max() > 0.5, kind  # vessels appear after the first frame
+
+
+def test_unknown_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="kind must be one of"):
+        generate_negative("liver", 0, 0)
+
+
+def test_the_command_writes_case_folders_with_their_kinds(tmp_path) -> None:
+    out = tmp_path / "negatives"
+    status = training_main(["synth-negatives", str(out), "--n", "1", "--seed", "5",
+                            "--kinds", "renal,ultrasound"])
+    assert status == 0
+    kinds = read_kinds(out)
+    assert sorted(kinds.values()) == ["renal", "ultrasound"]
+    cases = find_cases([out])
+    assert sorted(case.case_id for case in cases) == sorted(kinds)
+    video = load_video(out / "renal_s5_00000" / "video.avi")
+    expected = generate_negative("renal", 5, 0)
+    assert video.frames.shape == expected.frames.shape
+    assert abs(video.fps - expected.fps) < 0.01
+    assert set(KINDS) == set(ANGIOGRAPHIC_KINDS + OTHER_KINDS)

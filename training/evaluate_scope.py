@@ -1,0 +1,154 @@
+"""Check the scope decision and the confidence figures on data not used to fit them.
+
+python -m training evaluate-scope --liver data/test --negatives data/scope-negatives-test \
+    --out docs/evaluation
+
+Prints, per kind, the share of runs flagged or refused (targets: >= 95 % of every non-liver
+kind, <= 5 % of liver runs and of each liver family), the scope stage's time, and writes
+scope.json and scope-reliability.png (reliability diagrams of the scope score, classes
+weighted equally as in the fit, and of each lesion's mean tumor probability against whether
+it hits a true tumor, the confidence behind Lambert et al.'s lesion uncertainty).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from training.fit_scope import DEFAULT_CACHE
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = __doc__
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--liver", type=Path, nargs="+", required=True,
+                        help="labelled liver dataset folder(s) not used to fit")
+    parser.add_argument("--negatives", type=Path, nargs="+", required=True,
+                        help="synth-negatives folder(s) not used to fit")
+    parser.add_argument("--weights", type=Path, help="weights folder (default: the bundled)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--out", type=Path, help="folder for scope.json and the diagram")
+    parser.add_argument("--bins", type=int, default=10, help="reliability bins (default 10)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from dsaviewer.inference.backend import load_backend
+    from dsaviewer.inference.scope_score import scope_score, threshold
+    from training.scope_data import LIVER, collect
+    from training.synth.negatives_cli import read_kinds
+
+    models = load_backend(args.weights, None, "cpu")
+    records = []
+    for folder in args.liver:
+        records += collect(folder, models, args.cache)
+    for folder in args.negatives:
+        records += collect(folder, models, args.cache, read_kinds(folder))
+    cut = threshold()
+    report: dict = {"threshold": cut, "kinds": {}, "families": {}}
+    groups: dict[str, list] = {}
+    for record in records:
+        groups.setdefault(record.kind, []).append(record)
+        if record.kind == LIVER and record.family:
+            groups.setdefault(f"{LIVER}/{record.family}", []).append(record)
+    for name, members in sorted(groups.items()):
+        flagged = [_out_of_scope(record, scope_score, cut) for record in members]
+        rate = float(np.mean(flagged))
+        low, high = _wilson(int(np.sum(flagged)), len(flagged))
+        entry = {"n": len(members), "flagged": int(np.sum(flagged)), "rate": round(rate, 4),
+                 "ci95": [round(low, 4), round(high, 4)]}
+        (report["families"] if "/" in name else report["kinds"])[name] = entry
+        print(f"{name:22s} n={len(members):4d} out of scope {100 * rate:5.1f} % "
+              f"(95 % CI {100 * low:.1f}-{100 * high:.1f})")
+    scope_ms = np.array([record.scope_ms for record in records if record.features])
+    report["scope_ms"] = {"median": round(float(np.median(scope_ms)), 2),
+                          "p95": round(float(np.percentile(scope_ms, 95)), 2)}
+    print(f"scope stage: median {np.median(scope_ms):.1f} ms, "
+          f"95th percentile {np.percentile(scope_ms, 95):.1f} ms")
+
+    scored = [record for record in records if record.features]
+    scores = np.array([scope_score(np.array(record.features)) for record in scored])
+    is_liver = np.array([record.kind == LIVER for record in scored], dtype=float)
+    balance = np.where(is_liver == 1, 0.5 / is_liver.mean(), 0.5 / (1 - is_liver.mean()))
+    report["scope_reliability"] = reliability(scores, is_liver, args.bins, balance)
+    lesions = [lesion for record in records for lesion in record.lesions]
+    confidence = np.array([p for p, _ in lesions])
+    hit = np.array([tp for _, tp in lesions], dtype=float)
+    report["lesion_reliability"] = reliability(confidence, hit, args.bins)
+    for name in ("scope_reliability", "lesion_reliability"):
+        print(f"{name}: expected calibration error {report[name]['ece']:.3f} "
+              f"(n = {report[name]['n']})")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "scope.json").write_text(json.dumps(report, indent=2) + "\n")
+        _plot(report, args.out / "scope-reliability.png")
+        print(f"wrote {args.out / 'scope.json'} and {args.out / 'scope-reliability.png'}")
+    return 0
+
+
+def reliability(
+    predicted: np.ndarray, observed: np.ndarray, bins: int, weight: np.ndarray | None = None
+) -> dict:
+    """Per equal-width bin of ``predicted``: its mean, the (weighted) observed frequency and
+    the count; and the expected calibration error (weighted mean |gap|)."""
+    weight = np.ones_like(predicted) if weight is None else weight
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(predicted, edges) - 1, 0, bins - 1)
+    rows, error = [], 0.0
+    for b in range(bins):
+        chosen = which == b
+        if not chosen.any():
+            continue
+        w = weight[chosen]
+        mean_predicted = float(np.average(predicted[chosen], weights=w))
+        frequency = float(np.average(observed[chosen], weights=w))
+        error += w.sum() * abs(mean_predicted - frequency)
+        rows.append({"bin": [round(edges[b], 2), round(edges[b + 1], 2)], "n": int(chosen.sum()),
+                     "predicted": round(mean_predicted, 4), "observed": round(frequency, 4)})
+    return {"bins": rows, "n": int(len(predicted)), "ece": round(error / weight.sum(), 4)}
+
+
+def _out_of_scope(record, scope_score, cut: float) -> bool:  # noqa: ANN001
+    if not record.features:
+        return True  # refused
+    score = scope_score(np.array(record.features))
+    return score is None or score < cut
+
+
+def _wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _plot(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(9, 4.2))
+    titles = {"scope_reliability": "Scope score (classes weighted equally)",
+              "lesion_reliability": "Lesion mean tumor probability"}
+    for axis, (name, title) in zip(axes, titles.items(), strict=True):
+        rows = report[name]["bins"]
+        axis.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+        axis.plot([r["predicted"] for r in rows], [r["observed"] for r in rows], marker="o")
+        for r in rows:
+            axis.annotate(str(r["n"]), (r["predicted"], r["observed"]), fontsize=7,
+                          textcoords="offset points", xytext=(3, -9))
+        axis.set_xlim(0, 1)
+        axis.set_ylim(0, 1)
+        axis.set_title(f"{title}\nECE {report[name]['ece']:.3f}, n = {report[name]['n']}",
+                       fontsize=9)
+        axis.set_xlabel("predicted")
+    axes[0].set_ylabel("observed: share of liver runs")
+    axes[1].set_ylabel("observed: share hitting a true tumor")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
