@@ -7,12 +7,20 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from test_inference_fixtures import synthetic_frames, write_tiny_weights
 
 from dsaviewer.analyze_cli import main
+from dsaviewer.core.difference import frame_difference
+from dsaviewer.core.subtraction import subtract_mask
 from dsaviewer.inference.backend import load_backend
 from dsaviewer.inference.pipeline import analyze
 from dsaviewer.inference.scope import OutOfScopeError, file_scope
+from dsaviewer.io.video import load_video
+from dsaviewer.io.writers import write_dicom_xa
 from dsaviewer.resources import weights_dir
 
 US_FILE = "US-MONO2-8-8x-execho.dcm"
@@ -75,10 +83,33 @@ def test_descriptions_naming_another_region_flag_the_run(
         assert next(iter(metadata.values())) in reasons[0]
 
 
-def test_a_run_stored_unsubtracted_is_flagged() -> None:
-    assert "not subtracted" in file_scope({"Modality": "XA", "RecommendedViewingMode": "NAT"})[0]
-    assert file_scope({"Modality": "XA", "RecommendedViewingMode": "SUB"}) == []
+def test_a_run_stored_unsubtracted_without_a_mask_is_flagged() -> None:
+    reasons = file_scope({"Modality": "XA", "RecommendedViewingMode": "SUB"})
+    assert len(reasons) == 1 and "unsubtracted" in reasons[0] and "no mask" in reasons[0]
+    assert file_scope({"Modality": "XA", "RecommendedViewingMode": "NAT"}) == []
     assert file_scope({"Modality": "XA", "ImageType": "ORIGINAL\\PRIMARY\\SINGLE PLANE"}) == []
+
+
+def test_a_native_run_with_its_mask_is_subtracted_before_the_analysis(tmp_path: Path) -> None:
+    frames = synthetic_frames()
+    background = np.linspace(60, 140, frames.shape[2], dtype=np.float32)[None, None, :]
+    # Native: the anatomy's ramp under the stain, inside the field; the border stays black.
+    native = np.where(frames > 0, frames.astype(np.float32) * 0.5 + background, 0)
+    native = np.clip(native, 0, 255).astype(np.uint8)
+    mask = Dataset()
+    mask.MaskOperation = "AVG_SUB"
+    mask.MaskFrameNumbers = [1, 2]
+    path = write_dicom_xa(tmp_path / "native.dcm", native, fps=7.5, patient={
+        "RecommendedViewingMode": "SUB", "MaskSubtractionSequence": Sequence([mask])})
+    video = load_video(path)
+    assert video.metadata["MaskFrameNumbers"] == "1\\2"
+    assert file_scope(video.metadata) == []
+
+    result = analyze(video, weights=write_tiny_weights(tmp_path / "weights"))
+    assert any("subtracted with its mask frame(s) 1, 2" in note for note in result.notes)
+    expected = subtract_mask(native, [0, 1], 255)
+    np.testing.assert_array_equal(
+        result.frame_difference, frame_difference(expected, result.key_frame))
 
 
 @pytest.mark.parametrize(("name", "words"), [(US_FILE, "ultrasound"), (MR_FILE, "MR")])

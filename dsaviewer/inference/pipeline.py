@@ -35,6 +35,7 @@ from dsaviewer.core.preprocess import (
     mask_to_model,
     to_model,
 )
+from dsaviewer.core.subtraction import subtract_mask
 from dsaviewer.errors import DSAViewerError, InputError
 from dsaviewer.inference.backend import (
     ModelBackend,
@@ -43,7 +44,7 @@ from dsaviewer.inference.backend import (
     load_backend,
 )
 from dsaviewer.inference.results import AnalysisResult, ResponsePrediction, ScopeDecision
-from dsaviewer.inference.scope import decide, file_scope
+from dsaviewer.inference.scope import decide, file_scope, mask_frames, needs_subtraction
 from dsaviewer.inference.scope_score import scope_features, scope_score, threshold
 from dsaviewer.inference.weights_library import weights_display_name
 from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
@@ -111,6 +112,7 @@ def analyze(
             f"key_frame_source must be 'override' or 'labels', not {key_frame_source!r}"
         )
     variables = _checked_clinical(clinical)
+    notes: list[str] = []
     stages = _Stages(progress, cancel)
 
     if isinstance(weights, str | Path) or weights is None:
@@ -122,9 +124,18 @@ def analyze(
         with stages("decode"):
             video = load_video(video)
     file_reasons = file_scope(video.metadata, video.source)
+    if needs_subtraction(video.metadata) and mask_frames(video.metadata):
+        # A native run that names its mask: analysed as the DSA run it asks to be shown as.
+        masks = mask_frames(video.metadata)
+        video = dataclasses.replace(
+            video, frames=subtract_mask(video.frames, masks, video.max_value)
+        )
+        notes.append(
+            "the file stores the run unsubtracted; it was subtracted with its mask frame(s) "
+            f"{', '.join(str(index + 1) for index in masks)} before the analysis"
+        )
 
     spec = models.segmentation
-    notes: list[str] = []
     with stages("preprocess"):
         geometry = _geometry(video, spec.image_size)
         frames_model = to_model(video.frames, geometry)

@@ -21,6 +21,7 @@ from typing import Any
 
 from dsaviewer.errors import InputError
 from dsaviewer.inference.results import ScopeDecision
+from dsaviewer.io.dicom import MASK_FRAMES_KEY
 
 # Modalities the models accept: X-ray angiography and radiofluoroscopy.
 ANGIOGRAPHY_MODALITIES = ("XA", "RF")
@@ -91,11 +92,25 @@ def file_scope(metadata: Mapping[str, str], source: object = None) -> list[str]:
         reasons.append(
             f"the file says it shows the {region_name} ({field} \"{text}\"), not the liver"
         )
-    if metadata.get("RecommendedViewingMode", "").strip().upper() == "NAT":
-        reasons.append("the file says the run is not subtracted (Recommended Viewing Mode NAT)")
+    if needs_subtraction(metadata) and not mask_frames(metadata):
+        reasons.append(
+            "the run is stored unsubtracted (Recommended Viewing Mode SUB) and the file names "
+            "no mask frames to subtract"
+        )
     elif "NATIVE" in _words(metadata.get("ImageType", "")):
         reasons.append("the file says the run is not subtracted (Image Type NATIVE)")
     return reasons
+
+
+def needs_subtraction(metadata: Mapping[str, str]) -> bool:
+    """The file stores native frames and asks for them to be viewed subtracted."""
+    return metadata.get("RecommendedViewingMode", "").strip().upper() == "SUB"
+
+
+def mask_frames(metadata: Mapping[str, str]) -> list[int]:
+    """The 0-based mask frames the file gives for subtraction (empty when none)."""
+    text = metadata.get(MASK_FRAMES_KEY, "")
+    return [int(number) - 1 for number in text.split("\\") if number.strip().isdigit()]
 
 
 def other_region(metadata: Mapping[str, str]) -> tuple[str, str, str] | None:

@@ -49,6 +49,9 @@ METADATA_KEYWORDS = (
     "RecommendedViewingMode",
 )
 
+# Video.metadata key of the mask frames a native run asks to be subtracted with (1-based).
+MASK_FRAMES_KEY = "MaskFrameNumbers"
+
 # A folder of single-frame files must agree on these to make one video.
 _SERIES_CONSISTENT_KEYWORDS = (
     "Rows",
@@ -234,7 +237,22 @@ def display_metadata(dataset: Dataset) -> dict[str, str]:
         text = "" if value is None else str(value).strip()
         if text:
             metadata[keyword] = text
+    masks = _mask_frame_numbers(dataset)
+    if masks:
+        metadata[MASK_FRAMES_KEY] = masks
     return metadata
+
+
+def _mask_frame_numbers(dataset: Dataset) -> str:
+    """The 1-based mask frames of an averaged-mask subtraction (Mask Subtraction Sequence,
+    AVG_SUB) as DICOM's backslash text; empty when the file gives none."""
+    for item in dataset.get("MaskSubtractionSequence") or ():
+        if str(item.get("MaskOperation", "")).strip().upper() != "AVG_SUB":
+            continue
+        numbers = [_number(value) for value in _values(item.get("MaskFrameNumbers"))]
+        if numbers and None not in numbers:
+            return "\\".join(str(int(number)) for number in numbers)
+    return ""
 
 
 def _read_dataset(path: Path) -> Dataset:
