@@ -108,7 +108,9 @@ def test_an_out_of_scope_decision_is_restored_with_the_analysis(tmp_path):
     scope = ScopeDecision(in_scope=False, score=0.125, reasons=("not a liver run",))
     model.set_result(dataclasses.replace(FakeAnalysis()(model.case.video), scope=scope),
                      ClinicalVariables())
-    assert opened(case).result.scope == scope
+    assert model.scope == scope
+    reopened = opened(case)
+    assert reopened.result.scope == scope and reopened.scope == scope
 
 
 def test_a_changed_prediction_rewrites_the_state_but_not_the_masks(tmp_path):

@@ -2,7 +2,9 @@
 and the one rule for which of them are shown.
 
 The model's tumor and liver masks are hidden while a mask tool edits the annotator's own
-masks (they would cover what is being drawn); every other layer shows as its switch says.
+masks (they would cover what is being drawn); the masks and lesions of a result outside the
+models' scope are hidden until a person asks to see them anyway; every other layer shows as
+its switch says.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ DIFFERENCE = "difference"
 LESIONS = "lesions"
 LAYER_NAMES = (LIVER, DIFFERENCE, TUMOR, LESIONS)  # bottom to top
 MODEL_MASKS = (TUMOR, LIVER)  # hidden while a mask tool is active
+MODEL_RESULT = (TUMOR, LIVER, LESIONS)  # hidden while the result is out of scope
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,14 @@ DEFAULT_LAYERS: Mapping[str, LayerState] = {
 }
 
 
-def shown_opacities(layers: Mapping[str, LayerState], editing_masks: bool) -> dict[str, float]:
+def shown_opacities(
+    layers: Mapping[str, LayerState], editing_masks: bool, result_hidden: bool = False
+) -> dict[str, float]:
     """Layer name -> opacity of the layers on screen, bottom to top."""
     return {
         name: layers[name].opacity
         for name in LAYER_NAMES
-        if layers[name].visible and not (editing_masks and name in MODEL_MASKS)
+        if layers[name].visible
+        and not (editing_masks and name in MODEL_MASKS)
+        and not (result_hidden and name in MODEL_RESULT)
     }

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from psygnal import Signal, SignalGroupDescriptor
 
@@ -30,7 +30,7 @@ from dsaviewer.app.overlays import DEFAULT_LAYERS, LayerState, shown_opacities
 from dsaviewer.app.saved_analysis import to_saved
 from dsaviewer.core.keyframe import KEY_FRAME_AUTO
 from dsaviewer.core.overlay_images import OverlaySet
-from dsaviewer.inference.results import AnalysisResult
+from dsaviewer.inference.results import AnalysisResult, ScopeDecision
 from dsaviewer.io.case_state import CaseState, SavedAnalysis, VideoIdentity
 from dsaviewer.io.clinical import ClinicalVariables
 
@@ -76,7 +76,8 @@ class ViewerModel:
     edited_labels: tuple[str, ...] = ()  # annotated labels on the frame shown, active first
     auto_run: bool = True  # analyse on opening and when the key frame changes
     weights: Path | None = None  # the weights folder analyses use; None: the bundled ones
-    scope: Any = None  # the scope decision of the result; None until one is made
+    scope: ScopeDecision | None = None  # the result's scope decision; None until one is made
+    show_out_of_scope: bool = False  # a person asked to see an out-of-scope result anyway
 
     events: ClassVar[SignalGroupDescriptor] = SignalGroupDescriptor()
     # What happened to the open case, beside the field events (which also fire on opening):
@@ -104,7 +105,8 @@ class ViewerModel:
             "analysis": AnalysisStatus(),
             "overlays": case.overlays,
             "edited_labels": (),
-            "scope": None,
+            "scope": None if case.result is None else case.result.scope,
+            "show_out_of_scope": False,
         }
         old = {name: getattr(self, name) for name in opened}
         with self.events.blocked():
@@ -142,6 +144,7 @@ class ViewerModel:
         if previous is not None and previous.tumor_mask is result.tumor_mask:
             record = replace(record, stored_as=previous.stored_as)
         self.result_clinical, self.analysis_record = clinical_used, record
+        self.scope = result.scope  # before result: its views read whether to hide it
         self.result = result
         self.analysis = AnalysisStatus()  # after the result: views show it once idle
         self.analysed.emit(result)
@@ -153,6 +156,13 @@ class ViewerModel:
     @property
     def prediction_matches_clinical(self) -> bool:
         return self.result is not None and self.result_clinical == self.clinical
+
+    @property
+    def result_hidden(self) -> bool:
+        """The result is outside the models' scope and nobody asked to see it anyway: its
+        masks, lesions and prediction are not shown."""
+        scope = self.scope
+        return scope is not None and not scope.in_scope and not self.show_out_of_scope
 
     @property
     def needs_analysis(self) -> bool:
@@ -170,8 +180,9 @@ class ViewerModel:
             self.layers = {**self.layers, name: new}
 
     def shown_opacities(self) -> dict[str, float]:
-        """Layer name -> opacity of the layers switched on and not hidden by mask editing."""
-        return shown_opacities(self.layers, self.editing_masks)
+        """Layer name -> opacity of the layers switched on and not hidden by mask editing or
+        an out-of-scope result."""
+        return shown_opacities(self.layers, self.editing_masks, self.result_hidden)
 
     def close(self) -> None:
         """The viewer is closing: every subscriber is disconnected, so a result that a worker

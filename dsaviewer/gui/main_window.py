@@ -41,6 +41,7 @@ from dsaviewer.gui.export.exporter import CaseExporter
 from dsaviewer.gui.help_menu import HelpMenu
 from dsaviewer.gui.image.frame_view import FrameView
 from dsaviewer.gui.image.readouts import CaseHeader, CursorReadout
+from dsaviewer.gui.image.scope_banner import ScopeBanner
 from dsaviewer.gui.overlays.overlay_controls import OverlayControls
 from dsaviewer.gui.overlays.overlay_panel import OverlayPanel
 from dsaviewer.gui.pacs.actions import PacsActions
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.clinical_form = ClinicalForm()
         self.response_panel = ResponsePanel()
         self.cursor_label = CursorReadout(self.model, self.frame_view)
+        self.scope_banner = ScopeBanner()  # above the image while the result is out of scope
         self.overlay_controls = OverlayControls(self.model, self.overlay_panel, self.frame_view,
                                                 self.settings)
         self.runner = AnalysisRunner(analyze, self)
@@ -109,6 +111,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.header)
+        layout.addWidget(self.scope_banner)
         layout.addWidget(self.frame_view, 1)
         layout.addWidget(self.playback)
         self.setCentralWidget(central)
@@ -208,7 +211,7 @@ class MainWindow(QMainWindow):
     def _follow_model(self) -> None:
         model = self.model
         for view in (self.frame_view, self.playback, self.analysis_panel, self.clinical_form,
-                     self.response_panel):
+                     self.response_panel, self.scope_banner):
             view.follow(model)
         model.events.case.connect(self._show_case)
         self.persistence.saved.connect(lambda: self.state_saved.emit())

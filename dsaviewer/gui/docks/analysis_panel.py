@@ -91,11 +91,17 @@ class AnalysisPanel(QWidget):
             source = "" if shown is None else KEY_FRAME_SOURCE_TEXT.get(
                 shown.key_frame_source, shown.key_frame_source)
             self.show_result(shown, model.key_frame, source)
+            if model.result_hidden:  # outside the models' scope: the lesions are not shown
+                self.lesions.show_lesions([])
+                self.status.setText(self.status.text() + "<br><b>Outside what the models were "
+                                    "made for: lesions hidden (see the banner).</b>")
 
         model.events.case.connect(lambda case: self.set_available(case is not None))
         model.events.analysis.connect(status)
         model.events.result.connect(result)
         model.events.key_frame.connect(result)
+        model.events.scope.connect(result)
+        model.events.show_out_of_scope.connect(result)
         self.auto_box.setChecked(model.auto_run)
         model.events.auto_run.connect(lambda on: self.auto_box.setChecked(on))
         self.auto_box.toggled.connect(lambda on: setattr(model, "auto_run", on))

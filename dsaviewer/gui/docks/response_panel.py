@@ -81,12 +81,27 @@ class ResponsePanel(QWidget):
                          "The clinical values changed: run the analysis.")
             # The analysis' caveats (untrained weights, too few frames) hold for the call too.
             caveats = [] if result is None else [f"Note: {note}" for note in result.notes]
+            if model.result_hidden:  # outside the models' scope: no call to read
+                self.show_out_of_scope("\n".join(caveats))
+                return
+            if model.scope is not None and not model.scope.in_scope:
+                caveats.insert(0, "Outside what the models were made for: shown anyway.")
             self.show_prediction(None if result is None else result.prediction,
                                  "\n".join(filter(None, [state, *caveats])))
 
         for event in (model.events.result, model.events.key_frame, model.events.clinical,
-                      model.events.analysis):
+                      model.events.analysis, model.events.scope,
+                      model.events.show_out_of_scope):
             event.connect(show)
+
+    def show_out_of_scope(self, caveats: str = "") -> None:
+        """No call: the run is outside the models' scope; ``caveats`` still apply."""
+        self.call.setText("No prediction")
+        self.call.setStyleSheet("")
+        self.details.setText("The run is outside what the models were made for (see the "
+                             "banner above the image).")
+        self.state.setText(caveats)
+        self.state.setVisible(bool(caveats))
 
     def show_prediction(self, prediction: ResponsePrediction | None, state: str = "") -> None:
         """``state`` says when the prediction is out of date or being updated."""

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor
 
 from dsaviewer.app.case_session import frame_number
-from dsaviewer.app.overlays import DEFAULT_LAYERS, LAYER_NAMES, LayerState
+from dsaviewer.app.overlays import DEFAULT_LAYERS, LAYER_NAMES, MODEL_RESULT, LayerState
 from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.core.difference import FD_GAP
 from dsaviewer.core.overlay_images import DEFAULT_HEAT_LOWER, HeatMap, OverlaySet
@@ -48,6 +48,12 @@ class OverlayControls:
             settings, _key(DIFFERENCE, "lower"), DEFAULT_HEAT_LOWER)))
         panel.set_difference_floor(self.difference_floor)
         panel.difference_floor_changed.connect(self._set_difference_floor)
+        # An out-of-scope result hides its layers until a person asks to see them anyway.
+        model.events.scope.connect(self._apply_layers)
+        model.events.show_out_of_scope.connect(self._apply_layers)
+        # The masks belong to the key frame: while another frame plays, the legend says so.
+        model.events.frame.connect(self._update_legend)
+        model.events.key_frame.connect(self._update_legend)
 
     def shown_opacities(self) -> dict[str, float]:
         """Layer name -> opacity of the layers on screen now (switched on, with content, not
@@ -104,19 +110,25 @@ class OverlayControls:
             self._settings.setValue(_key(name, "opacity"), state.opacity)
         self._apply_layers()
 
-    def _apply_layers(self) -> None:
+    def _apply_layers(self, *_: object) -> None:
         shown = self._model.shown_opacities()
         for name, state in self._model.layers.items():
             self._layers.set_visible(name, name in shown)
             self._layers.set_opacity(name, state.opacity)
         self._update_legend()
 
-    def _update_legend(self) -> None:
+    def _update_legend(self, *_: object) -> None:
         """The edited masks on the frame shown (top layers, the active label first), then the
-        model's layers shown."""
+        model's layers shown; the model's masks name their key frame while another frame is
+        on screen."""
+        model = self._model
         edited = [(f"{LABEL_TEXT[label]} annotation", QColor(*LABEL_RGB[label]))
-                  for label in self._model.edited_labels]
-        self._legend.show_entries(edited + legend_entries(self.shown_opacities()))
+                  for label in model.edited_labels]
+        notes = {}
+        if model.case is not None and model.frame != model.key_frame:
+            of_key_frame = f" · key frame {frame_number(model.key_frame)}"
+            notes = dict.fromkeys(MODEL_RESULT, of_key_frame)
+        self._legend.show_entries(edited + legend_entries(self.shown_opacities(), notes))
 
 
 def _key(name: str, what: str) -> str:

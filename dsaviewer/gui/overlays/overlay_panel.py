@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -41,11 +41,15 @@ LAYER_STYLES = (
 STYLE_BY_NAME = {style.name: style for style in LAYER_STYLES}
 
 
-def legend_entries(shown: Iterable[str]) -> list[tuple[str, QColor]]:
-    """(label, colour) of the shown layers, top layer first, for the image legends."""
+def legend_entries(
+    shown: Iterable[str], notes: Mapping[str, str] | None = None
+) -> list[tuple[str, QColor]]:
+    """(label, colour) of the shown layers, top layer first, for the image legends;
+    ``notes`` adds text to a layer's label by name."""
     names = set(shown)
-    styles = [STYLE_BY_NAME[name] for name in reversed(LAYER_NAMES) if name in names]
-    return [(style.label, style.legend_color) for style in styles]
+    notes = notes or {}
+    return [(STYLE_BY_NAME[name].label + notes.get(name, ""), STYLE_BY_NAME[name].legend_color)
+            for name in reversed(LAYER_NAMES) if name in names]
 
 
 class OverlayPanel(QWidget):
