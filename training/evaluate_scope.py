@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     for record in records:
         groups.setdefault(record.kind, []).append(record)
         if record.kind == LIVER and record.family:
-            groups.setdefault(f"{LIVER}/{record.family}", []).append(record)
+            for value in record.family.split(";"):  # e.g. territory=celiac
+                groups.setdefault(f"{LIVER}/{value}", []).append(record)
     for name, members in sorted(groups.items()):
         flagged = [_out_of_scope(record, scope_score, cut) for record in members]
         rate = float(np.mean(flagged))

@@ -21,6 +21,7 @@ from dsaviewer.io.case_folder import open_case
 from dsaviewer.io.key_frame_labels import labelled_key_frame
 from dsaviewer.io.labelme import read_labelme
 from dsaviewer.io.video import load_video
+from training.synth.variety import FAMILIES
 
 LIVER = "liver"
 
@@ -29,7 +30,7 @@ LIVER = "liver"
 class ScopeRecord:
     case_id: str
     kind: str  # "liver" or a negative kind (training.synth.negatives_cli.KINDS)
-    family: str  # a liver run's family from truth.csv where the generator wrote one
+    family: str  # a broad-mix liver run's family values ("territory=celiac;liver=small;...")
     features: list[float]
     score: float | None
     analyse_ms: float  # the whole analysis
@@ -116,8 +117,14 @@ def _read_cache(cache: Path) -> dict[str, ScopeRecord]:
 
 
 def _families(folder: Path) -> dict[str, str]:
+    """case_id -> "family=value;..." from the generator's truth.csv (empty in the default mix)."""
     truth = Path(folder) / "truth.csv"
     if not truth.is_file():
         return {}
     with truth.open(newline="", encoding="utf-8") as stream:
-        return {row["case_id"]: row.get("family", "") or "" for row in csv.DictReader(stream)}
+        return {
+            row["case_id"]: ";".join(
+                f"{family}={row[family]}" for family in FAMILIES if row.get(family)
+            )
+            for row in csv.DictReader(stream)
+        }
