@@ -80,7 +80,8 @@ def test_an_in_scope_result_shows_no_banner_and_a_borderline_call(
     run_analysis(qtbot, window)
     assert not window.scope_banner.isVisible()
     assert _shown(window) == {TUMOR, LIVER, LESIONS}
-    assert window.response_panel.call.text().startswith("Borderline: p = 0.53")
+    call = window.response_panel.call.text().replace("\u00a0", " ")
+    assert call.startswith("Borderline: p = 0.53, within 0.05 of the threshold")
 
 
 def test_the_legend_names_the_key_frame_of_the_masks_on_other_frames(
