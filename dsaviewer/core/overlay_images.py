@@ -51,6 +51,8 @@ class HeatMap:
         """The same map with another lower display limit (0 shows every level)."""
         if not 0 <= lower < 1:
             raise ValueError(f"the lower limit is a fraction in [0, 1), not {lower}")
+        if float(lower) == self.lower:
+            return self  # keeps the image already cut, which the viewer paints on its UI thread
         return replace(self, lower=float(lower))
 
 
@@ -77,7 +79,9 @@ def heat_rgba(values: np.ndarray, lower: float = DEFAULT_HEAT_LOWER) -> HeatMap:
     rgba = np.empty((*data.shape, 4), dtype=np.uint8)
     rgba[..., :3] = cv2.cvtColor(cv2.applyColorMap(level, cv2.COLORMAP_HOT), cv2.COLOR_BGR2RGB)
     rgba[..., 3] = level
-    return HeatMap(levels_rgba=rgba, scale_max=scale_max).with_lower(lower)
+    heat = HeatMap(levels_rgba=rgba, scale_max=scale_max).with_lower(lower)
+    _ = heat.rgba  # cut here, on the colouring worker, not when the UI thread paints it
+    return heat
 
 
 @dataclass(frozen=True)
