@@ -18,7 +18,7 @@ from pydicom.dataset import Dataset
 from pydicom.valuerep import validate_value
 
 from dsaviewer.errors import InputError
-from dsaviewer.io.dicom import _instance_order, dicom_files_in
+from dsaviewer.io.dicom import dicom_files_in, instance_order
 from dsaviewer.io.video import Video
 
 # Patient and General Study attributes (type 2 unless noted): copied when valid, else empty.
@@ -69,7 +69,7 @@ def source_image(video: Video, frame_index: int) -> SourceImage:
         return SourceImage(header, frame_index + 1 if frames > 1 else None, video.source)
     if video.source_format == "dicom-series":
         headers = [(_read_header(path), path) for path in dicom_files_in(video.source)]
-        headers.sort(key=lambda item: _instance_order(item[0], item[1]))
+        headers.sort(key=lambda item: instance_order(item[0], item[1]))
         if len(headers) != video.n_frames:
             raise InputError(
                 f"the folder now holds {len(headers)} DICOM files but the run had "
