@@ -35,17 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dsaviewer.inference.backend import load_backend
     from dsaviewer.inference.scope_score import scope_score, threshold
-    from training.scope_data import LIVER, collect
-    from training.synth.negatives_cli import read_kinds
+    from training.scope_data import LIVER, collect_runs
 
-    models = load_backend(args.weights, None, "cpu")
-    records = []
-    for folder in args.liver:
-        records += collect(folder, models, args.cache)
-    for folder in args.negatives:
-        records += collect(folder, models, args.cache, read_kinds(folder))
+    records = collect_runs(args.liver, args.negatives, args.weights, args.cache)
     cut = threshold()
     report: dict = {"threshold": cut, "kinds": {}, "families": {}}
     groups: dict[str, list] = {}

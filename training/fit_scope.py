@@ -43,16 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dsaviewer.inference.backend import load_backend
-    from training.scope_data import collect, feature_matrix
-    from training.synth.negatives_cli import read_kinds
+    from training.scope_data import collect_runs, feature_matrix
 
-    models = load_backend(args.weights, None, "cpu")
-    records = []
-    for folder in args.liver:
-        records += collect(folder, models, args.cache)
-    for folder in args.negatives:
-        records += collect(folder, models, args.cache, read_kinds(folder))
+    records = collect_runs(args.liver, args.negatives, args.weights, args.cache)
     features, labels, kinds = feature_matrix(records)
     if labels.all() or not labels.any():
         print("fit-scope: need both liver runs and negatives", file=sys.stderr)

@@ -65,6 +65,23 @@ def collect(
     return records
 
 
+def collect_runs(
+    liver: list[Path], negatives: list[Path], weights: Path | None, cache_dir: Path
+) -> list[ScopeRecord]:
+    """The records of the liver datasets and the synth-negatives folders, analysed with the
+    weights folder ``weights`` (None: the bundled weights) on the CPU."""
+    from dsaviewer.inference.backend import load_backend
+    from training.synth.negatives_cli import read_kinds
+
+    models = load_backend(weights, None, "cpu")
+    records = []
+    for folder in liver:
+        records += collect(folder, models, cache_dir)
+    for folder in negatives:
+        records += collect(folder, models, cache_dir, read_kinds(folder))
+    return records
+
+
 def _record(
     case_id: str, path: Path, kind: str, family: str, models: ModelBackend, labelled: bool
 ) -> ScopeRecord:
