@@ -32,5 +32,18 @@ def _private_user_data(tmp_path_factory, monkeypatch) -> Path:
     return folder
 
 
+@pytest.fixture
+def private_qsettings(tmp_path) -> None:
+    """For the viewer tests: the user's own Qt settings are never read or written, and
+    pyqtgraph is configured as the viewer configures it."""
+    from PySide6.QtCore import QSettings
+
+    from dsaviewer.gui.app import configure_pyqtgraph
+
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
+    configure_pyqtgraph()
+
+
 # A real PACS (Orthanc) for the PACS tests; they skip where Orthanc is not installed.
 from orthanc_server import orthanc, own_orthanc  # noqa: E402, F401

@@ -12,7 +12,6 @@ from test_gui_fixtures import N_FRAMES, FakeAnalysis, write_avi_case
 from dsaviewer.app.case_session import frame_number
 from dsaviewer.app.viewer_model import ViewerModel
 from dsaviewer.core.keyframe import KEY_FRAME_SOURCE_TEXT
-from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.main_window import MainWindow
 from dsaviewer.gui.settings import AUTO_ANALYZE
 
@@ -32,12 +31,8 @@ class KeyFrameLabel(QLabel):
         self.setText(f"Key frame {frame_number(index)} ({source})")
 
 
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    """Whatever the test does, the user's own settings are never read or written."""
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    configure_pyqtgraph()
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 def test_a_key_frame_label_follows_the_case_with_one_subscription(qtbot, tmp_path):

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QMessageBox
 from test_gui_fixtures import FakeAnalysis, run_frames
 
 from dsaviewer import __version__
-from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.docks.response_panel import RESEARCH_NOTE
 from dsaviewer.gui.help_menu import shortcut_rows, user_guide_markdown
 from dsaviewer.gui.main_window import MainWindow
@@ -26,11 +25,8 @@ from dsaviewer.resources import weights_dir
 WAIT_MS = 20_000
 
 
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    configure_pyqtgraph()
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 @pytest.fixture

@@ -34,7 +34,6 @@ from test_gui_fixtures import (
 )
 
 from dsaviewer.errors import InputError
-from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.image.scale_bar import MillimetreScaleBar
 from dsaviewer.gui.main_window import MainWindow
 from dsaviewer.gui.overlays.overlay_layers import DIFFERENCE, LESIONS, LIVER, TUMOR
@@ -46,12 +45,8 @@ HELD_KEY_FRAME = N_FRAMES - 3
 WAIT_MS = 15_000
 
 
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    """Whatever a test does, the user's own settings are never read or written."""
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    configure_pyqtgraph()
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 @pytest.fixture

@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import pydicom
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from test_gui_fixtures import FakeAnalysis, write_avi_case, write_dicom_case
 from test_gui_main_window import make_window, open_case, run_analysis
 
-from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.calibration_dialog import CalibrationDialog
 from dsaviewer.gui.docks.lesion_table import lesion_cells
 from dsaviewer.io.calibration import MM_PER_FRENCH
 
-
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    configure_pyqtgraph()
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 def test_a_catheter_calibrates_an_avi_run_for_ruler_and_lesion_table(qtbot, tmp_path):

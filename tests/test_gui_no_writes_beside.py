@@ -8,20 +8,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from test_gui_fixtures import FakeAnalysis, write_avi_case
 from test_gui_main_window import WAIT_MS, make_window, open_case, press, run_analysis
 
-from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.io.clinical import ClinicalVariables
 from dsaviewer.io.user_data import user_data_folder
 
-
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    configure_pyqtgraph()
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 @pytest.fixture

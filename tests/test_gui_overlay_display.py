@@ -8,22 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
 from test_gui_fixtures import N_FRAMES, SIDE, FakeAnalysis, run_frames, write_avi_case
 from test_gui_main_window import make_window, open_case, run_analysis
 
 from dsaviewer.core.overlay_images import DEFAULT_HEAT_LOWER, LIVER_RGB, TUMOR_RGB, heat_rgba
 from dsaviewer.gui.annotation.tools import LABEL_RGB
-from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.overlays.overlay_layers import DIFFERENCE, TUMOR
 
-
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    configure_pyqtgraph()
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 @pytest.fixture

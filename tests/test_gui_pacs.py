@@ -22,10 +22,8 @@ from dsaviewer.io.pacs_send import send_files
 WAIT_MS = 20_000
 
 
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 @pytest.fixture

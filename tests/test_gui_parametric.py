@@ -15,7 +15,6 @@ from test_gui_fixtures import FakeAnalysis
 
 from dsaviewer.core.compare_runs import frame_at
 from dsaviewer.core.lesions import extract_lesions
-from dsaviewer.gui.app import configure_pyqtgraph
 from dsaviewer.gui.main_window import MainWindow
 from dsaviewer.gui.parametric.panel import ParametricPanel
 from dsaviewer.gui.settings import AUTO_ANALYZE
@@ -31,11 +30,8 @@ EMBOLISATION = Embolisation(stain_remaining=0.2, flow="slowed", slowing=1.8, shi
                             rotation_deg=1.5)
 
 
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    configure_pyqtgraph()
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,8 @@ import dataclasses
 
 import pytest
 from test_gui_fixtures import FakeAnalysis, write_avi_case
-from test_gui_main_window import (  # noqa: F401 - _private_settings: an autouse fixture
+from test_gui_main_window import (
     WAIT_MS,
-    _private_settings,
     make_window,
     open_case,
     run_analysis,
@@ -19,6 +18,9 @@ from test_gui_main_window import (  # noqa: F401 - _private_settings: an autouse
 from dsaviewer.app.overlays import LESIONS, LIVER, TUMOR
 from dsaviewer.inference.results import ScopeDecision
 from dsaviewer.resources import weights_dir
+
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 OUTSIDE = ScopeDecision(in_scope=False, score=0.12, reasons=(
     "the image does not look like a liver angiography run (scope score 0.12, below 0.47)",))
@@ -104,8 +106,13 @@ def test_the_legend_names_the_key_frame_of_the_masks_on_other_frames(
 def real_analysis():
     if not (weights_dir() / "manifest.json").is_file():
         pytest.skip(f"no shipped weights in {weights_dir()}")
+    import torch  # noqa: F401 - see below
+
     from dsaviewer.inference.pipeline import analyze
 
+    # torch is imported here, not first inside the analysis worker: an import of torch in a
+    # worker thread while the event loop deletes the previous tests' windows aborted the
+    # process now and then ("pure virtual method called"), in about 1 run in 4.
     return analyze
 
 

@@ -10,11 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 from test_gui_fixtures import run_frames, write_avi_case
 from test_gui_main_window import make_window, open_case
-
-from dsaviewer.gui.app import configure_pyqtgraph
 
 CASES = 50
 DISTINCT = 5
@@ -24,11 +21,8 @@ SIDE = 512
 ALLOWED_GROWTH_MIB = 40
 
 
-@pytest.fixture(autouse=True)
-def _private_settings(tmp_path):
-    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
-        QSettings.setPath(QSettings.Format.IniFormat, scope, str(tmp_path / "qsettings"))
-    configure_pyqtgraph()
+# The user's own Qt settings are never read or written (conftest).
+pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
 def resident_mib() -> float:
