@@ -138,3 +138,32 @@ def test_a_held_out_run_never_sees_the_held_out_cases_and_starts_from_weights(da
         if value.ndim == 4:
             change = (value - shipped[name]).norm() / shipped[name].norm()
             assert change < 0.2, name
+
+
+def test_a_run_trains_on_several_dataset_folders_together(dataset, tmp_path):
+    default_mix = tmp_path / "default"
+    write_dataset(default_mix, n=2, seed=10, options=OPTIONS.__class__(
+        sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),)), workers=1)
+    out = tmp_path / "run"
+    code = training_main([
+        "train-seg", str(default_mix), str(dataset), str(out), "--config", "full",
+        "--base-width", "8", "--image-size", "256", "--epochs", "1", "--tdl-warmup-epochs", "0",
+        "--batch-size", "2", "--max-steps", "1", "--folds", "2", "--threads", "1",
+        "--hold-out", "liver=typical",
+    ])
+    assert code == 0
+    stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+    seen = set(stored["split"]["train"]) | set(stored["split"]["validation"])
+    families = read_families([default_mix, dataset])
+    assert families == read_families(dataset)  # the default mix has no families
+    kept_broad = set(training_cases(sorted(families), families, {"liver": "typical"}))
+    assert seen == {f"synth_s10_{i:05d}" for i in range(2)} | kept_broad
+
+
+def test_the_same_case_in_two_dataset_folders_is_refused(dataset, tmp_path, capsys):
+    code = training_main([
+        "train-seg", str(dataset), str(dataset), str(tmp_path / "run"), "--epochs", "1",
+        "--max-steps", "1", "--threads", "1",
+    ])
+    assert code == 2
+    assert "appear in more than one of the dataset folders" in capsys.readouterr().err

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dsaviewer.errors import InputError
 from training.dataset import CaseRecord, read_dataset
 from training.ddp import DistributedContext
 from training.device import RuntimeOptions
@@ -50,29 +51,35 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_records(
-    data: Path,
+    data: Path | Sequence[Path],
     size: int,
     args: argparse.Namespace,
     context: DistributedContext,
     log: Callable[[str], None] = print,
     cache_dir: Path | None = None,
 ) -> list[CaseRecord]:
-    """The cases of ``data`` at ``size`` px, cached in ``cache_dir``, else ``--cache-dir``,
-    else ``data/.cache``. Under torchrun rank 0 decodes and caches first, then the other
-    processes read its cache instead of decoding the videos again."""
+    """The cases of ``data`` (one dataset folder or several, read together) at ``size`` px,
+    cached in ``cache_dir``, else ``--cache-dir``, else each folder's ``.cache``. Under
+    torchrun rank 0 decodes and caches first, then the other processes read its cache instead
+    of decoding the videos again. A case id found in two folders is refused: the split and
+    the per-family tables key cases by id."""
+    folders = dataset_folders(data)
     records: list[CaseRecord] = []
 
     def read() -> None:
-        def progress(done: int, total: int) -> None:
-            if context.is_main and (done == total or done % max(1, total // 10) == 0):
-                log(f"read {done}/{total} cases")
+        for folder in folders:
+            def progress(done: int, total: int, folder: Path = folder) -> None:
+                if context.is_main and (done == total or done % max(1, total // 10) == 0):
+                    where = f" of {folder}" if len(folders) > 1 else ""
+                    log(f"read {done}/{total} cases{where}")
 
-        report = read_dataset(data, size=size, cache_dir=cache_dir or args.cache_dir,
-                              workers=args.read_workers, progress=progress)
-        if context.is_main:
-            for case_id, reason in report.rejected:
-                log(f"skipped case {case_id}: {reason}")
-        records.extend(report.records)
+            report = read_dataset(folder, size=size, cache_dir=cache_dir or args.cache_dir,
+                                  workers=args.read_workers, progress=progress)
+            if context.is_main:
+                for case_id, reason in report.rejected:
+                    log(f"skipped case {case_id}: {reason}")
+            records.extend(report.records)
+        _refuse_repeated_ids(records, folders)
 
     if context.is_main:
         read()
@@ -80,3 +87,18 @@ def read_records(
     if not context.is_main:
         read()
     return records
+
+
+def dataset_folders(data: Path | Sequence[Path]) -> list[Path]:
+    """``data`` as a list of folders (a command may take one dataset or several)."""
+    return [Path(data)] if isinstance(data, (str, Path)) else [Path(folder) for folder in data]
+
+
+def _refuse_repeated_ids(records: Sequence[CaseRecord], folders: Sequence[Path]) -> None:
+    seen: set[str] = set()
+    repeated = sorted({r.case_id for r in records if r.case_id in seen or seen.add(r.case_id)})
+    if repeated:
+        shown = ", ".join(repeated[:5]) + (" ..." if len(repeated) > 5 else "")
+        raise InputError(f"{len(repeated)} case id(s) appear in more than one of the dataset "
+                         f"folders ({shown}); give each case one folder",
+                         ", ".join(str(folder) for folder in folders))

@@ -53,7 +53,9 @@ _OPTION_ARGUMENTS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", type=Path, help="dataset folder with clinical.csv responses")
+    parser.add_argument("data", type=Path, nargs="+",
+                        help="dataset folder(s) with clinical.csv responses; several are "
+                             "trained on together")
     parser.add_argument("out", type=Path, help="output folder for checkpoints, logs, weights")
     parser.add_argument("--seg-checkpoint", type=Path, nargs="+", default=[],
                         help="segmentation best.pt file(s) whose predictions Model 2 reads; "
@@ -107,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         config, options = _config_and_options(args)
         records = response_cases(read_records(args.data, config.image_size, args, context))
         if not records:
-            raise InputError("no case has a known response", args.data / "clinical.csv")
+            raise InputError("no case has a known response",
+                             ", ".join(str(folder / "clinical.csv") for folder in args.data))
         if config.clinical_features:
             config = dataclasses.replace(config,
                                          clinical_features=clinical_feature_count(records))
@@ -162,7 +165,8 @@ def _masks(
         return ground_truth_key_frame_masks(records)
     if not args.seg_checkpoint:
         raise InputError("predicted masks need --seg-checkpoint", "command line")
-    cache = args.cache_dir if args.cache_dir is not None else args.data / ".cache"
+    # Several folders: the predictions of all are cached in the first one's cache.
+    cache = args.cache_dir if args.cache_dir is not None else args.data[0] / ".cache"
     masks: dict[str, np.ndarray] = {}
     # Rank 0 segments and caches; the other processes then read its cache.
     if context.is_main:

@@ -60,7 +60,9 @@ _CONFIG_ARGUMENTS = ("backbone", "base_width", "depth", "image_size")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", type=Path, help="dataset folder (DESIGN.md case-folder contract)")
+    parser.add_argument("data", type=Path, nargs="+",
+                        help="dataset folder(s) (DESIGN.md case-folder contract); several "
+                             "are trained on together, e.g. the default and the broad mix")
     parser.add_argument("out", type=Path, help="output folder for checkpoints, logs, weights")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in OUT with its stored config and options")

@@ -8,7 +8,7 @@ the same on every machine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from dsaviewer.errors import InputError
@@ -18,17 +18,19 @@ from training.synth.variety import FAMILIES
 Families = dict[str, dict[str, str]]  # case id -> {family: value}
 
 
-def read_families(dataset: str | Path) -> Families:
-    """The family values of every case of ``dataset`` (empty for a dataset of the default
-    mix, or one without ``truth.csv``)."""
-    path = Path(dataset) / "truth.csv"
-    if not path.is_file():
-        return {}
+def read_families(dataset: str | Path | Sequence[str | Path]) -> Families:
+    """The family values of every case of ``dataset``, one folder or several (empty for a
+    dataset of the default mix, or one without ``truth.csv``)."""
+    folders = [dataset] if isinstance(dataset, (str, Path)) else list(dataset)
     families: Families = {}
-    for row in read_truth_csv(path):
-        values = {name: row.get(name, "") for name in FAMILIES}
-        if any(values.values()):
-            families[row["case_id"]] = {name: value for name, value in values.items() if value}
+    for folder in folders:
+        path = Path(folder) / "truth.csv"
+        if not path.is_file():
+            continue
+        for row in read_truth_csv(path):
+            values = {name: row.get(name, "") for name in FAMILIES}
+            if any(values.values()):
+                families[row["case_id"]] = {name: v for name, v in values.items() if v}
     return families
 
 
