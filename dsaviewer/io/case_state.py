@@ -15,9 +15,7 @@ Where it goes (:func:`locate_case_state`, :func:`save_case_state`):
 What it holds::
 
     state.json                 key-frame override, clinical values, the analysis' details
-    analysis-<id>/             the arrays of the last analysis, at the original frame size
-      tumor_mask.png  liver_mask.png                8-bit, 0 or 255
-      tumor_probability.png  liver_probability.png  16-bit, probability x 65535
+    analysis-<id>/             the arrays of the last analysis (io.case_state_arrays)
 
 Training reads the video, ``labels/`` and the dataset's ``clinical.csv`` only; ``viewer/`` is
 neither a video source nor a label folder, so a case stays a valid training case. Model
@@ -41,19 +39,23 @@ import json
 import re
 import shutil
 import time
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from dsaviewer.errors import InputError
 from dsaviewer.io.boundary import reader_boundary
 from dsaviewer.io.case_folder import is_case_folder, open_case
+from dsaviewer.io.case_state_arrays import (
+    MASKS,
+    PROBABILITIES,
+    read_analysis_arrays,
+    remove_other_analyses,
+    write_analysis_arrays,
+)
 from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
-from dsaviewer.io.image_header import check_image_header
 from dsaviewer.io.limits import MAX_IMAGE_SIDE, MAX_STATE_BYTES, read_json
 from dsaviewer.io.user_data import video_data_folder
 from dsaviewer.io.writers import replace_atomically
@@ -65,11 +67,6 @@ CLINICAL_CSV_NAME = "clinical.csv"
 STATE_FORMAT = "dsaviewer-viewer-state"
 STATE_FORMAT_VERSION = 1
 
-_ANALYSIS_PREFIX = "analysis-"
-_MASKS = ("tumor_mask", "liver_mask")
-_PROBABILITIES = ("tumor_probability", "liver_probability")
-_PROBABILITY_SCALE = 65535.0
-_ARRAYS_NAME = re.compile(r"^analysis-[0-9A-Za-z_-]{1,64}$")
 # Temporary names of a save: the arrays' staging folder and replace_atomically's state file.
 _LEFTOVER = re.compile(r"^\.(analysis-[0-9A-Za-z_-]+\.part|state\.[0-9a-f]+\.part\.json)$")
 # A save takes seconds; a temporary file this old belongs to no save in progress.
@@ -233,7 +230,8 @@ def write_case_state(folder: str | Path, state: CaseState) -> CaseState:
     remove_leftovers(folder)
     analysis = state.analysis
     if analysis is not None and analysis.stored_as is None:
-        analysis = replace(analysis, stored_as=_write_arrays(folder, analysis))
+        arrays = {key: getattr(analysis, key) for key in (*MASKS, *PROBABILITIES)}
+        analysis = replace(analysis, stored_as=write_analysis_arrays(folder, arrays))
     stored = replace(state, analysis=analysis)
     document = {
         "format": STATE_FORMAT,
@@ -255,7 +253,7 @@ def write_case_state(folder: str | Path, state: CaseState) -> CaseState:
     text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
     with replace_atomically(folder / STATE_FILE_NAME) as temporary:
         temporary.write_text(text + "\n", encoding="utf-8")
-    _remove_other_analyses(folder, keep=None if analysis is None else analysis.stored_as)
+    remove_other_analyses(folder, keep=None if analysis is None else analysis.stored_as)
     return stored
 
 
@@ -270,40 +268,6 @@ def _case_root(path: Path) -> Path | None:
     except InputError:  # a folder with two video sources is no case; the file stands alone
         return None
     return parent if source.absolute() == path else None
-
-
-def _write_arrays(folder: Path, analysis: SavedAnalysis) -> str:
-    name = f"{_ANALYSIS_PREFIX}{uuid.uuid4().hex[:12]}"
-    staging = folder / f".{name}.part"
-    staging.mkdir()
-    try:
-        for key in _MASKS:
-            mask = np.asarray(getattr(analysis, key), dtype=bool)
-            _write_png(staging / f"{key}.png", mask.astype(np.uint8) * 255)
-        for key in _PROBABILITIES:
-            probability = np.clip(np.asarray(getattr(analysis, key), dtype=np.float64), 0, 1)
-            _write_png(
-                staging / f"{key}.png",
-                np.round(probability * _PROBABILITY_SCALE).astype(np.uint16),
-            )
-        staging.rename(folder / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return name
-
-
-def _write_png(path: Path, image: np.ndarray) -> None:
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise OSError(f"OpenCV could not encode {path.name}")
-    path.write_bytes(encoded.tobytes())
-
-
-def _remove_other_analyses(folder: Path, keep: str | None) -> None:
-    for entry in folder.iterdir():
-        stale = entry.name.startswith(_ANALYSIS_PREFIX) and entry.name != keep
-        if stale and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _read_identity(value: Any, path: Path) -> VideoIdentity | None:
@@ -349,40 +313,5 @@ def _read_analysis(value: Any, folder: Path, path: Path) -> SavedAnalysis | None
     if not isinstance(value, dict) or not isinstance(value.get("details"), dict):
         raise InputError("the 'analysis' entry must hold 'arrays' and 'details'", path)
     name = value.get("arrays")
-    if not isinstance(name, str) or not _ARRAYS_NAME.match(name):
-        shown = repr(name) if len(repr(name)) < 80 else repr(name)[:77] + "..."
-        raise InputError(f"the analysis arrays folder {shown} is not valid", path)
-    arrays = {key: _read_png(folder / name / f"{key}.png") for key in (*_MASKS, *_PROBABILITIES)}
-    for key, array in arrays.items():
-        wanted = np.uint8 if key in _MASKS else np.uint16
-        if array.dtype != wanted:
-            raise InputError(
-                f"a saved analysis array is {array.dtype}, not {np.dtype(wanted)}",
-                folder / name / f"{key}.png",
-            )
-    shapes = {array.shape for array in arrays.values()}
-    if len(shapes) != 1:
-        raise InputError(f"the analysis arrays differ in size: {sorted(shapes)}", folder / name)
-    return SavedAnalysis(
-        tumor_probability=(arrays["tumor_probability"] / _PROBABILITY_SCALE).astype(np.float32),
-        liver_probability=(arrays["liver_probability"] / _PROBABILITY_SCALE).astype(np.float32),
-        tumor_mask=arrays["tumor_mask"] > 0,
-        liver_mask=arrays["liver_mask"] > 0,
-        details=value["details"],
-        stored_as=name,
-    )
-
-
-def _read_png(path: Path) -> np.ndarray:
-    try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as error:
-        raise InputError(f"cannot read a saved analysis array: {error.strerror}", path) from error
-    check_image_header(data, path)
-    try:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    except cv2.error:
-        image = None
-    if image is None or image.ndim != 2:
-        raise InputError("a saved analysis array is not a readable grey PNG", path)
-    return image
+    arrays = read_analysis_arrays(folder, name, path)
+    return SavedAnalysis(**arrays, details=value["details"], stored_as=name)
