@@ -118,7 +118,8 @@ def test_a_damaged_viewer_state_is_read_or_refused(seed, number) -> None:
 
 
 @FAST
-@given(st.sampled_from(("video", "key_frame_override", "clinical", "analysis")), json_values)
+@given(st.sampled_from(("video", "key_frame_override", "clinical", "analysis", "calibration")),
+       json_values)
 def test_a_viewer_state_with_any_value_is_read_or_refused(key, value) -> None:
     (seed,) = [seed for seed in seeds_of("read_case_state") if seed.kind == "json"]
     folder, state = copy_seed(seed, SCRATCH / "input")

@@ -10,6 +10,7 @@ import pytest
 from test_gui_fixtures import run_frames, tumor_mask
 
 from dsaviewer.errors import InputError
+from dsaviewer.io.calibration import catheter_calibration
 from dsaviewer.io.case_folder import open_case
 from dsaviewer.io.case_state import (
     CaseState,
@@ -99,6 +100,33 @@ def test_state_reads_back_as_written(tmp_path):
         np.testing.assert_allclose(saved, getattr(state.analysis, name), atol=1 / 65535)
 
 
+def test_a_manual_calibration_reads_back_as_written(tmp_path):
+    folder = tmp_path / "viewer"
+    calibration = catheter_calibration(12.0, 6.0)
+    write_case_state(folder, _state(calibration=calibration))
+    document = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    assert document["calibration"]["mm_per_px"] == [pytest.approx(1 / 6)] * 2
+    assert read_case_state(folder).calibration == calibration
+    write_case_state(folder, _state(calibration=None))  # removed by the user
+    assert read_case_state(folder).calibration is None
+
+
+def test_a_state_file_from_before_calibrations_were_saved_reads_as_uncalibrated(tmp_path):
+    folder = tmp_path / "viewer"
+    folder.mkdir()
+    # What the viewer wrote before a calibration was part of the state: no such key.
+    (folder / "state.json").write_text(json.dumps({
+        "format": "dsaviewer-viewer-state", "format_version": 1,
+        "saved": "2025-01-01T00:00:00+00:00",
+        "video": {"source": "video.avi", "frames": 14, "height": 40, "width": 50},
+        "key_frame_override": 9, "clinical": None, "analysis": None,
+    }), encoding="utf-8")
+    state = read_case_state(folder)
+    assert state.calibration is None
+    assert state.key_frame_override == 9 and state.video == VideoIdentity("video.avi", 14,
+                                                                          (40, 50))
+
+
 def test_saving_again_keeps_the_arrays_and_a_new_analysis_replaces_them(tmp_path):
     folder = tmp_path / "viewer"
     stored = write_case_state(folder, _state())
@@ -149,6 +177,14 @@ def test_the_case_stays_a_valid_untouched_training_case(tmp_path):
         (json.dumps({"format": "dsaviewer-viewer-state", "format_version": 1,
                      "analysis": {"arrays": "analysis-missing", "details": {}}}),
          "tumor_mask.png"),
+        (json.dumps({"format": "dsaviewer-viewer-state", "format_version": 1,
+                     "calibration": 0.2}), "'calibration' entry"),
+        (json.dumps({"format": "dsaviewer-viewer-state", "format_version": 1,
+                     "calibration": {"mm_per_px": [20, 20], "source": "typed",
+                                     "corrected": True}}), "20 mm per pixel is outside"),
+        (json.dumps({"format": "dsaviewer-viewer-state", "format_version": 1,
+                     "calibration": {"mm_per_px": [0.2], "source": "typed",
+                                     "corrected": True}}), "two numbers"),
     ],
 )
 def test_a_damaged_state_is_an_input_error_naming_the_problem(tmp_path, text, problem):

@@ -12,6 +12,7 @@ from test_gui_fixtures import FakeAnalysis, run_frames, tumor_mask
 
 from dsaviewer.app.case_session import open_session
 from dsaviewer.app.saved_analysis import to_saved
+from dsaviewer.io.calibration import manual_calibration
 from dsaviewer.io.case_state import (
     CaseState,
     SavedAnalysis,
@@ -84,6 +85,22 @@ def test_a_case_folder_gets_state_only_once_the_user_changes_something(tmp_path)
 
     save_case_state(location, CaseState(analysis=cached.analysis))  # the override undone
     assert load_case_state(location).key_frame_override is None
+
+
+def test_a_manual_calibration_is_a_change_kept_in_the_case_but_never_beside_a_loose_file(
+    tmp_path,
+):
+    case = tmp_path / "case1"
+    write_avi(case / "video.avi", run_frames(6, 32), 5)
+    shared = tmp_path / "shared"
+    write_avi(shared / "run.avi", run_frames(6, 32), 5)
+    calibration = manual_calibration(0.25)
+    for opened in (case, shared / "run.avi"):
+        location = locate_case_state(opened)
+        save_case_state(location, CaseState(calibration=calibration))
+        assert load_case_state(location).calibration == calibration
+    assert listing(case) == ["video.avi", "viewer", "viewer/state.json"]
+    assert listing(shared) == ["run.avi"]
 
 
 def test_a_case_on_read_only_media_keeps_the_users_changes_in_the_user_folder(tmp_path):

@@ -10,13 +10,16 @@ them, by drawing across the catheter and giving its French size (1 Fr = 1/3 mm o
 diameter), or by typing the millimetres per pixel.
 
 Every measurement shows :attr:`Calibration.label` beside it, so a reader knows whether a
-length was corrected for magnification, read from a catheter, or typed in.
+length was corrected for magnification, read from a catheter, or typed in. A calibration a
+person made is saved with the case (:func:`calibration_document`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from dsaviewer.errors import InputError
 
@@ -93,6 +96,46 @@ def manual_calibration(mm_per_px: float) -> Calibration:
     """Millimetres per pixel as typed by the user."""
     _check_scale(mm_per_px, "mm per pixel")
     return Calibration((mm_per_px, mm_per_px), "entered by hand")
+
+
+def calibration_document(calibration: Calibration) -> dict[str, Any]:
+    """``calibration`` as JSON values, for the case's saved state."""
+    return {"mm_per_px": [float(value) for value in calibration.mm_per_px],
+            "source": calibration.source, "corrected": calibration.corrected}
+
+
+def calibration_from_document(value: Any, where: str | Path) -> Calibration:
+    """The calibration :func:`calibration_document` wrote. InputError naming ``where`` (the
+    file it was read from) when the entry is malformed or its scale out of range."""
+    if not isinstance(value, dict):
+        raise InputError("the 'calibration' entry must hold mm_per_px, source and corrected",
+                         where)
+    pair, source, corrected = value.get("mm_per_px"), value.get("source"), value.get("corrected")
+    numbers = isinstance(pair, list) and len(pair) == 2 and all(
+        isinstance(number, int | float) and not isinstance(number, bool) for number in pair)
+    if not numbers:
+        raise InputError(f"the calibration's mm_per_px must be two numbers, not "
+                         f"{_shown(pair)}", where)
+    if not isinstance(source, str) or not 0 < len(source) <= 200:
+        raise InputError("the calibration's source must be a short text", where)
+    if not isinstance(corrected, bool):
+        raise InputError(f"the calibration's corrected must be true or false, not "
+                         f"{_shown(corrected)}", where)
+    try:
+        scales = (float(pair[0]), float(pair[1]))  # OverflowError: an integer beyond floats
+        for scale in scales:
+            _check_scale(scale, "mm per pixel")
+    except OverflowError as error:
+        raise InputError("the calibration's mm_per_px are out of range", where) from error
+    except InputError as error:
+        raise InputError(f"the calibration: {error.reason}", where) from error
+    return Calibration(scales, source, corrected)
+
+
+def _shown(value: Any) -> str:
+    """``value`` as a message shows it: a damaged file may hold a megabyte in one entry."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _check_scale(scale: float, source: str) -> None:

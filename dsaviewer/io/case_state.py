@@ -5,16 +5,17 @@ Where it goes (:func:`locate_case_state`, :func:`save_case_state`):
 - the analysis, a cache that can be made again, always goes to the video's per-user folder
   (:func:`dsaviewer.io.user_data.video_data_folder`), never beside the video;
 - a case folder (DESIGN.md), opened as the folder or as its one video source: what the user
-  changed (a key-frame override, clinical values) goes to ``<case>/viewer/`` once there is
-  such a change, and to the per-user folder as well, which keeps it when the case sits on
-  read-only media;
+  changed (a key-frame override, clinical values, a manual calibration) goes to
+  ``<case>/viewer/`` once there is such a change, and to the per-user folder as well, which
+  keeps it when the case sits on read-only media;
 - anything else (a loose video file, a DICOM file or series folder, a frame folder): all of
   it in the per-user folder. Opening or analysing a loose file writes nothing beside it. A
   sidecar ``<name>.viewer/`` written by earlier versions is still used where it exists.
 
 What it holds::
 
-    state.json                 key-frame override, clinical values, the analysis' details
+    state.json                 key-frame override, clinical values, manual calibration
+                               (absent in older files: none), the analysis' details
     analysis-<id>/             the arrays of the last analysis (io.case_state_arrays)
 
 Training reads the video, ``labels/`` and the dataset's ``clinical.csv`` only; ``viewer/`` is
@@ -47,6 +48,11 @@ import numpy as np
 
 from dsaviewer.errors import InputError
 from dsaviewer.io.boundary import reader_boundary
+from dsaviewer.io.calibration import (
+    Calibration,
+    calibration_document,
+    calibration_from_document,
+)
 from dsaviewer.io.case_folder import is_case_folder, open_case
 from dsaviewer.io.case_state_arrays import (
     MASKS,
@@ -114,12 +120,15 @@ class SavedAnalysis:
 @dataclass(frozen=True)
 class CaseState:
     """Everything the viewer saves for one case. ``clinical`` is None until values are
-    entered or loaded in the viewer (the dataset's clinical.csv row is used meanwhile)."""
+    entered or loaded in the viewer (the dataset's clinical.csv row is used meanwhile);
+    ``calibration`` is None until a person calibrates (the file's own spacing, if any, holds
+    meanwhile)."""
 
     video: VideoIdentity | None = None
     key_frame_override: int | None = None
     clinical: ClinicalVariables | None = None
     analysis: SavedAnalysis | None = None
+    calibration: Calibration | None = None
 
 
 def locate_case_state(opened: str | Path) -> CaseLocation:
@@ -160,7 +169,8 @@ def save_case_state(location: CaseLocation, state: CaseState) -> CaseState:
     stored = write_case_state(cache, state)
     if cache == location.state_folder:
         return stored
-    changed = state.key_frame_override is not None or state.clinical is not None
+    changed = (state.key_frame_override is not None or state.clinical is not None
+               or state.calibration is not None)
     if changed or (location.state_folder / STATE_FILE_NAME).is_file():
         # On read-only media the per-user copy keeps the change.
         with contextlib.suppress(OSError):
@@ -219,6 +229,7 @@ def _read_state(folder: Path, path: Path, document: Any) -> CaseState:
         key_frame_override=_read_key_frame(document.get("key_frame_override"), path),
         clinical=_read_clinical(document.get("clinical"), path),
         analysis=_read_analysis(document.get("analysis"), folder, path),
+        calibration=_read_calibration(document.get("calibration"), path),
     )
 
 
@@ -245,6 +256,8 @@ def write_case_state(folder: str | Path, state: CaseState) -> CaseState:
         },
         "key_frame_override": stored.key_frame_override,
         "clinical": None if stored.clinical is None else stored.clinical.as_strings(),
+        "calibration": None if stored.calibration is None
+        else calibration_document(stored.calibration),
         "analysis": None if analysis is None else {
             "arrays": analysis.stored_as,
             "details": analysis.details,
@@ -305,6 +318,11 @@ def _read_clinical(value: Any, path: Path) -> ClinicalVariables | None:
         return parse_clinical(value)
     except InputError as error:
         raise InputError(f"clinical values: {error}", path) from error
+
+
+def _read_calibration(value: Any, path: Path) -> Calibration | None:
+    # Absent (files written before calibrations were saved) or null: no manual calibration.
+    return None if value is None else calibration_from_document(value, path)
 
 
 def _read_analysis(value: Any, folder: Path, path: Path) -> SavedAnalysis | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dsaviewer.io.calibration import catheter_calibration
 from dsaviewer.io.case_state import CaseState, SavedAnalysis, VideoIdentity, write_case_state
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
 from dsaviewer.io.labelme import write_labelme
@@ -92,6 +93,7 @@ def write_seeds(folder: Path, real_dicom: bool = True) -> list[Seed]:
         video=VideoIdentity("video.avi", 8, (48, 48)),
         key_frame_override=5,
         clinical=ClinicalVariables(age=70, sex="M", tbil=20.5),
+        calibration=catheter_calibration(15.0, 5.0),  # mutations reach its reader too
         analysis=SavedAnalysis(
             tumor_probability=rng.random((48, 48)).astype(np.float32),
             liver_probability=rng.random((48, 48)).astype(np.float32),
