@@ -7,7 +7,15 @@ import dataclasses
 import json
 
 import numpy as np
-from test_gui_fixtures import N_FRAMES, FakeAnalysis, run_frames, write_avi_case, write_dicom_case
+import pytest
+from test_gui_fixtures import (
+    N_FRAMES,
+    SPACING_MM,
+    FakeAnalysis,
+    run_frames,
+    write_avi_case,
+    write_dicom_case,
+)
 
 from dsaviewer.app.case_session import (
     CLINICAL_FROM_CSV,
@@ -25,6 +33,7 @@ from dsaviewer.core.keyframe import (
     select_key_frame,
 )
 from dsaviewer.inference.results import ScopeDecision
+from dsaviewer.io.calibration import catheter_calibration, manual_calibration
 from dsaviewer.io.case_state import load_case_state
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
 from dsaviewer.io.labelme import write_labelme
@@ -126,16 +135,61 @@ def test_a_changed_prediction_rewrites_the_state_but_not_the_masks(tmp_path):
     assert saved.analysis.details["clinical_used"]["age"] == "50"
 
 
+def test_a_manual_calibration_is_restored_and_measures_the_lesions(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    model = opened(case)
+    model.set_result(FakeAnalysis()(model.case.video), ClinicalVariables())
+    assert model.calibration is None
+    assert all(lesion.area_mm2 is None for lesion in model.result.lesions)  # an AVI: no mm
+    catheter = catheter_calibration(12.0, 6.0)  # 2 mm over 12 px
+    model.set_calibration(catheter)
+    measured = model.result.lesions
+    assert [lesion.area_mm2 for lesion in measured] == [
+        pytest.approx(lesion.area_px / 36) for lesion in measured]
+
+    reopened = opened(case)
+    assert reopened.calibration == reopened.calibration_override == catheter
+    restored = reopened.result.lesions  # the saved analysis, measured with it
+    assert [(lesion.area_mm2, lesion.longest_diameter_mm) for lesion in restored] == [
+        (lesion.area_mm2, lesion.longest_diameter_mm) for lesion in measured]
+    reopened.set_calibration(None)
+    assert all(lesion.area_mm2 is None for lesion in reopened.result.lesions)
+    assert opened(case).calibration is None
+
+
+def test_a_later_result_is_measured_with_the_manual_calibration(tmp_path):
+    model = opened(write_avi_case(tmp_path / "c1"))
+    model.set_calibration(manual_calibration(0.5))
+    model.set_result(FakeAnalysis()(model.case.video), ClinicalVariables())
+    lesion = model.result.lesions[0]
+    assert lesion.area_mm2 == pytest.approx(lesion.area_px * 0.25)
+
+
+def test_a_dicoms_own_spacing_holds_until_a_person_calibrates(tmp_path):
+    case = write_dicom_case(tmp_path / "c1")
+    model = opened(case)
+    assert model.calibration_override is None
+    assert model.calibration.mm_per_px == pytest.approx(SPACING_MM)
+    typed = manual_calibration(0.25)
+    model.set_calibration(typed)
+    assert model.calibration == typed  # the person's calibration wins
+    assert opened(case).calibration == typed
+    model.set_calibration(None)
+    assert opened(case).calibration.mm_per_px == pytest.approx(SPACING_MM)
+
+
 def test_state_of_another_video_is_not_applied_to_this_one(tmp_path):
     case = write_avi_case(tmp_path / "c1")
     model = opened(case)
     model.set_key_frame_override(2)
     model.set_result(FakeAnalysis()(model.case.video), ClinicalVariables())
     model.edit_clinical(ClinicalVariables(age=44))
+    model.set_calibration(manual_calibration(0.25))
     write_avi(case / "video.avi", run_frames(N_FRAMES + 3), 7.5)  # the run was replaced
 
     reopened = open_session(case)
     assert reopened.key_frame_override is None and reopened.result is None
+    assert reopened.calibration_override is None
     assert reopened.clinical == ClinicalVariables(age=44)  # the patient's values still hold
     assert any("different video" in note for note in reopened.notes)
 

@@ -1,15 +1,16 @@
 """Opening a case for the viewer: the video, its automatic and labelled key frames, the
-display defaults, and what was saved with it (key-frame override, clinical values, the last
-analysis). Qt-free; :func:`open_session` runs in a worker.
+display defaults, and what was saved with it (key-frame override, clinical values, a manual
+calibration, the last analysis). Qt-free; :func:`open_session` runs in a worker.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from dsaviewer.app.calibration_in_force import calibration_in_force, spacing_of
 from dsaviewer.app.saved_analysis import from_saved
 from dsaviewer.core.difference import frame_difference
 from dsaviewer.core.keyframe import (
@@ -23,6 +24,7 @@ from dsaviewer.core.preprocess import FieldBox, find_field
 from dsaviewer.core.window_level import default_window, grey_histogram
 from dsaviewer.errors import InputError
 from dsaviewer.inference.results import AnalysisResult
+from dsaviewer.io.calibration import Calibration
 from dsaviewer.io.case_folder import open_case
 from dsaviewer.io.case_state import (
     CaseLocation,
@@ -74,7 +76,8 @@ class CaseSession:
     key_frame_override: int | None = None
     clinical: ClinicalVariables = field(default_factory=ClinicalVariables)
     clinical_source: str = CLINICAL_NONE
-    result: AnalysisResult | None = None
+    calibration_override: Calibration | None = None  # a person's, saved with the case
+    result: AnalysisResult | None = None  # lesions measured with the calibration in force
     result_clinical: ClinicalVariables | None = None  # the values result.prediction read
     analysis_record: SavedAnalysis | None = None  # result as saved or to be saved
     notes: list[str] = field(default_factory=list)  # problems met while opening
@@ -120,12 +123,14 @@ def open_session(path: str | Path) -> CaseSession:
         histogram=grey_histogram(video.frames),
         overlays=OverlaySet(),
         key_frame_override=state.key_frame_override,
+        calibration_override=state.calibration,
         notes=notes,
     )
     _restore_clinical(session, state, notes)
     if state.analysis is not None:
         try:
-            session.result, session.result_clinical = from_saved(state.analysis, video)
+            spacing = spacing_of(calibration_in_force(video, state.calibration))
+            session.result, session.result_clinical = from_saved(state.analysis, video, spacing)
             session.analysis_record = state.analysis
         except InputError as error:
             notes.append(f"the saved analysis was not restored: {error}")
@@ -168,14 +173,19 @@ def _state_for_video(state: CaseState, video: Video, notes: list[str]) -> CaseSt
         if override is not None and override >= video.n_frames:
             notes.append(f"the saved key frame {frame_number(override)} is beyond the video; "
                          "ignored")
-            return CaseState(identity, None, state.clinical, state.analysis)
+            return replace(state, key_frame_override=None)
         return state
-    notes.append(
-        f"the saved key frame and analysis were made for a different video "
-        f"({identity.n_frames} frames of {identity.frame_shape[1]}x{identity.frame_shape[0]}); "
-        "they were not restored"
-    )
-    return CaseState(identity, None, state.clinical, None)
+    # A calibration too: it was made on another run, maybe at another magnification.
+    dropped = [name for name, saved in (("key frame", state.key_frame_override),
+                                        ("calibration", state.calibration),
+                                        ("analysis", state.analysis)) if saved is not None]
+    if dropped:
+        notes.append(
+            f"not restored, made for a different video ({identity.n_frames} frames of "
+            f"{identity.frame_shape[1]}x{identity.frame_shape[0]}): the saved "
+            + ", ".join(dropped)
+        )
+    return CaseState(identity, clinical=state.clinical)
 
 
 def _restore_clinical(session: CaseSession, state: CaseState, notes: list[str]) -> None:

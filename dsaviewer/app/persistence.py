@@ -1,5 +1,6 @@
 """Saving the open case's state (key-frame override, clinical values entered in the viewer,
-the analysis) whenever one of them changes: it listens to the model, nobody calls it.
+a manual calibration, the analysis) whenever one of them changes: it listens to the model,
+nobody calls it.
 
 Writes go through ``submit`` (the viewer's single-thread save pool, so writes keep their
 order); ``saved`` fires once one reached the disk, ``failed`` with a message when it could not.
@@ -23,7 +24,8 @@ class CaseStatePersistence:
         self._submit = submit
         # Lambdas, not bound methods: psygnal holds those weakly, and this object lives as
         # long as the model it listens to, whoever else keeps it.
-        for happened in (model.key_frame_chosen, model.clinical_edited, model.analysed):
+        for happened in (model.key_frame_chosen, model.clinical_edited, model.calibrated,
+                         model.analysed):
             happened.connect(lambda _what: self._save())
 
     def _save(self) -> None:

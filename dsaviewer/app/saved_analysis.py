@@ -53,10 +53,11 @@ def to_saved(result: AnalysisResult, clinical_used: ClinicalVariables | None) ->
 
 
 def from_saved(
-    saved: SavedAnalysis, video: Video
+    saved: SavedAnalysis, video: Video, pixel_spacing_mm: tuple[float, float] | None
 ) -> tuple[AnalysisResult, ClinicalVariables | None]:
-    """The result and the clinical values its prediction used. InputError when the details
-    are malformed or the arrays do not fit ``video``."""
+    """The result, its lesions measured with ``pixel_spacing_mm`` (the calibration in force,
+    which a person may have set), and the clinical values its prediction used. InputError
+    when the details are malformed or the arrays do not fit ``video``."""
     details = saved.details
     if saved.tumor_mask.shape != video.frame_shape:
         raise InputError(
@@ -78,9 +79,7 @@ def from_saved(
             tumor_mask=saved.tumor_mask,
             liver_mask=saved.liver_mask,
             frame_difference=frame_difference(video.frames, key_frame),
-            lesions=extract_lesions(
-                saved.tumor_mask, saved.tumor_probability, video.pixel_spacing_mm
-            ),
+            lesions=extract_lesions(saved.tumor_mask, saved.tumor_probability, pixel_spacing_mm),
             prediction=None if prediction is None else ResponsePrediction(
                 probability=float(prediction["probability"]),
                 threshold=float(prediction["threshold"]),

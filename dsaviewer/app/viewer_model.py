@@ -21,6 +21,7 @@ from typing import ClassVar
 
 from psygnal import Signal, SignalGroupDescriptor
 
+from dsaviewer.app.calibration_in_force import calibration_in_force, measured_with
 from dsaviewer.app.case_session import (
     CLINICAL_FROM_VIEWER,
     CLINICAL_NONE,
@@ -32,6 +33,7 @@ from dsaviewer.app.saved_analysis import to_saved
 from dsaviewer.core.keyframe import KEY_FRAME_AUTO
 from dsaviewer.core.overlay_images import OverlaySet
 from dsaviewer.inference.results import AnalysisResult, ScopeDecision
+from dsaviewer.io.calibration import Calibration
 from dsaviewer.io.case_state import CaseState, SavedAnalysis, VideoIdentity
 from dsaviewer.io.clinical import ClinicalVariables
 
@@ -67,7 +69,9 @@ class ViewerModel:
     key_frame_override: int | None = None  # the key frame a person set
     clinical: ClinicalVariables = field(default_factory=ClinicalVariables)
     clinical_source: str = CLINICAL_NONE
-    result: AnalysisResult | None = None  # the last analysis of this case
+    calibration_override: Calibration | None = None  # the calibration a person made
+    calibration: Calibration | None = None  # in force: the person's, else the file's own
+    result: AnalysisResult | None = None  # the last analysis, lesions in calibration's mm
     result_clinical: ClinicalVariables | None = None  # the values result.prediction read
     analysis_record: SavedAnalysis | None = None  # result as saved or to be saved
     analysis: AnalysisStatus = field(default_factory=AnalysisStatus)
@@ -90,6 +94,7 @@ class ViewerModel:
     key_frame_chosen: ClassVar[Signal] = Signal(object)  # a person set or cleared the key frame
     clinical_edited: ClassVar[Signal] = Signal(object)  # a person changed the clinical values
     analysed: ClassVar[Signal] = Signal(object)  # a new result (or prediction) arrived
+    calibrated: ClassVar[Signal] = Signal(object)  # a person set or removed the calibration
 
     # ----- the case -----
     def open(self, case: CaseSession) -> None:
@@ -104,6 +109,8 @@ class ViewerModel:
             "key_frame": key_frame,
             "clinical": case.clinical,
             "clinical_source": case.clinical_source,
+            "calibration_override": case.calibration_override,
+            "calibration": calibration_in_force(case.video, case.calibration_override),
             "result": case.result,
             "result_clinical": case.result_clinical,
             "analysis_record": case.analysis_record,
@@ -140,10 +147,26 @@ class ViewerModel:
         self.clinical = values
         self.clinical_edited.emit(values)
 
+    # ----- calibration -----
+    def set_calibration(self, calibration: Calibration | None) -> None:
+        """A person's calibration (catheter or typed); None goes back to the file's own.
+        The result's lesions are measured again with the calibration now in force."""
+        if self.case is None or calibration == self.calibration_override:
+            return
+        self.calibration_override = calibration
+        # Before result: the lesion views read the calibration their millimetres come from.
+        self.calibration = calibration_in_force(self.case.video, calibration)
+        if self.result is not None:
+            self.result = measured_with(self.result, self.calibration)
+        self.calibrated.emit(calibration)
+
     # ----- analysis -----
     def set_result(self, result: AnalysisResult, clinical_used: ClinicalVariables) -> None:
         """A new analysis, or a new prediction on the same masks (which keeps the stored
-        arrays: only state.json is rewritten)."""
+        arrays: only state.json is rewritten). The pipeline measured the lesions with the
+        file's spacing; a person's calibration measures them again."""
+        if self.calibration_override is not None:
+            result = measured_with(result, self.calibration)
         record = to_saved(result, clinical_used)
         previous = self.analysis_record
         if previous is not None and previous.tumor_mask is result.tumor_mask:
@@ -193,7 +216,8 @@ class ViewerModel:
         """The viewer is closing: every subscriber is disconnected, so a result that a worker
         delivers afterwards changes the model but reaches no view (their widgets are gone)."""
         self.events.disconnect()
-        for happened in (self.key_frame_chosen, self.clinical_edited, self.analysed):
+        for happened in (self.key_frame_chosen, self.clinical_edited, self.analysed,
+                         self.calibrated):
             happened.disconnect()
 
     # ----- persistence -----
@@ -208,6 +232,7 @@ class ViewerModel:
             key_frame_override=self.key_frame_override,
             clinical=self.clinical if self.clinical_source == CLINICAL_FROM_VIEWER else None,
             analysis=self.analysis_record,
+            calibration=self.calibration_override,
         )
 
     def mark_saved(self, stored: CaseState) -> None:
