@@ -88,10 +88,10 @@ class CaseExporter(QObject):
                                 else ""))
             prediction_state = "" if model.prediction_matches_clinical else (
                 "The clinical values below changed after this prediction was made.")
-        spacing = video.pixel_spacing_mm
+        calibration = model.calibration  # the one the lesions' millimetres come from
         caption = f"Key frame {frame_number(model.key_frame)} of {video.n_frames}" + (
-            f"; pixel spacing {spacing[0]:.3g} × {spacing[1]:.3g} mm" if spacing else
-            "; pixel spacing unknown: no sizes in mm")
+            f"; calibration {calibration.label}" if calibration else
+            "; no calibration: no sizes in mm")
 
         content = SummaryContent(
             title=case.location.case_id or video.source.name,

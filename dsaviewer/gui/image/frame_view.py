@@ -14,6 +14,7 @@ from dsaviewer.gui.image.image_legend import ImageLegend
 from dsaviewer.gui.image.scale_bar import MillimetreScaleBar
 from dsaviewer.gui.image.windowing_view_box import WindowingViewBox
 from dsaviewer.gui.overlays.overlay_layers import OverlayLayers
+from dsaviewer.io.calibration import Calibration
 
 _INVERTED_GREY = {"mode": "rgb", "ticks": [(0.0, (255, 255, 255, 255)), (1.0, (0, 0, 0, 255))]}
 # Centring on a lesion leaves this many lesion sizes of context around it at least.
@@ -56,13 +57,14 @@ class FrameView(pg.GraphicsLayoutWidget):
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
     def follow(self, model: ViewerModel) -> None:
-        """Show the model's case at its frame."""
+        """Show the model's case at its frame, with a scale bar in its calibration."""
+
+        def column_mm(calibration: Calibration | None) -> float | None:
+            return None if calibration is None else calibration.mm_per_px[1]
 
         def opened(case: CaseSession) -> None:
             video = case.video
-            spacing = video.pixel_spacing_mm
-            self.prepare(video.max_value, case.histogram,
-                         None if spacing is None else spacing[1])
+            self.prepare(video.max_value, case.histogram, column_mm(model.calibration))
             self.set_inverted(False)
             self.set_window(*case.window)
             self.show_frame(video.frames[model.frame])
@@ -73,6 +75,8 @@ class FrameView(pg.GraphicsLayoutWidget):
 
         model.events.case.connect(opened)
         model.events.frame.connect(frame)
+        model.events.calibration.connect(lambda calibration: self.set_scale(
+            column_mm(calibration)))
 
     # ----- per video -----
     def prepare(

@@ -41,8 +41,9 @@ class CursorReadout(QLabel):
             self.clear()
             return
         text = f"x {col}  y {row}  value {value:g}"
-        spacing = case.video.pixel_spacing_mm
-        if spacing is not None:
+        calibration = self._model.calibration  # a person's, else the file's
+        if calibration is not None:
+            spacing = calibration.mm_per_px
             text += f"  ({col * spacing[1]:.1f}, {row * spacing[0]:.1f} mm)"
         result = self._model.result
         if result is not None:
