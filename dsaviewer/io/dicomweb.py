@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,8 +26,8 @@ from dsaviewer.io.pacs_cache import (
     PacsCancelled,
     ProgressCallback,
     RetrievedSeries,
-    instance_file,
-    partial_series_folder,
+    SeriesDownload,
+    download_series,
 )
 from dsaviewer.io.pacs_send import read_for_sending
 
@@ -104,26 +105,18 @@ def get_series_web(
 ) -> RetrievedSeries:
     """WADO-RS every instance of a series into the cache, like
     :func:`dsaviewer.io.pacs_get.get_series`."""
-    cancel = cancel or threading.Event()
-    with partial_series_folder(cache_dir, study_uid, series_uid) as (partial, target):
 
-        def retrieve(client: DICOMwebClient) -> list[Path]:
-            received = []
-            for dataset in client.iter_series(study_uid, series_uid):
-                if cancel.is_set():
-                    raise PacsCancelled(f"retrieval from {node.describe()} cancelled")
-                path = instance_file(partial, str(dataset.get("SOPInstanceUID", "")),
-                                     len(received) + 1)
-                dataset.save_as(path, enforce_file_format=True)
-                received.append(path)
-                if progress is not None:
-                    progress(len(received), None)
-            return received
+    def retrieve(download: SeriesDownload, client: DICOMwebClient) -> None:
+        for dataset in client.iter_series(study_uid, series_uid):
+            if download.cancel.is_set():
+                raise PacsCancelled(f"retrieval from {node.describe()} cancelled")
+            download.store(str(dataset.get("SOPInstanceUID", "")),
+                           partial(dataset.save_as, enforce_file_format=True))
 
-        received = _call(node, "WADO-RS", retrieve)
-        if not received:
-            raise PacsError(f"{node.describe()} holds no instances of series {series_uid}")
-    return RetrievedSeries(target, tuple(sorted(target / path.name for path in received)))
+    return download_series(
+        node.describe(), cache_dir, study_uid, series_uid,
+        lambda download: _call(node, "WADO-RS", partial(retrieve, download)), progress, cancel,
+    )
 
 
 def send_files_web(node: WebNode, paths: Sequence[str | Path]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -45,6 +46,49 @@ def instance_file(folder: Path, instance_uid: str, number: int) -> Path:
     the name cannot point outside the folder."""
     name = f"{instance_uid}.dcm" if is_uid(instance_uid) else f"instance-{number:05d}.dcm"
     return folder / name
+
+
+class SeriesDownload:
+    """One series arriving in the cache's partial folder, whatever the transport: each
+    instance is named by its UID, counted and reported to ``progress``; the transport watches
+    ``cancel``."""
+
+    def __init__(self, folder: Path, progress: ProgressCallback | None,
+                 cancel: threading.Event) -> None:
+        self.folder = folder
+        self.cancel = cancel
+        self.expected: int | None = None  # the series' instance count, once the sender says
+        self.received: list[Path] = []
+        self._progress = progress
+
+    def store(self, instance_uid: str, write: Callable[[Path], None]) -> None:
+        """Write one instance with ``write(path)`` and report it."""
+        path = instance_file(self.folder, instance_uid, len(self.received) + 1)
+        write(path)
+        self.received.append(path)
+        if self._progress is not None:
+            self._progress(len(self.received), self.expected)
+
+
+def download_series(
+    source: str,
+    cache_dir: str | Path,
+    study_uid: str,
+    series_uid: str,
+    transfer: Callable[[SeriesDownload], None],
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> RetrievedSeries:
+    """Receive a series into the cache: ``transfer`` stores every instance into the download
+    (PacsError when it cannot, PacsCancelled on ``cancel``); an earlier copy is replaced only
+    once the new one is complete, and a series without instances is an error naming
+    ``source``. Both transports' retrievals are this with their own ``transfer``."""
+    with partial_series_folder(cache_dir, study_uid, series_uid) as (partial, target):
+        download = SeriesDownload(partial, progress, cancel or threading.Event())
+        transfer(download)
+        if not download.received:
+            raise PacsError(f"{source} holds no instances of series {series_uid}")
+    return RetrievedSeries(target, tuple(sorted(target / path.name for path in download.received)))
 
 
 @contextlib.contextmanager

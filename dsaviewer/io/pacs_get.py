@@ -49,8 +49,8 @@ from dsaviewer.io.pacs_cache import (
     PacsCancelled,
     ProgressCallback,
     RetrievedSeries,
-    instance_file,
-    partial_series_folder,
+    SeriesDownload,
+    download_series,
 )
 
 # What a DSA run and our own results are stored as.
@@ -97,22 +97,21 @@ def get_series(
     """C-GET every instance of a series into ``cache_dir``; an earlier copy of the same series
     is replaced only once the new one is complete. PacsError (PacsCancelled on ``cancel``)
     when the transfer does not complete; the cache is then as it was."""
-    cancel = cancel or threading.Event()
-    received: list[Path] = []
-    expected: list[int | None] = [None]
+    return download_series(
+        node.describe(), cache_dir, study_uid, series_uid,
+        lambda download: _c_get(node, study_uid, series_uid, download), progress, cancel,
+    )
+
+
+def _c_get(node: PacsNode, study_uid: str, series_uid: str, download: SeriesDownload) -> None:
+    """The instances arrive as C-STOREs on our own association while the C-GET runs."""
 
     def on_store(event: evt.Event) -> int:
-        if cancel.is_set():
+        if download.cancel.is_set():
             return _OUT_OF_RESOURCES
-        # ``partial`` is bound by the ``with`` below before any instance can arrive.
-        path = instance_file(partial, str(event.request.AffectedSOPInstanceUID),
-                             len(received) + 1)
         # The encoded dataset with its file meta: stored as sent, no decoding.
-        with path.open("wb") as stream:
-            stream.write(event.encoded_dataset())
-        received.append(path)
-        if progress is not None:
-            progress(len(received), expected[0])
+        download.store(str(event.request.AffectedSOPInstanceUID),
+                       lambda path: path.write_bytes(event.encoded_dataset()))
         return 0x0000
 
     identifier = Dataset()
@@ -122,36 +121,28 @@ def get_series(
     contexts = [build_context(StudyRootQueryRetrieveInformationModelGet)]
     contexts += [build_context(sop_class, list(TRANSFER_SYNTAXES)) for sop_class in STORAGE_CLASSES]
     roles = [build_role(sop_class, scp_role=True) for sop_class in STORAGE_CLASSES]
-    with (
-        partial_series_folder(cache_dir, study_uid, series_uid) as (partial, target),
-        association(
-            node, contexts, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)],
-            max_pdu=0,
-        ) as assoc,
-    ):
+    with association(
+        node, contexts, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)], max_pdu=0,
+    ) as assoc:
         final = None
         responses = assoc.send_c_get(identifier, StudyRootQueryRetrieveInformationModelGet)
         for status, _ in responses:
-            if cancel.is_set():
+            if download.cancel.is_set():
                 assoc.abort()
                 raise PacsCancelled(f"retrieval from {node.describe()} cancelled")
             if status is None or "Status" not in status:
                 final = status
                 break
             if status.Status in _PENDING:
-                expected[0] = _total(status)
+                download.expected = _total(status)
                 continue
             final = status
         if final is None or "Status" not in final:
             raise PacsError(
-                f"{node.describe()} dropped the association after {len(received)} "
+                f"{node.describe()} dropped the association after {len(download.received)} "
                 "instance(s); nothing of this transfer was kept"
             )
         check_status(node, "C-GET", final, assoc)
-        if not received:
-            raise PacsError(f"{node.describe()} holds no instances of series {series_uid}")
-    files = tuple(sorted(target / path.name for path in received))
-    return RetrievedSeries(target, files)
 
 
 def _total(status: Dataset) -> int | None:
