@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import highdicom as hd
 from pydicom.dataset import Dataset
 
 from dsaviewer import __version__
@@ -21,6 +22,18 @@ RESEARCH_USE = "Research use, not for diagnosis."
 SEG_SERIES_NUMBER = 9101
 SC_SERIES_NUMBER = 9102
 SR_SERIES_NUMBER = 9103
+
+
+def new_series_identity(series_number: int) -> dict[str, object]:
+    """highdicom's keyword arguments that make an object the one instance of a new series of
+    ``series_number``, made by us."""
+    return {
+        "series_instance_uid": hd.UID(),
+        "series_number": series_number,
+        "sop_instance_uid": hd.UID(),
+        "instance_number": 1,
+        "manufacturer": MANUFACTURER,
+    }
 
 
 def save_dataset(dataset: Dataset, path: str | Path) -> Path:

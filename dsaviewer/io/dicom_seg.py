@@ -26,6 +26,7 @@ from dsaviewer.io.dicom_derived import (
     MODEL_NAME,
     SEG_SERIES_NUMBER,
     SOFTWARE_VERSION,
+    new_series_identity,
     save_dataset,
 )
 from dsaviewer.io.dicom_reference import SourceImage, patient_study_attributes
@@ -84,17 +85,13 @@ def build_segmentation(
         pixel_array=stacked,
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions,
-        series_instance_uid=hd.UID(),
-        series_number=SEG_SERIES_NUMBER,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
         manufacturer_model_name=MODEL_NAME,
         software_versions=SOFTWARE_VERSION,
         device_serial_number=DEVICE_SERIAL_NUMBER,
         series_description="DSA Viewer tumor and liver segmentation (research use)",
         content_label="DSA_SEG",
         content_description="Tumor and liver masks of the analysed key frame",
+        **new_series_identity(SEG_SERIES_NUMBER),
     )
     _point_references_at_source(segmentation, source)
     # General Image: required (type 2C) when there is no frame of reference, as in XA.

@@ -22,6 +22,7 @@ from dsaviewer.io.dicom_derived import (
     RESEARCH_USE,
     SOFTWARE_VERSION,
     SR_SERIES_NUMBER,
+    new_series_identity,
     save_dataset,
 )
 from dsaviewer.io.dicom_reference import SourceImage, patient_study_attributes
@@ -44,6 +45,8 @@ MM = hd.sr.CodedConcept("mm", "UCUM", "millimeter")
 MM2 = hd.sr.CodedConcept("mm2", "UCUM", "square millimeter")
 PIXELS = hd.sr.CodedConcept("{pixels}", "UCUM", "pixels")
 RATIO = hd.sr.CodedConcept("1", "UCUM", "no units")
+
+_Item = tuple[hd.sr.CodedConcept, float | None, hd.sr.CodedConcept]  # (name, value, unit)
 
 
 @dataclass(frozen=True)
@@ -102,13 +105,9 @@ def build_measurement_report(
     sr = hd.sr.EnhancedSR(
         evidence=evidence,
         content=report[0],
-        series_instance_uid=hd.UID(),
-        series_number=SR_SERIES_NUMBER,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer=MANUFACTURER,
         is_complete=True,
         series_description="DSA Viewer measurement report (research use)",
+        **new_series_identity(SR_SERIES_NUMBER),
     )
     sr.ManufacturerModelName = MODEL_NAME
     sr.SoftwareVersions = SOFTWARE_VERSION
@@ -130,25 +129,13 @@ def _lesion_group(
     algorithm: hd.sr.AlgorithmIdentification,
     source_reference: hd.sr.SourceImageForMeasurementGroup,
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    measurements = []
-    if lesion.area_mm2 is not None:
-        measurements.append(_measurement(AREA, lesion.area_mm2, MM2, algorithm))
-    else:
-        measurements.append(_measurement(AREA, float(lesion.area_px), PIXELS, algorithm))
-    if lesion.longest_diameter_mm is not None:
-        measurements.append(
-            _measurement(LONGEST_DIAMETER, lesion.longest_diameter_mm, MM, algorithm)
-        )
-    else:
-        measurements.append(
-            _measurement(LONGEST_DIAMETER, lesion.longest_diameter_px, PIXELS, algorithm)
-        )
-    if lesion.mean_probability is not None:
-        measurements.append(
-            _measurement(MEAN_PROBABILITY, lesion.mean_probability, RATIO, algorithm)
-        )
-    if lesion.uncertainty is not None:
-        measurements.append(_measurement(UNCERTAINTY, lesion.uncertainty, RATIO, algorithm))
+    measurements = _known_measurements(
+        algorithm,
+        _size(AREA, lesion.area_mm2, MM2, lesion.area_px),
+        _size(LONGEST_DIAMETER, lesion.longest_diameter_mm, MM, lesion.longest_diameter_px),
+        (MEAN_PROBABILITY, lesion.mean_probability, RATIO),
+        (UNCERTAINTY, lesion.uncertainty, RATIO),
+    )
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(
             uid=hd.UID(), identifier=f"Lesion {lesion.number}"
@@ -167,15 +154,11 @@ def _summary_group(
     algorithm: hd.sr.AlgorithmIdentification,
     source_reference: hd.sr.SourceImageForMeasurementGroup,
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    measurements = []
-    if content.response_probability is not None:
-        measurements.append(
-            _measurement(RESPONSE_PROBABILITY, content.response_probability, RATIO, algorithm)
-        )
-    if content.response_threshold is not None:
-        measurements.append(
-            _measurement(RESPONSE_THRESHOLD, content.response_threshold, RATIO, algorithm)
-        )
+    measurements = _known_measurements(
+        algorithm,
+        (RESPONSE_PROBABILITY, content.response_probability, RATIO),
+        (RESPONSE_THRESHOLD, content.response_threshold, RATIO),
+    )
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="Analysis"),
         algorithm_id=algorithm,
@@ -188,13 +171,23 @@ def _summary_group(
     return group
 
 
-def _measurement(
-    name: hd.sr.CodedConcept,
-    value: float,
-    unit: hd.sr.CodedConcept,
+def _size(name: hd.sr.CodedConcept, millimetres: float | None, unit: hd.sr.CodedConcept,
+          pixels: float) -> _Item:
+    """A size in ``unit`` where the source has a pixel spacing, else in pixels."""
+    return (name, millimetres, unit) if millimetres is not None else (name, pixels, PIXELS)
+
+
+def _known_measurements(
     algorithm: hd.sr.AlgorithmIdentification,
-) -> hd.sr.Measurement:
-    return hd.sr.Measurement(name=name, value=float(value), unit=unit, algorithm_id=algorithm)
+    *items: _Item,
+) -> list[hd.sr.Measurement]:
+    """A measurement for each (name, value, unit) whose value is known: a result may lack
+    some (no response model, no probability map), and the report then leaves them out."""
+    return [
+        hd.sr.Measurement(name=name, value=float(value), unit=unit, algorithm_id=algorithm)
+        for name, value, unit in items
+        if value is not None
+    ]
 
 
 def _append(group: hd.sr.MeasurementsAndQualitativeEvaluations, item: Dataset) -> None:
