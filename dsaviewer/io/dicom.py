@@ -74,17 +74,8 @@ def read_dicom_file(path: Path) -> Video:
     """Load a DICOM file: multi-frame gives a video, single-frame a one-frame video."""
     dataset = read_dataset(path)
     frames, bits_stored = display_frames(dataset, decoded_pixels(dataset, path), path)
-    return Video(
-        frames=frames,
-        fps=frame_rate(dataset),
-        pixel_spacing_mm=pixel_spacing(dataset),
-        calibration=calibration(dataset),
-        source=path,
-        source_format="dicom",
-        bits_stored=bits_stored,
-        metadata=display_metadata(dataset),
-        frame_times_s=frame_times(dataset, frames.shape[0]),
-    )
+    return _video(dataset, frames, bits_stored, path, "dicom",
+                  frame_times(dataset, frames.shape[0]))
 
 
 def read_dicom_series(folder: Path, files: list[Path] | None = None) -> Video:
@@ -135,15 +126,29 @@ def read_dicom_series(folder: Path, files: list[Path] | None = None) -> Video:
         bits_stored = max(bits_stored, bits)
 
     assert frames is not None  # datasets is not empty
+    return _video(first, frames, bits_stored, folder, "dicom-series")
+
+
+def _video(
+    header: Dataset,
+    frames: np.ndarray,
+    bits_stored: int,
+    source: Path,
+    source_format: str,
+    frame_times_s: np.ndarray | None = None,
+) -> Video:
+    """The video of ``frames`` with the rate, pixel spacing, calibration and display metadata
+    that ``header`` (a file's, or a series' first file's) gives."""
     return Video(
         frames=frames,
-        fps=frame_rate(first),
-        pixel_spacing_mm=pixel_spacing(first),
-        calibration=calibration(first),
-        source=folder,
-        source_format="dicom-series",
+        fps=frame_rate(header),
+        pixel_spacing_mm=pixel_spacing(header),
+        calibration=calibration(header),
+        source=source,
+        source_format=source_format,
         bits_stored=bits_stored,
-        metadata=display_metadata(first),
+        metadata=display_metadata(header),
+        frame_times_s=frame_times_s,
     )
 
 
