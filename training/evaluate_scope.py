@@ -18,18 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from training.fit_scope import DEFAULT_CACHE
+from training.fit_scope import add_run_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--liver", type=Path, nargs="+", required=True,
-                        help="labelled liver dataset folder(s) not used to fit")
-    parser.add_argument("--negatives", type=Path, nargs="+", required=True,
-                        help="synth-negatives folder(s) not used to fit")
-    parser.add_argument("--weights", type=Path, help="weights folder (default: the bundled)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    add_run_arguments(parser, "labelled liver dataset folder(s) not used to fit",
+                      "synth-negatives folder(s) not used to fit")
     parser.add_argument("--out", type=Path, help="folder for scope.json and the diagram")
     parser.add_argument("--bins", type=int, default=10, help="reliability bins (default 10)")
 

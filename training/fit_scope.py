@@ -27,19 +27,25 @@ DEFAULT_CACHE = Path("runs/scope-cache")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--liver", type=Path, nargs="+", required=True,
-                        help="generated liver dataset folder(s)")
-    parser.add_argument("--negatives", type=Path, nargs="+", required=True,
-                        help="synth-negatives folder(s)")
-    parser.add_argument("--weights", type=Path, help="weights folder (default: the bundled)")
-    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
-                        help=f"where analysed runs are cached (default {DEFAULT_CACHE})")
+    add_run_arguments(parser, "generated liver dataset folder(s)", "synth-negatives folder(s)")
     parser.add_argument("--liver-flag-rate", type=float, default=0.02,
                         help="share of fitting liver runs allowed below the threshold "
                         "(default 0.02)")
     parser.add_argument("--l2", type=float, default=0.01, help="ridge penalty (default 0.01)")
     parser.add_argument("--out", type=Path, default=FIT_MODULE,
                         help="module to write (default: the program's scope_fit.py)")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, liver_help: str,
+                      negatives_help: str) -> None:
+    """The runs fit-scope and evaluate-scope analyse (what
+    :func:`training.scope_data.collect_runs` takes): the liver and the negative folders, the
+    weights and the cache of analysed runs."""
+    parser.add_argument("--liver", type=Path, nargs="+", required=True, help=liver_help)
+    parser.add_argument("--negatives", type=Path, nargs="+", required=True, help=negatives_help)
+    parser.add_argument("--weights", type=Path, help="weights folder (default: the bundled)")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE,
+                        help=f"where analysed runs are cached (default {DEFAULT_CACHE})")
 
 
 def run(args: argparse.Namespace) -> int:
