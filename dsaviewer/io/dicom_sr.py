@@ -9,6 +9,7 @@ Concepts without a standard code (model outputs) use the local coding scheme ``9
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,11 +83,9 @@ def build_measurement_report(
         referenced_sop_instance_uid=source.sop_instance_uid,
         referenced_frame_numbers=None if source.frame_number is None else [source.frame_number],
     )
-    groups = [
-        _lesion_group(lesion, algorithm, source_reference)
-        for lesion in content.lesions
-    ]
-    groups.append(_summary_group(content, algorithm, source_reference))
+    measured = _MeasurementGroups(algorithm, source_reference)
+    groups = [_lesion_group(lesion, measured) for lesion in content.lesions]
+    groups.append(_summary_group(content, measured))
 
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,
@@ -124,47 +123,58 @@ def write_measurement_report(
     return save_dataset(build_measurement_report(source, content, segmentation), path)
 
 
+@dataclass(frozen=True)
+class _MeasurementGroups:
+    """Makes the report's measurement groups: every one measured by the same algorithm on the
+    same source frame."""
+
+    algorithm: hd.sr.AlgorithmIdentification
+    source_reference: hd.sr.SourceImageForMeasurementGroup
+
+    def group(
+        self, identifier: str, items: Sequence[_Item], **finding: object
+    ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
+        """A group of a measurement for each (name, value, unit) whose value is known: a result
+        may lack some (no response model, no probability map), and the report then leaves
+        them out. ``finding`` names what was measured (type and sites), where it is one."""
+        measurements = [
+            hd.sr.Measurement(name=name, value=float(value), unit=unit,
+                              algorithm_id=self.algorithm)
+            for name, value, unit in items
+            if value is not None
+        ]
+        return hd.sr.MeasurementsAndQualitativeEvaluations(
+            tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier=identifier),
+            algorithm_id=self.algorithm,
+            measurements=measurements or None,
+            source_images=[self.source_reference],
+            **finding,
+        )
+
+
 def _lesion_group(
-    lesion: LesionMeasurements,
-    algorithm: hd.sr.AlgorithmIdentification,
-    source_reference: hd.sr.SourceImageForMeasurementGroup,
+    lesion: LesionMeasurements, measured: _MeasurementGroups
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    measurements = _known_measurements(
-        algorithm,
-        _size(AREA, lesion.area_mm2, MM2, lesion.area_px),
-        _size(LONGEST_DIAMETER, lesion.longest_diameter_mm, MM, lesion.longest_diameter_px),
-        (MEAN_PROBABILITY, lesion.mean_probability, RATIO),
-        (UNCERTAINTY, lesion.uncertainty, RATIO),
-    )
-    group = hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=hd.UID(), identifier=f"Lesion {lesion.number}"
-        ),
+    return measured.group(
+        f"Lesion {lesion.number}",
+        [
+            _size(AREA, lesion.area_mm2, MM2, lesion.area_px),
+            _size(LONGEST_DIAMETER, lesion.longest_diameter_mm, MM, lesion.longest_diameter_px),
+            (MEAN_PROBABILITY, lesion.mean_probability, RATIO),
+            (UNCERTAINTY, lesion.uncertainty, RATIO),
+        ],
         finding_type=NEOPLASM,
         finding_sites=[hd.sr.FindingSite(LIVER)],
-        algorithm_id=algorithm,
-        measurements=measurements,
-        source_images=[source_reference],
     )
-    return group
 
 
 def _summary_group(
-    content: ReportContent,
-    algorithm: hd.sr.AlgorithmIdentification,
-    source_reference: hd.sr.SourceImageForMeasurementGroup,
+    content: ReportContent, measured: _MeasurementGroups
 ) -> hd.sr.MeasurementsAndQualitativeEvaluations:
-    measurements = _known_measurements(
-        algorithm,
+    group = measured.group("Analysis", [
         (RESPONSE_PROBABILITY, content.response_probability, RATIO),
         (RESPONSE_THRESHOLD, content.response_threshold, RATIO),
-    )
-    group = hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=hd.sr.TrackingIdentifier(uid=hd.UID(), identifier="Analysis"),
-        algorithm_id=algorithm,
-        measurements=measurements or None,
-        source_images=[source_reference],
-    )
+    ])
     _append(group, hd.sr.TextContentItem(COMMENT, RESEARCH_USE, "CONTAINS"))
     if content.scope:
         _append(group, hd.sr.TextContentItem(SCOPE, content.scope[:1024], "CONTAINS"))
@@ -175,19 +185,6 @@ def _size(name: hd.sr.CodedConcept, millimetres: float | None, unit: hd.sr.Coded
           pixels: float) -> _Item:
     """A size in ``unit`` where the source has a pixel spacing, else in pixels."""
     return (name, millimetres, unit) if millimetres is not None else (name, pixels, PIXELS)
-
-
-def _known_measurements(
-    algorithm: hd.sr.AlgorithmIdentification,
-    *items: _Item,
-) -> list[hd.sr.Measurement]:
-    """A measurement for each (name, value, unit) whose value is known: a result may lack
-    some (no response model, no probability map), and the report then leaves them out."""
-    return [
-        hd.sr.Measurement(name=name, value=float(value), unit=unit, algorithm_id=algorithm)
-        for name, value, unit in items
-        if value is not None
-    ]
 
 
 def _append(group: hd.sr.MeasurementsAndQualitativeEvaluations, item: Dataset) -> None:
