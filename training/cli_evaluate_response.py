@@ -19,16 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from dsaviewer.errors import InputError
-from training.cli_common import (
-    add_dataset_arguments,
-    add_runtime_arguments,
-    read_records,
-    runtime_from_args,
+from training.cli_common import read_records
+from training.cli_evaluation import (
+    add_evaluation_arguments,
+    evaluation_context,
+    prediction_cache,
+    select_split,
 )
-from training.cli_evaluate_seg import add_split_arguments, select_split
 from training.dataset import CaseRecord
-from training.ddp import DistributedContext
-from training.device import RuntimeOptions, select_device
+from training.device import RuntimeOptions
 from training.evaluate_families import RESPONSE_COLUMNS, family_markdown, response_by_family
 from training.evaluate_response import compare_models, evaluate_response, response_markdown
 from training.families import family_groups, held_out_groups, read_families
@@ -49,9 +48,7 @@ BAYES = "true probabilities"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", type=Path, help="dataset folder to evaluate on")
-    parser.add_argument("out", type=Path, help="folder for the report and plots")
-    parser.add_argument("--checkpoint", type=Path, required=True, help="response best.pt")
+    add_evaluation_arguments(parser, "folder for the report and plots", "response best.pt")
     parser.add_argument("--compare", type=Path, nargs="*", default=[],
                         help="other response checkpoints, compared with DeLong's test")
     parser.add_argument("--seg-checkpoint", type=Path, nargs="*", default=[],
@@ -62,14 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=None,
                         help="operating point of the rates (default: each model's own, stored "
                              "with its weights)")
-    add_split_arguments(parser)
-    add_dataset_arguments(parser)
-    add_runtime_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
-    context = DistributedContext(0, 1, 0, 1, select_device(runtime.device))
+    runtime, context = evaluation_context(args)
     models = [load_trained_response(path) for path in [args.checkpoint, *args.compare]]
     sizes = {model.config.image_size for model in models}
     if len(sizes) != 1:
@@ -143,8 +136,7 @@ def _score(
         checkpoints = args.seg_checkpoint or ([Path(stored)] if stored else [])
         if not checkpoints:
             raise InputError("was trained on predicted masks: give --seg-checkpoint", model.path)
-        cache = args.cache_dir if args.cache_dir is not None else args.data / ".cache"
-        masks = response_input_masks(checkpoints, records, cache, runtime)
+        masks = response_input_masks(checkpoints, records, prediction_cache(args), runtime)
     return response_probabilities(model, records, masks, runtime)
 
 

@@ -9,18 +9,14 @@ Writes OUT/segmentation.md and OUT/segmentation.json (with per-case values).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from dsaviewer.errors import InputError
-from training.cli_common import (
-    add_dataset_arguments,
-    add_runtime_arguments,
-    read_records,
-    runtime_from_args,
+from training.cli_common import read_records
+from training.cli_evaluation import (
+    add_evaluation_arguments,
+    evaluation_context,
+    prediction_cache,
+    select_split,
 )
-from training.dataset import CaseRecord
-from training.ddp import DistributedContext
-from training.device import select_device
 from training.evaluate_families import SEG_COLUMNS, family_markdown, segmentation_by_family
 from training.evaluate_segmentation import evaluate_segmentation, segmentation_markdown
 from training.families import family_groups, held_out_groups, read_families
@@ -29,49 +25,17 @@ from training.seg_predictions import cached_key_frame_predictions, load_trained_
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", type=Path, help="dataset folder to evaluate on")
-    parser.add_argument("out", type=Path, help="folder for the report")
-    parser.add_argument("--checkpoint", type=Path, required=True,
-                        help="segmentation best.pt (or last.pt)")
-    add_split_arguments(parser)
-    add_dataset_arguments(parser)
-    add_runtime_arguments(parser)
-
-
-def add_split_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--split", choices=("all", "validation"), default="all",
-                        help="all cases of DATA (a test set), or only the checkpoint's "
-                             "validation fold (DATA is its training data)")
-    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
-    parser.add_argument("--bootstrap-seed", type=int, default=0)
-    parser.add_argument("--held-out", action="append", default=[], metavar="FAMILY=VALUE",
-                        help="mark this broad-mix family value as held out of training in "
-                             "the per-family table (default: the checkpoint's own)")
-
-
-def select_split(
-    records: list[CaseRecord], split: str, validation_ids: list[str], source: Path
-) -> list[CaseRecord]:
-    """``records`` for ``--split``: all, or those of the checkpoint's validation fold."""
-    if split == "all":
-        return records
-    wanted = set(validation_ids)
-    chosen = [record for record in records if record.case_id in wanted]
-    if len(chosen) != len(wanted):
-        raise InputError(f"{len(wanted) - len(chosen)} validation case(s) of the checkpoint "
-                         "are missing from the data: is it the training dataset?", source)
-    return chosen
+    add_evaluation_arguments(parser, "folder for the report", "segmentation best.pt (or last.pt)")
 
 
 def run(args: argparse.Namespace) -> int:
-    runtime = runtime_from_args(args)
-    context = DistributedContext(0, 1, 0, 1, select_device(runtime.device))
+    runtime, context = evaluation_context(args)
     trained = load_trained_segmentation(args.checkpoint)
     records = select_split(read_records(args.data, trained.config.image_size, args, context),
                            args.split, trained.stored["split"]["validation"],
                            args.checkpoint)
-    cache = args.cache_dir if args.cache_dir is not None else args.data / ".cache"
-    predictions = cached_key_frame_predictions(args.checkpoint, records, cache, runtime)
+    predictions = cached_key_frame_predictions(args.checkpoint, records, prediction_cache(args),
+                                               runtime)
     evaluations = [
         evaluate_segmentation(records, predictions, postprocess, args.resamples,
                               args.bootstrap_seed)
