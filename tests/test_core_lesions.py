@@ -8,7 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from dsaviewer.core.lesions import DEFAULT_MIN_AREA_MM2, DEFAULT_MIN_AREA_PX, extract_lesions
+from dsaviewer.core.lesions import (
+    DEFAULT_MIN_AREA_MM2,
+    DEFAULT_MIN_AREA_PX,
+    MinLesionSize,
+    extract_lesions,
+)
 from dsaviewer.errors import InputError
 
 
@@ -148,3 +153,12 @@ def test_specks_below_the_minimum_size_are_not_lesions():
     assert len(extract_lesions(mask, min_area_px=1)) == 4
     with pytest.raises(ValueError, match=">= 0"):
         extract_lesions(mask, min_area_px=-1)
+
+
+def test_a_minimum_lesion_size_is_an_area_of_zero_or_more():
+    assert MinLesionSize() == MinLesionSize(DEFAULT_MIN_AREA_MM2, DEFAULT_MIN_AREA_PX)
+    assert MinLesionSize(0.0, 0) == MinLesionSize(area_mm2=0.0, area_px=0)
+    for wrong in ({"area_mm2": -1.0}, {"area_mm2": math.inf}, {"area_mm2": math.nan},
+                  {"area_px": -1}, {"area_px": 2.5}, {"area_px": True}):
+        with pytest.raises(ValueError, match="minimum lesion area"):
+            MinLesionSize(**wrong)

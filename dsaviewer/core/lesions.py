@@ -4,6 +4,7 @@ is higher for false positives, so the viewer can flag lesions to double-check.""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -23,6 +24,26 @@ DEFAULT_UNCERTAINTY_THRESHOLD = 0.3
 # limit is in pixels: 10 px is about 4 mm² at the 0.6 mm/px of a 512-pixel 30-cm field.
 DEFAULT_MIN_AREA_MM2 = 4.0
 DEFAULT_MIN_AREA_PX = 10
+
+
+@dataclass(frozen=True)
+class MinLesionSize:
+    """The smallest tumour component listed as a lesion: ``area_mm2`` where the run's pixel
+    spacing is known, else ``area_px``; 0 lists every component. ValueError for a negative
+    or non-finite area, or a fractional pixel count."""
+
+    area_mm2: float = DEFAULT_MIN_AREA_MM2
+    area_px: int = DEFAULT_MIN_AREA_PX
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.area_mm2) and self.area_mm2 >= 0):
+            raise ValueError(f"the minimum lesion area must be 0 mm² or more, not "
+                             f"{self.area_mm2}")
+        if isinstance(self.area_px, bool) or not isinstance(self.area_px, int) or (
+                self.area_px < 0):
+            raise ValueError(f"the minimum lesion area must be a whole number of pixels, 0 "
+                             f"or more, not {self.area_px!r}")
+
 
 # Offsets from a pixel centre to its four corners, (row, col).
 _PIXEL_CORNERS = np.array([[-0.5, -0.5], [-0.5, 0.5], [0.5, -0.5], [0.5, 0.5]])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dsaviewer.core.keyframe import KEY_FRAME_AUTO, KEY_FRAME_LABELS, KEY_FRAME_OVERRIDE
+from dsaviewer.core.lesions import MinLesionSize
 from dsaviewer.errors import InputError
 from dsaviewer.inference.backend import ModelBackend
 from dsaviewer.inference.dicom_results import write_dicom_results
@@ -110,17 +111,20 @@ def analyze_cases(
     include_path: bool = False,
     dicom: bool = False,
     parametric: bool = False,
+    min_lesion_size: MinLesionSize | None = None,
 ) -> list[CaseOutcome]:
     """Analyse each input with ``models``, write its files to ``out_dir/<case_id>/`` and the
     summary to ``out_dir/summary.csv``; ``on_case(number, total, outcome)`` after each case.
     ``include_path`` records each input's absolute path in its result.json. With ``dicom``
     also the SEG, SR and secondary capture (a non-DICOM run then fails); with ``parametric``
-    the parametric maps and time-density curves."""
+    the parametric maps and time-density curves. ``min_lesion_size`` goes to
+    :func:`~dsaviewer.inference.pipeline.analyze` (None: its default)."""
     out = Path(out_dir)
     outcomes: list[CaseOutcome] = []
     for number, case_input in enumerate(inputs, start=1):
         outcome = _analyze_one(
-            case_input, out, models, key_frame, labelme, include_path, dicom, parametric
+            case_input, out, models, key_frame, labelme, include_path, dicom, parametric,
+            min_lesion_size,
         )
         outcome = replace(
             outcome,
@@ -145,6 +149,7 @@ def _analyze_one(
     include_path: bool,
     dicom: bool = False,
     parametric: bool = False,
+    min_lesion_size: MinLesionSize | None = None,
 ) -> CaseOutcome:
     try:
         source = open_case(case_input.path).video_path if case_input.is_case else case_input.path
@@ -166,6 +171,7 @@ def _analyze_one(
             key_frame=chosen,
             weights=models,
             key_frame_source=origin,
+            min_lesion_size=min_lesion_size,
         )
         folder = out / case_input.case_id
         write_result_files(

@@ -26,7 +26,7 @@ from dsaviewer.core.keyframe import (
     KEY_FRAME_OVERRIDE,
     select_key_frame,
 )
-from dsaviewer.core.lesions import extract_lesions
+from dsaviewer.core.lesions import MinLesionSize, extract_lesions
 from dsaviewer.core.postprocess import PostprocessConfig, postprocess_masks
 from dsaviewer.core.preprocess import (
     ModelGeometry,
@@ -86,6 +86,7 @@ def analyze(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     key_frame_source: str = KEY_FRAME_OVERRIDE,
+    min_lesion_size: MinLesionSize | None = None,
 ) -> AnalysisResult:
     """Analyse one DSA run.
 
@@ -96,8 +97,9 @@ def analyze(
     ``key_frame_source`` ("override" or "labels"). ``weights``: a backend from
     :func:`load_backend` (load once, analyse many), or a weights folder (default: the
     bundled weights) loaded into ``backend`` ("torch", "onnx", None: torch where installed)
-    on ``device`` (None: CUDA,
-    else MPS, else CPU).
+    on ``device`` (None: CUDA, else MPS, else CPU). ``min_lesion_size``: the smallest tumour
+    component listed as a lesion (default :class:`MinLesionSize`'s 4 mm², or 10 px without a
+    pixel spacing); the result records it.
 
     The result's ``scope`` says whether the run is inside what the models were made for
     (:mod:`dsaviewer.inference.scope`); a file that is not angiography at all raises
@@ -112,6 +114,7 @@ def analyze(
             f"key_frame_source must be 'override' or 'labels', not {key_frame_source!r}"
         )
     variables = _checked_clinical(clinical)
+    min_size = MinLesionSize() if min_lesion_size is None else min_lesion_size
     notes: list[str] = []
     stages = _Stages(progress, cancel)
 
@@ -168,7 +171,8 @@ def analyze(
             "against the liver"
         )
     with stages("lesions"):
-        lesions = extract_lesions(tumor_mask, tumor_probability, video.pixel_spacing_mm)
+        lesions = extract_lesions(tumor_mask, tumor_probability, video.pixel_spacing_mm,
+                                  min_area_mm2=min_size.area_mm2, min_area_px=min_size.area_px)
     prediction = None
     with stages("response"):
         if models.response is not None:
@@ -197,6 +201,7 @@ def analyze(
         notes=tuple(notes),
         weights_name=weights_display_name(models.weights_dir),
         scope=scope,
+        min_lesion_size=min_size,
     )
 
 

@@ -127,6 +127,12 @@ def result_document(
         "timings_ms": {name: round(value, 3) for name, value in result.timings_ms.items()},
         "tumor_area_px": int(result.tumor_mask.sum()),
         "liver_area_px": int(result.liver_mask.sum()),
+        # Smaller components are not listed; which limit held depends on the spacing.
+        "min_lesion_size": {
+            "area_mm2": result.min_lesion_size.area_mm2,
+            "area_px": result.min_lesion_size.area_px,
+            "applied": "area_px" if spacing is None else "area_mm2",
+        },
         "lesions": [_lesion_dict(lesion) for lesion in result.lesions],
         "prediction": None
         if prediction is None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dsaviewer.core.lesions import Lesion
+from dsaviewer.core.lesions import Lesion, MinLesionSize
 
 # A response probability this close to the threshold is not called either way: which side of
 # the threshold it falls on is not a finding (a choice, documented in docs/evaluation.md).
@@ -62,7 +62,7 @@ class AnalysisResult:
     tumor_mask: np.ndarray  # (H, W) bool, after post-processing
     liver_mask: np.ndarray  # (H, W) bool, after post-processing
     frame_difference: np.ndarray  # (H, W) float32, |F_k - F_(k-9)| in the video's grey units
-    lesions: list[Lesion]
+    lesions: list[Lesion]  # components of at least min_lesion_size
     prediction: ResponsePrediction | None
     device: str  # e.g. "CPU" or "cuda:0 (NVIDIA RTX A4000)"
     backend: str  # "torch" or "onnx"
@@ -70,3 +70,4 @@ class AnalysisResult:
     notes: tuple[str, ...] = ()  # e.g. fewer than 10 frames: the first frame was repeated
     weights_name: str = ""  # which weights made it, e.g. "Shipped weights" (weights_library)
     scope: ScopeDecision | None = None  # None: not decided (e.g. a result saved before scopes)
+    min_lesion_size: MinLesionSize = field(default_factory=MinLesionSize)
