@@ -32,6 +32,7 @@ from dsaviewer.core.keyframe import (
     KEY_FRAME_OVERRIDE,
     select_key_frame,
 )
+from dsaviewer.core.lesions import MinLesionSize
 from dsaviewer.inference.results import ScopeDecision
 from dsaviewer.io.calibration import catheter_calibration, manual_calibration
 from dsaviewer.io.case_state import load_case_state
@@ -176,6 +177,21 @@ def test_a_dicoms_own_spacing_holds_until_a_person_calibrates(tmp_path):
     assert opened(case).calibration == typed
     model.set_calibration(None)
     assert opened(case).calibration.mm_per_px == pytest.approx(SPACING_MM)
+
+
+def test_a_saved_analysis_lists_lesions_down_to_the_size_it_was_made_with(tmp_path):
+    case = write_avi_case(tmp_path / "c1")
+    model = opened(case)
+    result = FakeAnalysis()(model.case.video)
+    small, large = sorted(lesion.area_px for lesion in result.lesions)  # the two tumours
+    limit = MinLesionSize(area_mm2=(small + large) / 2, area_px=small + 1)
+    model.set_result(dataclasses.replace(result, min_lesion_size=limit), ClinicalVariables())
+
+    reopened = opened(case)
+    assert reopened.result.min_lesion_size == limit
+    assert [lesion.area_px for lesion in reopened.result.lesions] == [large]
+    reopened.set_calibration(manual_calibration(1.0))  # mm² = px: the mm² limit holds now
+    assert [lesion.area_px for lesion in reopened.result.lesions] == [large]
 
 
 def test_state_of_another_video_is_not_applied_to_this_one(tmp_path):

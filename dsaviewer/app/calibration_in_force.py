@@ -31,6 +31,8 @@ def measured_with(result: AnalysisResult, calibration: Calibration | None) -> An
     """``result`` with its lesions measured in ``calibration``'s millimetres; ``result``
     itself where they already are. The lesion list itself may change: the smallest lesion
     kept is an area in mm² once there is a calibration."""
+    size = result.min_lesion_size  # as the pipeline listed them
     lesions = extract_lesions(result.tumor_mask, result.tumor_probability,
-                              spacing_of(calibration))
+                              spacing_of(calibration), min_area_mm2=size.area_mm2,
+                              min_area_px=size.area_px)
     return result if lesions == list(result.lesions) else replace(result, lesions=lesions)

@@ -8,11 +8,12 @@ masks, probabilities and the video with the same core functions the pipeline use
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from typing import Any
 
 from dsaviewer.core.difference import frame_difference
-from dsaviewer.core.lesions import extract_lesions
+from dsaviewer.core.lesions import MinLesionSize, extract_lesions
 from dsaviewer.errors import InputError
 from dsaviewer.inference.results import AnalysisResult, ResponsePrediction
 from dsaviewer.inference.scope import scope_document, scope_from_document
@@ -35,6 +36,7 @@ def to_saved(result: AnalysisResult, clinical_used: ClinicalVariables | None) ->
         "notes": list(result.notes),
         "weights_name": result.weights_name,
         "scope": scope_document(result.scope),
+        "min_lesion_size": dataclasses.asdict(result.min_lesion_size),
         "clinical_used": None if clinical_used is None else clinical_used.as_strings(),
         "prediction": None if prediction is None else {
             "probability": float(prediction.probability),
@@ -70,6 +72,8 @@ def from_saved(
             raise ValueError(f"key frame {key_frame} is outside the video")
         prediction = details["prediction"]
         clinical_used = details["clinical_used"]
+        # Older saves have none: they were made with the default.
+        min_size = MinLesionSize(**details.get("min_lesion_size", {}))
         result = AnalysisResult(
             key_frame=key_frame,
             key_frame_auto=int(details["key_frame_auto"]),
@@ -79,7 +83,9 @@ def from_saved(
             tumor_mask=saved.tumor_mask,
             liver_mask=saved.liver_mask,
             frame_difference=frame_difference(video.frames, key_frame),
-            lesions=extract_lesions(saved.tumor_mask, saved.tumor_probability, pixel_spacing_mm),
+            lesions=extract_lesions(saved.tumor_mask, saved.tumor_probability, pixel_spacing_mm,
+                                    min_area_mm2=min_size.area_mm2,
+                                    min_area_px=min_size.area_px),
             prediction=None if prediction is None else ResponsePrediction(
                 probability=float(prediction["probability"]),
                 threshold=float(prediction["threshold"]),
@@ -92,6 +98,7 @@ def from_saved(
             notes=tuple(map(str, details["notes"])),
             weights_name=str(details.get("weights_name", "")),  # absent before it was saved
             scope=scope_from_document(details.get("scope")),  # older saves have none
+            min_lesion_size=min_size,
         )
         clinical = None if clinical_used is None else parse_clinical(clinical_used)
     except (KeyError, TypeError, ValueError) as error:
