@@ -5,7 +5,9 @@ Each PATH is a video file (AVI, MP4, DICOM), a case folder or a dataset folder o
 liver.png (0/255 at the original frame size) and overlay.png (with ``--dicom`` also
 ``dicom/`` with SEG, SR and secondary capture; with --parametric also parametric/maps.npz,
 parametric/ttp.png and tdc.csv); ``OUT/summary.csv`` lists all
-cases. Every result says whether the run is inside the models' scope (hepatic DSA runs):
+cases. Tumor components below ``--min-lesion-mm2`` (runs with a pixel spacing) or
+``--min-lesion-px`` (runs without) are not listed as lesions; result.json records the limit.
+Every result says whether the run is inside the models' scope (hepatic DSA runs):
 result.json's "scope" and summary.csv's in_scope column; a case outside it is still analysed
 and says why it is out of scope. A file that is not angiography at all (ultrasound, MR, CT,
 ...) is refused: no result, one line saying why. Exit status: 0 when every case was analysed
@@ -16,10 +18,12 @@ nothing could start (weights, device, clinical table).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dsaviewer.core.lesions import DEFAULT_MIN_AREA_MM2, DEFAULT_MIN_AREA_PX, MinLesionSize
 from dsaviewer.errors import InputError
 
 if TYPE_CHECKING:
@@ -60,6 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write parametric DSA: parametric/maps.npz (arrival, ttp, "
                         "peak, auc, mtt), parametric/ttp.png and tdc.csv (tumor, liver, "
                         "background curves)")
+    size = parser.add_argument_group(
+        "lesion size", "tumor components smaller than this are not listed as lesions (specks "
+        "left by thresholding); which limit holds depends on whether the run states its pixel "
+        "spacing; 0 lists every component")
+    size.add_argument("--min-lesion-mm2", type=_area_mm2, default=DEFAULT_MIN_AREA_MM2,
+                      metavar="AREA",
+                      help="in mm², for runs with a pixel spacing (DICOM) "
+                      f"(default {DEFAULT_MIN_AREA_MM2:g})")
+    size.add_argument("--min-lesion-px", type=_area_px, default=DEFAULT_MIN_AREA_PX,
+                      metavar="PIXELS",
+                      help="in pixels, for runs without one (AVI, MP4, PNG frames) "
+                      f"(default {DEFAULT_MIN_AREA_PX})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -89,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         inputs, args.out, models, key_frame=args.key_frame, labelme=args.labelme, on_case=report,
         include_path=args.record_path, dicom=args.dicom,
         parametric=args.parametric,
+        min_lesion_size=MinLesionSize(args.min_lesion_mm2, args.min_lesion_px),
     )
     failed = [outcome for outcome in outcomes if not outcome.ok]
     out_of_scope = sum(
@@ -121,6 +138,27 @@ def _key_frame_mode(text: str) -> str | int:
     if index < 0:
         raise argparse.ArgumentTypeError(f"frame index {index} is negative")
     return index
+
+
+def _area_mm2(text: str) -> float:
+    try:
+        area = float(text)
+    except ValueError:
+        area = math.nan
+    if not (math.isfinite(area) and area >= 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an area in mm² (a number, 0 or more)")
+    return area
+
+
+def _area_px(text: str) -> int:
+    try:
+        area = int(text)
+    except ValueError:
+        area = -1
+    if area < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of pixels (a whole number, 0 or more)")
+    return area
 
 
 def _describe(result: AnalysisResult) -> str:

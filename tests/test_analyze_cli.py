@@ -12,6 +12,7 @@ import pytest
 from test_inference_fixtures import (
     FRAME_SHAPE,
     PLATEAU_KEY_FRAME,
+    SPACING_MM,
     synthetic_frames,
     write_tiny_weights,
 )
@@ -19,7 +20,8 @@ from test_inference_fixtures import (
 from dsaviewer.analyze_cli import main
 from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
 from dsaviewer.io.labelme import read_labelme, write_labelme
-from dsaviewer.io.writers import write_avi, write_frame_folder
+from dsaviewer.io.writers import write_avi, write_dicom_xa, write_frame_folder
+from dsaviewer.resources import demo_case_dir
 
 LABELLED_KEY_FRAME = 12
 
@@ -174,3 +176,56 @@ def test_results_name_the_input_by_file_name_and_hash_not_by_path(
     document = json.loads((recorded / "case_b" / "result.json").read_text())
     assert document["source_path"] == str(video.absolute())
     assert document["source_sha256"] == hashlib.sha256(video.read_bytes()).hexdigest()
+
+
+def _lesion_areas(out, case_id: str, unit: str) -> list[float]:
+    document = json.loads((out / case_id / "result.json").read_text())
+    return [lesion[unit] for lesion in document["lesions"]]
+
+
+def test_the_smallest_lesion_in_pixels_is_set_on_the_command_line(tmp_path) -> None:
+    """The demo run (an AVI: no pixel spacing) with the shipped weights: its tumors are
+    listed down to --min-lesion-px and no further."""
+    demo = demo_case_dir()
+    every = tmp_path / "every"
+    fast = ["--backend", "onnx", "--device", "cpu"]
+    assert main([str(demo), "--out", str(every), *fast, "--min-lesion-px", "0"]) == 0
+    areas = sorted(_lesion_areas(every, demo.name, "area_px"))
+    assert len(set(areas)) >= 2  # tumors of different sizes, or the limit proves nothing
+    limit = int(areas[len(areas) // 2])  # the middle one is kept, those below it are not
+
+    limited = tmp_path / "limited"
+    assert main([str(demo), "--out", str(limited), *fast, "--min-lesion-px", str(limit)]) == 0
+    kept = _lesion_areas(limited, demo.name, "area_px")
+    assert sorted(kept) == [area for area in areas if area >= limit]
+    assert len(kept) < len(areas)
+    document = json.loads((limited / demo.name / "result.json").read_text())
+    assert document["min_lesion_size"] == {"area_mm2": 4.0, "area_px": limit,
+                                           "applied": "area_px"}
+
+
+def test_the_smallest_lesion_in_mm2_holds_for_a_run_with_a_pixel_spacing(tmp_path) -> None:
+    # Constant maps: one lesion, the whole field, whose area decides against each limit.
+    weights = write_tiny_weights(tmp_path / "weights", tumor_bias=3.0, liver_bias=3.0)
+    run = write_dicom_xa(tmp_path / "run.dcm", synthetic_frames(), 7.5, SPACING_MM)
+    base = ["--weights", str(weights), "--backend", "torch", "--device", "cpu"]
+    assert main([str(run), "--out", str(tmp_path / "default"), *base]) == 0
+    (area_mm2,) = _lesion_areas(tmp_path / "default", "run", "area_mm2")
+
+    for limit, listed in ((area_mm2, 1), (area_mm2 + 1, 0)):
+        out = tmp_path / f"limit {limit}"
+        # A pixel limit beyond the lesion changes nothing: the run states its spacing.
+        assert main([str(run), "--out", str(out), *base, "--min-lesion-mm2", str(limit),
+                     "--min-lesion-px", "1000000"]) == 0
+        assert len(_lesion_areas(out, "run", "area_mm2")) == listed, limit
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--min-lesion-px", "-1"), ("--min-lesion-px", "2.5"), ("--min-lesion-mm2", "-0.5"),
+    ("--min-lesion-mm2", "nan"), ("--min-lesion-mm2", "four"),
+])
+def test_a_bad_lesion_size_is_a_usage_error_naming_the_option(option, value, capsys) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["x.avi", option, value])
+    assert caught.value.code == 2
+    assert f"argument {option}: {value!r} is not" in capsys.readouterr().err
