@@ -145,7 +145,7 @@ def test_a_corrupt_weights_folder_is_refused(
 
 
 def test_progress_is_json_lines_and_a_stop_request_writes_no_weights(
-    dataset: Path, base: Path, tmp_path: Path
+    dataset: Path, base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "run"
     process = subprocess.Popen(
@@ -168,3 +168,18 @@ def test_progress_is_json_lines_and_a_stop_request_writes_no_weights(
     step = next(event for event in events if event["event"] == "step")
     assert step["loss"] > 0 and 0 < step["time_left_s"] <= 300
     assert not (out / "weights").exists()
+
+    # What it says names no --resume, which fine-tune does not have, and what to do instead.
+    said = [event["message"] for event in events if event["event"] == "log"]
+    assert not [message for message in said if "resume with" in message
+                or "--resume" in message]
+    assert said[-1].startswith("cancelled; no weights written. A fine-tune cannot be resumed: "
+                               "run it again with a new output folder")
+    assert f"--cache-dir {out / 'cache'}" in said[-1]
+    # The same command again is refused at once, saying so, and leaves the folder as it was.
+    before = sorted(path.name for path in out.iterdir())
+    assert main(["fine-tune", str(dataset), str(out), "--from", str(base), *FAST]) == 2
+    refusal = capsys.readouterr().err
+    assert "fine-tune does not resume or overwrite one: give a new or empty output folder" in (
+        refusal) and "--resume" not in refusal
+    assert sorted(path.name for path in out.iterdir()) == before

@@ -6,8 +6,8 @@
 OUT receives the run's checkpoints and log, and ``OUT/weights``: a weights folder for
 ``dsaviewer analyze --weights OUT/weights`` and the viewer. Preprocessed cases are cached in
 ``OUT/cache`` (the dataset folder is only read). Ctrl-C stops after the current step and
-writes no weights. ``--progress-json`` prints one JSON object a line instead of text (the
-viewer's training dialog reads it).
+writes no weights; a run cannot be resumed, so OUT must be new or empty. ``--progress-json``
+prints one JSON object a line instead of text (the viewer's training dialog reads it).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from training.cli_common import (
     runtime_from_args,
 )
 from training.ddp import init_distributed
-from training.fine_tune import TRAINABLE, FineTuneOptions, fine_tune
+from training.fine_tune import TRAINABLE, FineTuneOptions, check_output_folder, fine_tune
 from training.loop import StepReport, StopRequest
 
 CACHE_DIR = "cache"
@@ -40,7 +40,8 @@ CACHE_DIR = "cache"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = FineTuneOptions()
     parser.add_argument("data", type=Path, help="the site's dataset folder (case-folder contract)")
-    parser.add_argument("out", type=Path, help="output folder (a new one, or an empty one)")
+    parser.add_argument("out", type=Path, help="output folder (a new one, or an empty one: "
+                        "a run cannot be resumed)")
     parser.add_argument("--from", dest="base", type=Path, default=None, metavar="WEIGHTS_DIR",
                         help="weights folder to start from (default: the shipped weights)")
     parser.add_argument("--minutes", type=float, default=defaults.minutes,
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     base = args.base if args.base is not None else weights_dir()
     try:
         options = _options(args)
+        check_output_folder(args.out)  # before the cases are read, which takes a while
         manifest = read_manifest(base)
         size = SegmentationConfig.from_dict(manifest.segmentation.config, base).image_size
         context = init_distributed(args.device)
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if result.weights_dir is None:
         if emit:
             emit({"event": "stopped", "reason": result.stop_reason})
-        log(f"stopped ({result.stop_reason}); no weights written")
+        log(_not_finished(result.stop_reason, args))
         return 130
     if emit:
         emit({"event": "done", "weights": str(result.weights_dir), "before": result.before,
@@ -103,6 +105,17 @@ def run(args: argparse.Namespace) -> int:
         f"{result.before.get('tumor_dice', float('nan')):.4f} -> "
         f"{result.after.get('tumor_dice', float('nan')):.4f}; weights in {result.weights_dir}")
     return 0
+
+
+def _not_finished(stop_reason: str, args: argparse.Namespace) -> str:
+    """What a run that wrote no weights tells its user, and what to do next."""
+    if stop_reason != "interrupted":
+        return f"stopped ({stop_reason}) before a model was validated; no weights written"
+    cache = args.cache_dir or args.out / CACHE_DIR
+    reuse = f"; --cache-dir {cache} reuses the cases it read" if cache.is_dir() else ""
+    return (f"cancelled; no weights written. A fine-tune cannot be resumed: run it again "
+            f"with a new output folder ({args.out} keeps only the cancelled run's checkpoint "
+            f"and log{reuse})")
 
 
 def _command(args: argparse.Namespace, base: Path) -> str:

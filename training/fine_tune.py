@@ -44,7 +44,7 @@ from training.device import (
     configure_threads,
 )
 from training.export_onnx import export_onnx
-from training.loop import BEST_CHECKPOINT, StepReport, StopRequest
+from training.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, StepReport, StopRequest
 from training.seg_predictions import TrainedSegmentation, predict_key_frames
 from training.splits import CaseSplit, split_cases
 from training.torch_data import SegmentationDataset
@@ -126,6 +126,15 @@ def data_fingerprint(records: Sequence[CaseRecord]) -> str:
     return digest.hexdigest()
 
 
+def check_output_folder(out_dir: str | Path) -> None:
+    """InputError when ``out_dir`` holds an earlier run (finished or cancelled): a fine-tune
+    always starts afresh, it has no --resume, and must not overwrite that run's files."""
+    out = Path(out_dir)
+    if (out / LAST_CHECKPOINT).exists():
+        raise InputError("holds an earlier fine-tuning run, and fine-tune does not resume or "
+                         "overwrite one: give a new or empty output folder", out)
+
+
 def fine_tune(
     records: Sequence[CaseRecord],
     base_dir: str | Path,
@@ -146,6 +155,7 @@ def fine_tune(
     """
     started = time.monotonic() if started is None else started
     runtime = runtime or RuntimeOptions()
+    check_output_folder(out_dir)
     base = load_weights(base_dir)
     config = base.segmentation_config
     wrong = [r.case_id for r in records if r.clip.shape[-1] != config.image_size]

@@ -324,7 +324,8 @@ class TrainingLoop:
                     self._save_last()
             if stop_reason == "interrupted":
                 self._save_last()
-                self._print(f"stopped at step {self.global_step}; continue with --resume")
+                # The command says whether and how it continues (only some have --resume).
+                self._print(f"stopped at step {self.global_step}; checkpoint saved")
                 break
             # Here the epoch is complete, the plan is done or the time is up: validate.
             epoch_done = self.step_in_epoch >= self.steps_per_epoch
