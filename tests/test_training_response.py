@@ -147,3 +147,13 @@ def test_response_training_needs_enough_known_responses(records: list, tmp_path:
     with pytest.raises(InputError, match="known response"):
         train_response(unknown, ground_truth_key_frame_masks(records), RESPONSE,
                        ResponseTrainingOptions(n_folds=3), tmp_path, CPU, **QUIET)
+
+
+def test_training_uses_channels_last_by_default_on_cuda_only() -> None:
+    # On CPU its backward of ResNet18's 1x1 stride-2 shortcut at width 4 corrupted the heap
+    # (torch 2.13, AVX2-only CPUs): train-response crashed with the old default.
+    options = RuntimeOptions()
+    assert not options.use_channels_last(torch.device("cpu"))
+    assert options.use_channels_last(torch.device("cuda"))
+    assert not options.use_channels_last(torch.device("mps"))
+    assert RuntimeOptions(channels_last=True).use_channels_last(torch.device("cpu"))

@@ -33,7 +33,7 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
                        help="CPU threads for torch (default: the CPUs this process may use, "
                             "shared among the processes of a torchrun launch)")
     group.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                       help="channels-last memory format (default: on, except on MPS)")
+                       help="channels-last memory format (default: on for CUDA only)")
     group.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                        help="bf16 autocast (default: on for CUDA and CPUs with native bf16)")
 
