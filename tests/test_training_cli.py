@@ -148,3 +148,15 @@ def test_ctrl_c_saves_and_resume_finishes(dataset: Path, tmp_path: Path) -> None
     assert resumed.returncode == 0, resumed.stderr
     assert re.search(r"resuming at epoch 1, step [34]/", resumed.stdout)
     assert "time_budget after" in resumed.stdout
+
+
+def test_evaluate_response_takes_a_shipped_weights_folder(dataset: Path, tmp_path: Path) -> None:
+    # The shipped models read 256 px cases: the tiny dataset is read at that size.
+    shipped = PROJECT / "resources" / "weights"
+    out = tmp_path / "evaluation"
+    assert main(["evaluate-response", str(dataset), str(out), "--checkpoint",
+                 str(shipped / "response.pt"), "--resamples", "20", *FAST[:4]]) == 0
+    report = json.loads((out / "response.json").read_text())
+    weights = load_weights(shipped)
+    assert report["evaluations"][0]["threshold"] == pytest.approx(weights.threshold)
+    assert len(report["case_ids"]) == 12

@@ -111,3 +111,20 @@ def load_trained_model(
     model = build(config)
     model.load_state_dict(stored["model"])
     return model.eval(), config, stored, source
+
+
+def weights_file_checkpoint(source: str | Path) -> dict[str, Any] | None:
+    """A weights folder's ``segmentation.pt`` or ``response.pt`` (config and state dict) in a
+    training checkpoint's shape, without a split, so the evaluation commands take shipped
+    weights as they take a ``best.pt``; None for anything else."""
+    source = Path(source)
+    if not source.is_file():
+        return None
+    try:
+        stored = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - load_checkpoint names the problem
+        return None
+    if not isinstance(stored, dict) or set(stored) != {"config", "state_dict"}:
+        return None
+    return {"config": stored["config"], "model": stored["state_dict"],
+            "split": {"train": [], "validation": []}}

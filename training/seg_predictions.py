@@ -29,7 +29,7 @@ from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import sha256_of
 from dsaviewer.io.writers import replace_atomically
 from dsaviewer.models import DSALTDNet, SegmentationConfig, build_segmentation_model
-from training.checkpoint import load_checkpoint, load_trained_model
+from training.checkpoint import load_checkpoint, load_trained_model, weights_file_checkpoint
 from training.dataset import CaseRecord
 from training.device import RuntimeOptions, prepare_batch_tensor, prepare_model, select_device
 from training.torch_data import SegmentationDataset
@@ -70,7 +70,7 @@ class TrainedSegmentation:
 def load_trained_segmentation(path: str | Path) -> TrainedSegmentation:
     """The model of a segmentation ``best.pt`` / ``last.pt`` or of a weights folder's
     ``segmentation.pt``, on the CPU, in eval mode."""
-    shipped = _shipped_weights(Path(path))
+    shipped = weights_file_checkpoint(Path(path))
     if shipped is not None:
         config = SegmentationConfig.from_dict(shipped["config"], path)
         model = build_segmentation_model(config)
@@ -79,21 +79,6 @@ def load_trained_segmentation(path: str | Path) -> TrainedSegmentation:
     return TrainedSegmentation(*load_trained_model(path, "segmentation",
                                                    SegmentationConfig.from_dict,
                                                    build_segmentation_model))
-
-
-def _shipped_weights(source: Path) -> dict | None:
-    """A weights folder's ``segmentation.pt`` (config and state dict) in a checkpoint's
-    shape, without a split; None for anything else."""
-    if not source.is_file():
-        return None
-    try:
-        stored = torch.load(source, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - load_checkpoint names the problem
-        return None
-    if not isinstance(stored, dict) or set(stored) != {"config", "state_dict"}:
-        return None
-    return {"config": stored["config"], "model": stored["state_dict"],
-            "split": {"train": [], "validation": []}}
 
 
 def predict_key_frames(
@@ -218,7 +203,8 @@ def response_input_masks(
         raise InputError("give at least one segmentation checkpoint, or use ground-truth masks",
                          "segmentation checkpoint")
     paths = [Path(path) for path in checkpoints]
-    held_out = {path: set(load_checkpoint(path, "segmentation")["split"]["validation"])
+    held_out = {path: set((weights_file_checkpoint(path)
+                           or load_checkpoint(path, "segmentation"))["split"]["validation"])
                 for path in paths}
     assigned: dict[Path, list[CaseRecord]] = {path: [] for path in paths}
     for record in records:
