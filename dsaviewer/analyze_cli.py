@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -140,25 +141,23 @@ def _key_frame_mode(text: str) -> str | int:
     return index
 
 
-def _area_mm2(text: str) -> float:
-    try:
-        area = float(text)
-    except ValueError:
-        area = math.nan
-    if not (math.isfinite(area) and area >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not an area in mm² (a number, 0 or more)")
-    return area
+def _non_negative(number: type, what: str) -> Callable[[str], float]:
+    """An argparse type: ``number(text)``, refused unless finite and 0 or more."""
+
+    def parse(text: str) -> float:
+        try:
+            value = number(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value >= 0):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
 
 
-def _area_px(text: str) -> int:
-    try:
-        area = int(text)
-    except ValueError:
-        area = -1
-    if area < 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of pixels (a whole number, 0 or more)")
-    return area
+_area_mm2 = _non_negative(float, "an area in mm² (a number, 0 or more)")
+_area_px = _non_negative(int, "a number of pixels (a whole number, 0 or more)")
 
 
 def _describe(result: AnalysisResult) -> str:
