@@ -2,7 +2,8 @@
 
 Key frame (the papers' definition: the frame where the tumor stain is the clearest, most
 complete and most stable): among the frames the DSA-LTDNet rule considers (the last 15),
-at least 9 frames in (so the 10-frame temporal stack k-9..k exists) and at least 2 before
+at least 9 frames in (so the 10-frame temporal stack k-9..k exists; in runs shorter than 12
+frames from frame 1, see :func:`first_key_frame_candidate`) and at least 2 before
 the end (k+1 and k+2 are labelled too), not moving, and with the stain at least 90 % as
 complete as it gets among them, the *stable* ones are those whose image changes visibly
 from its neighbours (noiseless change beyond what noise hides, see
@@ -25,6 +26,8 @@ from training.synth.view import View
 KEY_FRAME_WINDOW = 15  # DSA-LTDNet looks at the last 15 frames
 TEMPORAL_FRAMES = 10  # the TDL input k-9..k
 LABELLED_AFTER_KEY = 2  # the papers' augmentation: k+1 and k+2
+# The shortest run with a whole stack k-9..k before the key frame and k+1, k+2 after it.
+WHOLE_STACK_RUN = TEMPORAL_FRAMES + LABELLED_AFTER_KEY
 STABLE_TOLERANCE = 1.3
 STABLE_MARGIN = 0.02  # mean visible change, grey levels per pixel of the field
 
@@ -40,10 +43,15 @@ def choose_key_frame(change: np.ndarray, completeness: np.ndarray, moving: np.nd
     """``change[j]``: visible change between frames j and j+1; ``completeness[f]``: how
     complete the stain is in frame f (0..1); ``moving[f]``: the anatomy moves at frame f."""
     count = len(completeness)
-    first = max(TEMPORAL_FRAMES - 1, count - KEY_FRAME_WINDOW)
-    candidates = np.arange(first, count - LABELLED_AFTER_KEY)
+    candidates = np.arange(first_key_frame_candidate(count), count - LABELLED_AFTER_KEY)
     if candidates.size == 0:
         raise ValueError(f"a run of {count} frames is too short for a key frame")
+    if count < WHOLE_STACK_RUN:
+        # A short run's candidates include the frames before the stain: keep those where it
+        # is at least half as complete as it gets, so that a breath late in the run cannot
+        # push the key frame back to before the stain.
+        reached = completeness[candidates]
+        candidates = candidates[reached >= 0.5 * reached.max()]
     still = candidates[~moving[candidates]]
     if still.size:
         candidates = still
@@ -52,6 +60,22 @@ def choose_key_frame(change: np.ndarray, completeness: np.ndarray, moving: np.nd
     scores = 0.5 * (change[candidates - 1] + change[candidates])
     stable = candidates[scores <= STABLE_TOLERANCE * scores.min() + STABLE_MARGIN]
     return int(stable.max())
+
+
+def first_key_frame_candidate(count: int) -> int:
+    """The earliest frame of a ``count``-frame run that may be the key frame.
+
+    Where the run allows a whole temporal stack before the key frame and the two labelled
+    frames after it (12 frames or more), 9 frames in, within the rule's last 15. Low-rate
+    programmes stop after 8-11 frames: there any frame from 1 (it needs a frame before it to
+    score its stability), and the stack k-9..k is padded by repeating frame 0 and the frame
+    difference taken against frame 0, the one padding rule of the viewer, the pipeline and
+    the training reader (:func:`dsaviewer.core.difference.temporal_stack`,
+    :func:`~dsaviewer.core.difference.frame_difference`).
+    """
+    if count >= WHOLE_STACK_RUN:
+        return max(TEMPORAL_FRAMES - 1, count - KEY_FRAME_WINDOW)
+    return 1
 
 
 def frame_labels(

@@ -58,8 +58,9 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 # Territories that blush the whole liver (the label is the whole liver in the field).
 WHOLE_LIVER_TERRITORIES = ("celiac", "common_hepatic", "proper_hepatic")
 FAST_FPS, SLOW_FPS = (4.0, 7.5), (1.0, 2.0)
-FAST_FRAMES, SLOW_FRAMES, LONG_FRAMES = (30, 40), (12, 16), (12, 40)
-MIN_FRAMES = 12  # the ground truth needs k-9..k+2
+# Low-rate programmes stop early: 8-11 frames leave fewer than 9 frames before the key frame,
+# so the temporal stack k-9..k is padded (see ground_truth.first_key_frame_candidate).
+FAST_FRAMES, SLOW_FRAMES = (30, 40), (8, 16)
 
 
 @dataclass(frozen=True)

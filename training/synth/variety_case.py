@@ -20,7 +20,7 @@ FPS_STANDARD = (1.5, 6.0)
 def vary_acquisition(
     rng: np.random.Generator, acquisition: Acquisition, variety: Variety, frames: tuple[int, int]
 ) -> Acquisition:
-    """Dose (noise x 1.6-2.4 low, x 0.4-0.6 high), run length (fast 30-40 frames, slow 12-16,
+    """Dose (noise x 1.6-2.4 low, x 0.4-0.6 high), run length (fast 30-40 frames, slow 8-16,
     else ``frames``), the GI blush a territory implies (none from the proper hepatic artery,
     always from the SMA), and a breath whenever a dense distractor or bone residue must show
     its misregistration."""
