@@ -16,6 +16,7 @@ from training.synth.distractors import blush_stamps
 from training.synth.layers import liver_mask
 from training.synth.liver import sample_liver
 from training.synth.options import SynthOptions, broad_options
+from training.synth.tumors import SATELLITE_GAP
 from training.synth.variety import FAMILIES, sample_variety
 from training.synth.variety_case import organ_kinds
 from training.synth.view import sample_view
@@ -110,6 +111,20 @@ def test_tumor_phenotypes():
         assert c.truth.n_tumors >= 1 and c.truth.n_rich == 0
     shunt = case(phenotype="ap_shunt")
     assert shunt.truth.n_rich == shunt.truth.n_tumors_visible >= 1
+
+
+def test_satellites_of_a_large_mass_lie_within_2_cm_of_its_edge():
+    large = case(phenotype="large_necrotic")
+    satellites = [spec for spec in large.patient.tumors if spec.satellite]
+    assert satellites and large.truth.n_tumors_visible == 1 + len(satellites)
+    tumor = key_labels(large).tumor.astype(np.uint8)
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(tumor)
+    assert count - 1 >= 2  # nodules of their own beside the mass
+    mass = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    from_mass = cv2.distanceTransform((parts != mass).astype(np.uint8), cv2.DIST_L2, 5)
+    two_cm_px = SATELLITE_GAP * 256 / 1021
+    for part in set(range(1, count)) - {mass}:
+        assert from_mass[parts == part].min() <= two_cm_px + 1.5
 
 
 def test_an_arterioportal_shunt_fills_portal_branches_inside_the_liver_early():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from training.synth.curves import blob_polygon
@@ -23,6 +24,13 @@ _MEDIAN_DIAMETER = 56.0
 _LOG_SD = 0.75
 # P(n) ~ q^(n-1): mean 1/(1-q) = 1.56 tumors per sample as in DSA-LTDNet.
 _COUNT_RATIO = 0.36
+# A satellite nodule lies within 2 cm of its main tumor's edge (the usual pathological
+# definition, e.g. the Liver Cancer Study Group of Japan's): 50 world units of 0.4 mm.
+SATELLITE_GAP = 50.0
+_MIN_GAP = 2.0  # world units of liver between a satellite and its mass
+# Relaxed step by step when the liver is crowded: (depth in reaches, allowed overlap).
+_PLACEMENT_STEPS = ((1.05, 0.95), (1.0, 0.6), (0.8, 0.3), (0.5, 0.0))
+_TRIES = 150
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class TumorSpec:
     strength: float  # log attenuation of the full stain at its centre
     aspect: float  # ellipse axis ratio
     lobulation: float  # relative RMS of the outline's radius modulation
+    satellite: bool = False  # a daughter nodule placed near the first (main) tumor
 
 
 @dataclass(frozen=True)
@@ -86,41 +95,94 @@ def place_tumors(
 ) -> list[Tumor]:
     """Put each tumor wholly inside the liver, its centre in the visible field
     (``visible(point, margin)``), not overlapping the ones placed before (relaxed step by
-    step when the liver is crowded: confluent nodules exist)."""
-    raster = liver.raster
+    step when the liver is crowded: confluent nodules exist). A satellite goes within
+    :data:`SATELLITE_GAP` of its main tumor's edge (the first non-satellite placed); with
+    its mass out of view, or no room near it, it is not in the view either."""
     placed: list[Tumor] = []
     for spec in specs:
         radius = spec.diameter / 2.0
         reach = radius * np.sqrt(spec.aspect) * (1.0 + 3.0 * spec.lobulation)
-        center = None
-        for depth_factor, overlap in ((1.05, 0.95), (1.0, 0.6), (0.8, 0.3), (0.5, 0.0)):
-            rows, cols = np.nonzero(raster.distance >= depth_factor * reach + 2.0)
-            if rows.size == 0:
-                continue
-            tries = rng.choice(rows.size, size=min(rows.size, 150), replace=False)
-            for index in tries:
-                point = np.array(
-                    [
-                        raster.origin[0] + (cols[index] + rng.random()) * raster.cell,
-                        raster.origin[1] + (rows[index] + rng.random()) * raster.cell,
-                    ]
-                )
-                if not visible(point, 0.5 * radius):
-                    continue
-                if all(
-                    np.hypot(*(point - other.center))
-                    >= overlap * (radius + other.spec.diameter / 2.0)
-                    for other in placed
-                ):
-                    center = point
-                    break
-            if center is not None:
-                break
+        if spec.satellite:
+            mass = next((tumor for tumor in placed if not tumor.spec.satellite), None)
+            center = (
+                _centre_near(rng, mass, radius, reach, placed, liver, visible)
+                if mass is not None
+                else None
+            )
+        else:
+            center = _centre_anywhere(rng, radius, reach, placed, liver, visible)
         if center is None:
             continue  # no room at all in the visible liver: the tumor is not in this view
         outline = blob_polygon(rng, center, radius, spec.aspect, spec.lobulation)
         placed.append(Tumor(spec=spec, center=center, outline=outline))
     return placed
+
+
+def _centre_anywhere(
+    rng: np.random.Generator,
+    radius: float,
+    reach: float,
+    placed: list[Tumor],
+    liver: Liver,
+    visible: Callable[[np.ndarray, float], bool],
+) -> np.ndarray | None:
+    raster = liver.raster
+    for depth_factor, overlap in _PLACEMENT_STEPS:
+        rows, cols = np.nonzero(raster.distance >= depth_factor * reach + 2.0)
+        if rows.size == 0:
+            continue
+        tries = rng.choice(rows.size, size=min(rows.size, _TRIES), replace=False)
+        for index in tries:
+            point = np.array(
+                [
+                    raster.origin[0] + (cols[index] + rng.random()) * raster.cell,
+                    raster.origin[1] + (rows[index] + rng.random()) * raster.cell,
+                ]
+            )
+            if visible(point, 0.5 * radius) and _clear(point, radius, placed, overlap):
+                return point
+    return None
+
+
+def _centre_near(
+    rng: np.random.Generator,
+    mass: Tumor,
+    radius: float,
+    reach: float,
+    placed: list[Tumor],
+    liver: Liver,
+    visible: Callable[[np.ndarray, float], bool],
+) -> np.ndarray | None:
+    """A satellite's centre: on a ray from the mass's centre, beyond its edge by the
+    satellite's reach plus a gap of liver, its edge at most SATELLITE_GAP from the mass's."""
+    outline = mass.outline.astype(np.float32)
+    offsets = mass.outline - mass.center
+    edge_angles = np.arctan2(offsets[:, 1], offsets[:, 0])
+    edge_radii = np.hypot(offsets[:, 0], offsets[:, 1])
+    nearest_allowed, farthest_allowed = reach + _MIN_GAP, radius + SATELLITE_GAP
+    others = [tumor for tumor in placed if tumor is not mass]
+    for depth_factor, overlap in _PLACEMENT_STEPS:
+        for _ in range(_TRIES):
+            angle = rng.uniform(-np.pi, np.pi)
+            gap = rng.uniform(nearest_allowed, farthest_allowed)
+            turn = np.abs(np.angle(np.exp(1j * (edge_angles - angle))))
+            edge = edge_radii[int(np.argmin(turn))]
+            point = mass.center + (edge + gap) * np.array([np.cos(angle), np.sin(angle)])
+            from_edge = -cv2.pointPolygonTest(outline, (float(point[0]), float(point[1])), True)
+            if not nearest_allowed <= from_edge <= farthest_allowed:
+                continue
+            if liver.raster.depth(point) < depth_factor * reach + 2.0:
+                continue
+            if visible(point, 0.5 * radius) and _clear(point, radius, others, overlap):
+                return point
+    return None
+
+
+def _clear(point: np.ndarray, radius: float, placed: list[Tumor], overlap: float) -> bool:
+    return all(
+        np.hypot(*(point - other.center)) >= overlap * (radius + other.spec.diameter / 2.0)
+        for other in placed
+    )
 
 
 @dataclass(frozen=True)

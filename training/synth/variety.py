@@ -104,8 +104,9 @@ def phenotype_specs(rng: np.random.Generator, phenotype: str) -> list[TumorSpec]
         diameter = float(rng.uniform(175.0, 275.0))
         mass = _spec(rng, diameter, True)
         specs.append(_replace(mass, necrosis=float(rng.uniform(0.45, 0.75)), lobulation=0.08))
-        for _ in range(int(rng.integers(0, 5))):
-            specs.append(_spec(rng, float(rng.uniform(12.5, 35.0)), True))
+        for _ in range(int(rng.integers(0, 5))):  # within 2 cm of the mass (tumors.py)
+            satellite = _spec(rng, float(rng.uniform(12.5, 35.0)), True)
+            specs.append(_replace(satellite, satellite=True))
     elif phenotype == "infiltrative":  # ill-defined, irregular, faint
         for _ in range(int(rng.integers(1, 3))):
             spec = _spec(rng, float(rng.uniform(80.0, 200.0)), False)
@@ -146,5 +147,5 @@ def _spec(rng: np.random.Generator, diameter: float, rich: bool) -> TumorSpec:
     )
 
 
-def _replace(spec: TumorSpec, **changes: float) -> TumorSpec:
+def _replace(spec: TumorSpec, **changes: float | bool) -> TumorSpec:
     return TumorSpec(**{**vars(spec), **changes})
