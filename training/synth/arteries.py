@@ -13,39 +13,22 @@ tip outwards and the periphery lags.
 
 from __future__ import annotations
 
-import math
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
 from training.synth.curves import gaussian_smooth
 from training.synth.liver import Liver
-
-MIN_RADIUS = 0.55  # world units (0.45 mm diameter): smaller arteries are not drawn
-
-
-@dataclass(frozen=True)
-class Vessel:
-    points: np.ndarray  # (N, 2) world
-    radius: np.ndarray  # (N,) world units
-    arrival: np.ndarray  # (N,) s after contrast leaves the catheter tip
-    kind: str  # "catheter", "hepatic", "gda", "feeder", "tumor"
-
-
-@dataclass(frozen=True)
-class FlowModel:
-    speed: float  # world units per second in a 5-unit-radius artery
-    tortuosity: float  # multiplies the angular random walk
-
-    def speed_at(self, radius: np.ndarray) -> np.ndarray:
-        return np.maximum(self.speed * np.sqrt(np.asarray(radius) / 5.0), 0.25 * self.speed)
-
-
-def sample_flow(rng: np.random.Generator) -> FlowModel:
-    return FlowModel(
-        speed=float(rng.uniform(700.0, 1100.0)), tortuosity=float(rng.uniform(0.7, 1.7))
-    )
+from training.synth.vessel_walk import (
+    MIN_RADIUS,
+    FlowModel,
+    Vessel,
+    densify,
+    rotate,
+    side_branches,
+    unit,
+    walk,
+)
 
 
 def catheter_path(rng: np.random.Generator, liver: Liver) -> Vessel:
@@ -64,7 +47,7 @@ def catheter_path(rng: np.random.Generator, liver: Liver) -> Vessel:
             tip,
         ]
     )
-    points = _densify(control, 6.0)
+    points = densify(control, 6.0)
     points = gaussian_smooth(points, 4.0, closed=False)
     points[-1] = tip
     radius = np.full(len(points), rng.uniform(1.8, 2.4))  # 4-5 F
@@ -82,10 +65,10 @@ def grow_hepatic_tree(
     ``gda_target`` when a bowel blush is to be fed), and the intrahepatic branches."""
     tip = catheter.points[-1]
     trunk_radius = rng.uniform(4.0, 6.0)
-    trunk = _walk(
+    trunk = walk(
         rng,
         start=tip,
-        direction=_unit(liver.hilum - tip),
+        direction=unit(liver.hilum - tip),
         radius=trunk_radius,
         length=float(np.hypot(*(liver.hilum - tip))) * 1.15,
         flow=flow,
@@ -98,8 +81,8 @@ def grow_hepatic_tree(
     vessels = [trunk]
 
     split = int(len(trunk.points) * rng.uniform(0.15, 0.35))
-    gda_direction = _unit(np.array([rng.normal(0.15, 0.2), 1.0]))
-    gda = _walk(
+    gda_direction = unit(np.array([rng.normal(0.15, 0.2), 1.0]))
+    gda = walk(
         rng,
         start=trunk.points[split],
         direction=gda_direction,
@@ -113,18 +96,35 @@ def grow_hepatic_tree(
         kind="gda",
     )
     vessels.append(gda)
-    vessels += _side_branches(rng, gda, flow, count=int(rng.integers(1, 4)), liver=None)
+    vessels += side_branches(rng, gda, flow, count=int(rng.integers(1, 4)), liver=None)
 
-    # Intrahepatic branches: each artery supplies a territory of points spread over the
-    # liver; at a branching the territory is split in two across its long axis and each child
-    # heads for the centre of its half. Radii follow Murray's law with flow proportional to
-    # territory size, r ~ n^(1/3).
-    territory = _territory_points(rng, liver, int(rng.integers(90, 150)))
+    territory = territory_points(rng, liver, int(rng.integers(90, 150)))
     root_radius = trunk_radius * rng.uniform(0.8, 0.95)
-    queue: deque[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = deque()
-    queue.append(
-        (liver.hilum, _unit(liver.centroid - liver.hilum), territory, float(trunk.arrival[-1]))
+    heading = unit(liver.centroid - liver.hilum)
+    vessels += grow_intrahepatic(
+        rng, liver, territory, heading, root_radius, float(trunk.arrival[-1]), flow
     )
+    return vessels
+
+
+def grow_intrahepatic(
+    rng: np.random.Generator,
+    liver: Liver,
+    territory: np.ndarray,
+    heading: np.ndarray,
+    root_radius: float,
+    start_time: float,
+    flow: FlowModel,
+) -> list[Vessel]:
+    """The branches from the hilum over ``territory`` (world points it supplies), the
+    contrast arriving at the hilum at ``start_time``.
+
+    Each artery supplies a territory of points; at a branching the territory is split in
+    two across its long axis and each child heads for the centre of its half. Radii follow
+    Murray's law with flow proportional to territory size, r ~ n^(1/3)."""
+    vessels: list[Vessel] = []
+    queue: deque[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = deque()
+    queue.append((liver.hilum, heading, territory, start_time))
     n_total = len(territory)
     wiggle = 0.05 * flow.tortuosity
     while queue:
@@ -135,10 +135,10 @@ def grow_hepatic_tree(
             leaf = len(half) == 1
             reach = 1.0 if leaf else rng.uniform(0.35, 0.6)
             goal = start + (centre - start) * reach
-            vessel = _walk(
+            vessel = walk(
                 rng,
                 start=start,
-                direction=_unit(goal - start),
+                direction=unit(goal - start),
                 radius=radius,
                 length=float(np.hypot(*(goal - start))) * 1.3 + 4.0,
                 flow=flow,
@@ -151,10 +151,10 @@ def grow_hepatic_tree(
             if len(vessel.points) < 2:
                 vessel = _straight(start, goal, radius, time, flow)
             vessels.append(vessel)
-            end_heading = _unit(vessel.points[-1] - vessel.points[max(0, len(vessel.points) - 3)])
+            end_heading = unit(vessel.points[-1] - vessel.points[max(0, len(vessel.points) - 3)])
             if leaf:
                 vessels.append(
-                    _walk(
+                    walk(
                         rng,
                         start=vessel.points[-1],
                         direction=end_heading,
@@ -171,11 +171,13 @@ def grow_hepatic_tree(
             else:
                 queue.append((vessel.points[-1], end_heading, half, float(vessel.arrival[-1])))
             n_side = rng.poisson(len(vessel.points) / 40.0) if radius > 1.2 else 0
-            vessels += _side_branches(rng, vessel, flow, count=n_side, liver=liver)
+            vessels += side_branches(rng, vessel, flow, count=n_side, liver=liver)
     return vessels
 
 
-def _territory_points(rng: np.random.Generator, liver: Liver, count: int) -> np.ndarray:
+def territory_points(rng: np.random.Generator, liver: Liver, count: int) -> np.ndarray:
+    """``count`` points spread over the liver, at least 10 world units deep: what a tree
+    supplies."""
     raster = liver.raster
     rows, cols = np.nonzero(raster.distance > 10.0)
     chosen = rng.choice(len(rows), size=min(count, len(rows)), replace=False)
@@ -243,10 +245,10 @@ def grow_feeder(
     if not rich:
         radius = max(MIN_RADIUS, 0.55 * radius)
     start = points[index]
-    feeder = _walk(
+    feeder = walk(
         rng,
         start=start,
-        direction=_unit(center - start),
+        direction=unit(center - start),
         radius=radius,
         length=float(distance[index]) * 1.6,
         flow=flow,
@@ -262,10 +264,10 @@ def grow_feeder(
         end, end_time = feeder.points[-1], float(feeder.arrival[-1])
         for _ in range(int(rng.integers(3, 9))):
             vessels.append(
-                _walk(
+                walk(
                     rng,
                     start=end,
-                    direction=_rotate(np.array([1.0, 0.0]), rng.uniform(0, 2 * np.pi)),
+                    direction=rotate(np.array([1.0, 0.0]), rng.uniform(0, 2 * np.pi)),
                     radius=max(MIN_RADIUS, radius * rng.uniform(0.35, 0.6)),
                     length=tumor_radius * rng.uniform(0.4, 0.9),
                     flow=flow,
@@ -277,117 +279,3 @@ def grow_feeder(
                 )
             )
     return vessels
-
-
-def _side_branches(
-    rng: np.random.Generator, parent: Vessel, flow: FlowModel, count: int, liver: Liver | None
-) -> list[Vessel]:
-    branches = []
-    n = len(parent.points)
-    for _ in range(count):
-        if n < 4:
-            break
-        at = int(rng.integers(1, n - 2))
-        radius = float(parent.radius[at]) * rng.uniform(0.35, 0.55)
-        if radius < MIN_RADIUS:
-            continue
-        heading = _unit(parent.points[at + 1] - parent.points[at - 1])
-        angle = rng.choice([-1.0, 1.0]) * rng.uniform(45, 80)
-        branches.append(
-            _walk(
-                rng,
-                start=parent.points[at],
-                direction=_rotate(heading, np.radians(angle)),
-                radius=radius,
-                length=radius * rng.uniform(10, 20) + rng.uniform(10, 30),
-                flow=flow,
-                start_time=float(parent.arrival[at]),
-                target=None,
-                liver=liver,
-                wiggle=(0.06 + 0.1 / radius) * flow.tortuosity,
-                kind=parent.kind,
-            )
-        )
-    return [b for b in branches if len(b.points) >= 3]
-
-
-def _walk(
-    rng: np.random.Generator,
-    start: np.ndarray,
-    direction: np.ndarray,
-    radius: float,
-    length: float,
-    flow: FlowModel,
-    start_time: float,
-    target: np.ndarray | None,
-    liver: Liver | None,
-    wiggle: float,
-    kind: str,
-    repel: np.ndarray | None = None,
-    stop_within: float = 0.0,
-) -> Vessel:
-    """One tapering vessel grown step by step: an angular random walk steered towards
-    ``target``, away from ``repel`` and back from the liver edge (when ``liver`` is given;
-    the walk ends where it would leave the liver). Plain floats: this loop runs thousands of
-    times a case."""
-    step = min(max(1.2 * radius, 2.5), 6.0)
-    n_steps = max(2, int(length / step))
-    noise = rng.normal(0.0, wiggle, n_steps).tolist()
-    heading = math.atan2(float(direction[1]), float(direction[0]))
-    turn = 0.0
-    x, y = float(start[0]), float(start[1])
-    xs, ys = [x], [y]
-    for i in range(n_steps):
-        turn = 0.6 * turn + noise[i]
-        heading += turn
-        wx, wy = math.cos(heading), math.sin(heading)
-        if target is not None:
-            dx, dy = float(target[0]) - x, float(target[1]) - y
-            distance = math.hypot(dx, dy)
-            if distance <= max(stop_within, step):
-                break
-            wx, wy = wx + 0.35 * dx / distance, wy + 0.35 * dy / distance
-        if repel is not None:
-            dx, dy = x - float(repel[0]), y - float(repel[1])
-            distance = math.hypot(dx, dy) or 1.0
-            wx, wy = wx + 0.08 * dx / distance, wy + 0.08 * dy / distance
-        if liver is not None:
-            depth = liver.raster.depth_xy(x, y)
-            if depth <= 0.0 and i > 0:
-                break
-            if depth < 14.0:
-                ix, iy = liver.raster.inward_xy(x, y)
-                pull = (14.0 - depth) / 14.0 * 0.9
-                wx, wy = wx + pull * ix, wy + pull * iy
-        heading = math.atan2(wy, wx)
-        x, y = x + step * math.cos(heading), y + step * math.sin(heading)
-        xs.append(x)
-        ys.append(y)
-    if liver is not None and len(xs) > 1 and liver.raster.depth_xy(xs[-1], ys[-1]) <= 0.0:
-        xs.pop()
-        ys.pop()
-    points = np.stack([np.array(xs), np.array(ys)], axis=1)
-    n = len(points)
-    radii = radius * np.linspace(1.0, rng.uniform(0.75, 0.9), n)
-    segment = np.hypot(*np.diff(points, axis=0).T)
-    arrival = start_time + np.concatenate([[0.0], np.cumsum(segment / flow.speed_at(radii[:-1]))])
-    return Vessel(points=points, radius=radii, arrival=arrival, kind=kind)
-
-
-def _densify(control: np.ndarray, spacing: float) -> np.ndarray:
-    pieces = []
-    for a, b in zip(control[:-1], control[1:], strict=True):
-        n = max(1, int(np.hypot(*(b - a)) / spacing))
-        pieces.append(a + (b - a) * np.linspace(0, 1, n, endpoint=False)[:, None])
-    pieces.append(control[-1:])
-    return np.concatenate(pieces)
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    norm = float(np.hypot(*vector))
-    return vector / norm if norm > 0 else np.array([1.0, 0.0])
-
-
-def _rotate(vector: np.ndarray, angle: float) -> np.ndarray:
-    cos, sin = np.cos(angle), np.sin(angle)
-    return np.array([cos * vector[0] - sin * vector[1], sin * vector[0] + cos * vector[1]])

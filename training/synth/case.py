@@ -15,13 +15,7 @@ import cv2
 import numpy as np
 
 from training.synth.acquisition import Acquisition, sample_acquisition
-from training.synth.arteries import (
-    Vessel,
-    catheter_path,
-    grow_feeder,
-    grow_hepatic_tree,
-    sample_flow,
-)
+from training.synth.arteries import catheter_path, grow_feeder, grow_hepatic_tree
 from training.synth.background import render_background
 from training.synth.border import sample_collimator, sample_text
 from training.synth.bowel import sample_bowel
@@ -65,6 +59,7 @@ from training.synth.variety_case import (
     vary_acquisition,
     vary_background,
 )
+from training.synth.vessel_walk import Vessel, sample_flow
 from training.synth.view import sample_view
 
 # "variety" last: SeedSequence children are keyed by position, so adding it left the first

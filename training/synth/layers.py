@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from training.synth.arteries import Vessel
 from training.synth.bowel import BowelSegment
 from training.synth.liver import Liver
 from training.synth.tumors import Tumor
+from training.synth.vessel_walk import Vessel
 from training.synth.view import MM_PER_WORLD_UNIT, View
 
 # Diluted contrast in a hepatic artery: a 4.5 mm artery attenuates ~1.5 (display black).

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from training.synth.arteries import MIN_RADIUS, Vessel
 from training.synth.border import sample_collimator, sample_text
 from training.synth.curves import blob_polygon
 from training.synth.layers import vessel_layer
 from training.synth.timing import Injection, arterial_opacity, sample_heartbeat, sample_injection
+from training.synth.vessel_walk import MIN_RADIUS, Vessel
 from training.synth.view import WORLD_HEIGHT, WORLD_WIDTH, View
 
 ANGIOGRAPHIC_KINDS = ("coronary", "cerebral", "peripheral", "renal")
