@@ -11,14 +11,19 @@ import numpy as np
 import pytest
 
 from training.synth import generate_case
+from training.synth.arteries import catheter_path
+from training.synth.bowel import sample_bowel
 from training.synth.case_writer import PERFUSED_LIVER_FLAG, write_case
 from training.synth.distractors import blush_stamps
 from training.synth.layers import liver_mask
 from training.synth.liver import sample_liver
 from training.synth.options import SynthOptions, broad_options
+from training.synth.sma_tree import grow_sma_tree, sma_catheter
+from training.synth.territory import CantlieLine, sample_cantlie_line
 from training.synth.tumors import SATELLITE_GAP
 from training.synth.variety import FAMILIES, sample_variety
 from training.synth.variety_case import organ_kinds
+from training.synth.vessel_walk import sample_flow
 from training.synth.view import sample_view
 
 NEUTRAL = {
@@ -61,15 +66,47 @@ def test_selective_territories_label_only_the_perfused_liver():
     right = key_labels(case(territory="right_hepatic")).liver
     left = key_labels(case(territory="left_hepatic")).liver
     segment = key_labels(case(territory="segmental")).liver
+    sma = key_labels(case(territory="replaced_right_sma")).liver
     assert right.sum() < 0.9 * whole.sum() and left.sum() < 0.9 * whole.sum()
+    assert sma.sum() < 0.9 * whole.sum()
     assert segment.sum() < 0.6 * whole.sum()
     # Right and left lie on the patient's right (image left) and left of Cantlie's line.
     columns = np.arange(whole.shape[1])
-    assert (right.sum(0) * columns).sum() / right.sum() < (
-        (left.sum(0) * columns).sum() / left.sum()
-    )
-    for part in (right, left, segment):  # within the liver (the key frames' poses may differ)
+    for right_liver in (right, sma):
+        assert (right_liver.sum(0) * columns).sum() / right_liver.sum() < (
+            (left.sum(0) * columns).sum() / left.sum()
+        )
+    for part in (right, left, segment, sma):  # within the liver (the key frames' poses may differ)
         assert (part & ~whole).sum() < 0.03 * part.sum()
+
+
+def test_the_replaced_right_hepatic_artery_is_an_sma_branch_supplying_the_right_liver():
+    rng = np.random.default_rng(5)
+    liver = sample_liver(rng)
+    celiac = catheter_path(rng, liver)
+    flow = sample_flow(rng)
+    bowel = sample_bowel(rng, liver, present=True, on_liver_edge=False)
+    line = sample_cantlie_line(rng, liver)
+    catheter = sma_catheter(rng, celiac)
+    tree = grow_sma_tree(rng, liver, catheter, flow, bowel, line)
+    # The catheter climbs the same aorta and hooks into the SMA below the celiac trunk.
+    tip = catheter.points[-1]
+    assert np.array_equal(catheter.points[0], celiac.points[0])
+    assert tip[1] > celiac.points[:, 1].min() + 60 and tip[0] > liver.hilum[0] + 100
+    (trunk,) = [vessel for vessel in tree if vessel.kind == "sma"]
+    assert trunk.points[-1][1] > tip[1] + 250  # down the abdomen
+    replaced, *branches = [vessel for vessel in tree if vessel.kind == "hepatic"]
+    assert replaced is tree[0]  # the artery to the hilum first, as in the hepatic tree
+    start = replaced.points[0]
+    assert np.hypot(*(trunk.points - start).T).min() < 1.0  # it leaves the SMA
+    assert start[1] > liver.hilum[1] + 80 and start[0] > liver.hilum[0] + 60  # below, medial
+    assert np.hypot(*(replaced.points[-1] - liver.hilum)) < 10.0  # and enters the hilum
+    points = np.concatenate([vessel.points for vessel in branches])
+    margin = CantlieLine(liver.hilum + np.array([15.0, 0.0]), line.tilt)
+    assert margin.right_of(points).mean() > 0.97  # the right liver only
+    enteric = [vessel for vessel in tree if vessel.kind == "enteric"]
+    assert len(enteric) >= 4  # to the bowel, jejunal, ileocolic
+    assert np.hypot(*(enteric[0].points[-1] - bowel[0].center)) < 15.0
 
 
 def test_tumors_of_a_selective_run_lie_in_its_territory_and_the_sma_run_has_bowel():

@@ -39,8 +39,10 @@ from training.synth.motion import Motion, sample_motion
 from training.synth.options import SynthOptions
 from training.synth.patient import Patient, sample_patient
 from training.synth.render import Display, Scene, render_video
+from training.synth.sma_tree import grow_sma_tree, sma_catheter
 from training.synth.territory import (
     restrict_vessels,
+    sample_cantlie_line,
     territory_mask,
     transform_liver,
     vary_view,
@@ -52,7 +54,7 @@ from training.synth.timing import (
     sample_stain_timing,
 )
 from training.synth.tumors import place_tumors
-from training.synth.variety import Variety, phenotype_specs, sample_variety
+from training.synth.variety import LOBAR_TERRITORIES, Variety, phenotype_specs, sample_variety
 from training.synth.variety_case import (
     fps_range_for,
     organ_kinds,
@@ -168,9 +170,18 @@ def generate_case(
     tree = grow_hepatic_tree(rng, liver, catheter, flow, bowel[0].center if bowel else None)
 
     liver_image = liver_mask(liver, view, (0.0, 0.0))
-    perfused = (
-        territory_mask(wide, variety.territory, liver_image, liver, view) if variety else None
-    )
+    perfused = None
+    own_tree = False  # the tree supplies only the perfused territory
+    if variety:
+        lobar = variety.territory in LOBAR_TERRITORIES
+        line = sample_cantlie_line(wide, liver) if lobar else None
+        perfused = territory_mask(wide, variety.territory, liver_image, liver, view, line)
+        if variety.territory == "replaced_right_sma" and line is not None:
+            # The celiac tree above was still grown so that the anatomy stream, and every
+            # draw after it, stays that of the other territories.
+            catheter = sma_catheter(wide, catheter)
+            tree = grow_sma_tree(wide, liver, catheter, flow, bowel, line)
+            own_tree = True
 
     def visible(point: np.ndarray, margin: float) -> bool:
         # A selective injection targets the tumors' territory: they are placed inside it.
@@ -194,8 +205,10 @@ def generate_case(
     catheter_layer = vessel_layer([catheter], view)
     parenchyma = parenchyma_layer(rng, liver, view)
     if perfused is not None:
-        keep = restrict_vessels(vessels.index, liver_image, perfused, int(12 * view.scale) + 1)
-        vessels = SparseLayer(vessels.index[keep], vessels.value[keep], vessels.arrival[keep])
+        if not own_tree:  # a tree over the whole liver: branches elsewhere stay empty
+            margin = int(12 * view.scale) + 1
+            keep = restrict_vessels(vessels.index, liver_image, perfused, margin)
+            vessels = SparseLayer(vessels.index[keep], vessels.value[keep], vessels.arrival[keep])
         soft = cv2.GaussianBlur(perfused.astype(np.float32), (0, 0), max(1.0, 4 * view.scale))
         parenchyma = parenchyma * soft
     if variety:
@@ -212,8 +225,10 @@ def generate_case(
         sample_stain_timing(dynamics, float(feeder[0].arrival[-1]), tumor.spec.rich)
         for tumor, feeder in zip(tumors, feeders, strict=True)
     ]
-    gda_filled = float(_gda(tree).arrival[-1])
-    bowel_timings = [sample_stain_timing(dynamics, gda_filled, rich=True, late=True) for _ in bowel]
+    bowel_filled = float(_bowel_artery(tree).arrival[-1])
+    bowel_timings = [
+        sample_stain_timing(dynamics, bowel_filled, rich=True, late=True) for _ in bowel
+    ]
     organs = (
         tuple(blush_stamps(wide, organ_kinds(variety), liver, view, float(tree[0].arrival[-1])))
         if variety
@@ -343,5 +358,7 @@ def _inside(mask: np.ndarray, point: np.ndarray) -> bool:
     return 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and bool(mask[y, x])
 
 
-def _gda(tree: list[Vessel]) -> Vessel:
-    return next(vessel for vessel in tree if vessel.kind == "gda")
+def _bowel_artery(tree: list[Vessel]) -> Vessel:
+    """The artery whose filling times the GI blush: the gastroduodenal artery of the
+    hepatic tree, the SMA's branch to the first bowel segment of an SMA tree."""
+    return next(vessel for vessel in tree if vessel.kind in ("gda", "enteric"))

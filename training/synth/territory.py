@@ -10,12 +10,40 @@ invisible in the run and are not labelled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from training.synth.liver import DIAPHRAGM_X, Liver, rasterize_liver
-from training.synth.variety import WHOLE_LIVER_TERRITORIES
+from training.synth.variety import LOBAR_TERRITORIES, WHOLE_LIVER_TERRITORIES
 from training.synth.view import View
+
+
+@dataclass(frozen=True)
+class CantlieLine:
+    """The border between the right and the left liver in a frontal view: a line through
+    the hilum, tilted from the vertical by ``tilt`` (x per y). A view only scales and
+    shifts, so the same tilt holds in world and in image coordinates."""
+
+    hilum: np.ndarray  # world
+    tilt: float
+
+    def right_of(self, points: np.ndarray) -> np.ndarray:
+        """Which world ``(N, 2)`` points lie in the right liver (image left)."""
+        return points[:, 0] < self.hilum[0] + self.tilt * (points[:, 1] - self.hilum[1])
+
+    def right_in_image(self, view: View, shape: tuple[int, int]) -> np.ndarray:
+        height, width = shape
+        hx, hy = view.to_image(self.hilum)
+        xs = np.arange(width, dtype=np.float32)[None, :]
+        ys = np.arange(height, dtype=np.float32)[:, None]
+        return xs < np.float32(hx) + np.float32(self.tilt) * (ys - np.float32(hy))
+
+
+def sample_cantlie_line(rng: np.random.Generator, liver: Liver) -> CantlieLine:
+    """Through the hilum, tilted up to 12 degrees either way."""
+    return CantlieLine(liver.hilum, float(np.tan(np.radians(rng.uniform(-12.0, 12.0)))))
 
 
 def transform_liver(rng: np.random.Generator, liver: Liver, kind: str) -> Liver:
@@ -72,22 +100,25 @@ def vary_view(rng: np.random.Generator, view: View, liver: Liver, kind: str) -> 
 
 
 def territory_mask(
-    rng: np.random.Generator, territory: str, liver_image: np.ndarray, liver: Liver, view: View
+    rng: np.random.Generator,
+    territory: str,
+    liver_image: np.ndarray,
+    liver: Liver,
+    view: View,
+    line: CantlieLine | None = None,
 ) -> np.ndarray | None:
     """The perfused part of the liver in image pixels (mask pose), or None for the whole
-    liver. Right and left hepatic arteries split the liver along Cantlie's line (through
-    the hilum, tilted up to 12 degrees); a replaced right hepatic artery from the SMA
-    perfuses the right liver; a segmental injection a 7-14 cm wide region around one point
-    deep in the liver."""
+    liver. Right and left hepatic arteries split the liver along Cantlie's ``line`` (given
+    for those territories); a replaced right hepatic artery from the SMA perfuses the right
+    liver; a segmental injection a 7-14 cm wide region around one point deep in the
+    liver."""
     if territory in WHOLE_LIVER_TERRITORIES:
         return None
     height, width = liver_image.shape
-    hx, hy = view.to_image(liver.hilum)
-    if territory in ("right_hepatic", "left_hepatic", "replaced_right_sma"):
-        tilt = np.tan(np.radians(rng.uniform(-12.0, 12.0)))
-        xs = np.arange(width, dtype=np.float32)[None, :]
-        ys = np.arange(height, dtype=np.float32)[:, None]
-        right = xs < np.float32(hx) + np.float32(tilt) * (ys - np.float32(hy))
+    if territory in LOBAR_TERRITORIES:
+        if line is None:
+            raise ValueError(f"territory {territory!r} needs Cantlie's line")
+        right = line.right_in_image(view, (height, width))
         region = right if territory != "left_hepatic" else ~right
     elif territory == "segmental":
         rows, cols = np.nonzero(liver.raster.distance >= 40.0)

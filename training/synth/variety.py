@@ -57,6 +57,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
 }
 # Territories that blush the whole liver (the label is the whole liver in the field).
 WHOLE_LIVER_TERRITORIES = ("celiac", "common_hepatic", "proper_hepatic")
+# Territories on one side of Cantlie's line (training/synth/territory.py).
+LOBAR_TERRITORIES = ("right_hepatic", "left_hepatic", "replaced_right_sma")
 FAST_FPS, SLOW_FPS = (4.0, 7.5), (1.0, 2.0)
 # Low-rate programmes stop early: 8-11 frames leave fewer than 9 frames before the key frame,
 # so the temporal stack k-9..k is padded (see ground_truth.first_key_frame_candidate).
