@@ -42,8 +42,7 @@ from training.synth.render import Display, Scene, render_video
 from training.synth.sma_tree import grow_sma_tree, sma_catheter
 from training.synth.territory import (
     restrict_vessels,
-    sample_cantlie_line,
-    territory_mask,
+    territory_in_field,
     transform_liver,
     vary_view,
 )
@@ -54,7 +53,7 @@ from training.synth.timing import (
     sample_stain_timing,
 )
 from training.synth.tumors import place_tumors
-from training.synth.variety import LOBAR_TERRITORIES, Variety, phenotype_specs, sample_variety
+from training.synth.variety import Variety, phenotype_specs, sample_variety
 from training.synth.variety_case import (
     fps_range_for,
     organ_kinds,
@@ -160,9 +159,8 @@ def generate_case(
     liver = sample_liver(rng)
     if variety:
         liver = transform_liver(wide, liver, variety.liver)
-    view = sample_view(rng, acquisition.size, acquisition.zoomed, focus=liver.centroid)
-    if variety:
-        view = vary_view(wide, view, liver, variety.liver)
+    drawn_view = sample_view(rng, acquisition.size, acquisition.zoomed, focus=liver.centroid)
+    view = vary_view(wide, drawn_view, liver, variety.liver) if variety else drawn_view
     collimator = sample_collimator(rng, width, height, acquisition.round_iris)
     flow = sample_flow(rng)
     catheter = catheter_path(rng, liver)
@@ -173,9 +171,9 @@ def generate_case(
     perfused = None
     own_tree = False  # the tree supplies only the perfused territory
     if variety:
-        lobar = variety.territory in LOBAR_TERRITORIES
-        line = sample_cantlie_line(wide, liver) if lobar else None
-        perfused = territory_mask(wide, variety.territory, liver_image, liver, view, line)
+        view, liver_image, perfused, line = territory_in_field(
+            wide, variety, liver, drawn_view, view, liver_image, collimator.field
+        )
         if variety.territory == "replaced_right_sma" and line is not None:
             # The celiac tree above was still grown so that the anatomy stream, and every
             # draw after it, stays that of the other territories.

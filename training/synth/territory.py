@@ -15,9 +15,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from training.synth.layers import liver_mask
 from training.synth.liver import DIAPHRAGM_X, Liver, rasterize_liver
-from training.synth.variety import LOBAR_TERRITORIES, WHOLE_LIVER_TERRITORIES
+from training.synth.variety import LOBAR_TERRITORIES, WHOLE_LIVER_TERRITORIES, Variety
 from training.synth.view import View
+
+# A perfused territory must cover this share of the exposed field (0.05 %: about 30 pixels
+# at 256 x 256) to leave a liver label after the labelled frames' small motion.
+MIN_FIELD_SHARE = 0.0005
+TERRITORY_REDRAWS = 8
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,35 @@ def territory_mask(
     else:
         raise ValueError(f"unknown territory {territory!r}")
     return liver_image & region
+
+
+def territory_in_field(
+    rng: np.random.Generator,
+    variety: Variety,
+    liver: Liver,
+    drawn_view: View,
+    view: View,
+    liver_image: np.ndarray,
+    field: np.ndarray,
+) -> tuple[View, np.ndarray, np.ndarray | None, CantlieLine | None]:
+    """The view, the liver in image pixels, the perfused territory (None: the whole liver)
+    and Cantlie's line of a broad-mix case whose ``view`` was varied from ``drawn_view``.
+
+    A selective territory that misses the exposed ``field`` (a lobe or segment of a liver
+    partly outside the field or magnified onto its other side) would leave a case without
+    a liver label, which training's reader skips: the liver family's view and the territory
+    are drawn again, up to :data:`TERRITORY_REDRAWS` times, until it shows. A case that
+    shows it at once draws nothing more, so it is what it was before this rule."""
+    for attempt in range(TERRITORY_REDRAWS + 1):
+        if attempt:
+            view = vary_view(rng, drawn_view, liver, variety.liver)
+            liver_image = liver_mask(liver, view, (0.0, 0.0))
+        lobar = variety.territory in LOBAR_TERRITORIES
+        line = sample_cantlie_line(rng, liver) if lobar else None
+        perfused = territory_mask(rng, variety.territory, liver_image, liver, view, line)
+        if perfused is None or (perfused & field).sum() >= MIN_FIELD_SHARE * field.sum():
+            break
+    return view, liver_image, perfused, line
 
 
 def restrict_vessels(index: np.ndarray, liver_image: np.ndarray, perfused: np.ndarray,
