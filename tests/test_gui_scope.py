@@ -106,14 +106,9 @@ def test_the_legend_names_the_key_frame_of_the_masks_on_other_frames(
 def real_analysis():
     if not (weights_dir() / "manifest.json").is_file():
         pytest.skip(f"no shipped weights in {weights_dir()}")
-    import torch  # noqa: F401 - see below
+    from dsaviewer.gui.background.analysis_runner import PipelineAnalyzer
 
-    from dsaviewer.inference.pipeline import analyze
-
-    # torch is imported here, not first inside the analysis worker: an import of torch in a
-    # worker thread while the event loop deletes the previous tests' windows aborted the
-    # process now and then ("pure virtual method called"), in about 1 run in 4.
-    return analyze
+    return PipelineAnalyzer()  # the viewer's own analyzer; torch is first imported in its worker
 
 
 def test_the_real_cardiac_run_opens_with_the_banner(

@@ -30,6 +30,7 @@ from dsaviewer.errors import InputError
 from dsaviewer.gui.annotation.dock import AnnotationDock
 from dsaviewer.gui.annotation.timeline_marks import attach_timeline_marks
 from dsaviewer.gui.background.analysis_runner import AnalysisRunner, AnalyzeFunction
+from dsaviewer.gui.background.garbage import UiThreadGarbageCollection
 from dsaviewer.gui.background.workers import run_in_background, serial_pool
 from dsaviewer.gui.calibration_controls import CalibrationControls
 from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
@@ -76,6 +77,9 @@ class MainWindow(QMainWindow):
         self, settings: QSettings | None = None, analyze: AnalyzeFunction | None = None
     ) -> None:
         super().__init__()
+        # While the window is open, Python's garbage is collected on this (the UI) thread
+        # only: a collection set off in a worker deleted Qt objects under it (garbage.py).
+        self._garbage = UiThreadGarbageCollection(self)
         self.setWindowTitle("DSA Viewer")
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
@@ -382,6 +386,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue(WINDOW_STATE, self.saveState())
         self.settings.sync()
         super().closeEvent(event)
+        self._garbage.stop()
 
     # ----- export -----
     def _export_frame(self) -> None:
