@@ -28,6 +28,7 @@ from training.synth.vessel_walk import (
     side_branches,
     unit,
     walk,
+    walk_to_hilum,
 )
 
 
@@ -65,19 +66,8 @@ def grow_hepatic_tree(
     ``gda_target`` when a bowel blush is to be fed), and the intrahepatic branches."""
     tip = catheter.points[-1]
     trunk_radius = rng.uniform(4.0, 6.0)
-    trunk = walk(
-        rng,
-        start=tip,
-        direction=unit(liver.hilum - tip),
-        radius=trunk_radius,
-        length=float(np.hypot(*(liver.hilum - tip))) * 1.15,
-        flow=flow,
-        start_time=0.0,
-        target=liver.hilum,
-        liver=None,
-        wiggle=0.05,
-        kind="hepatic",
-    )
+    trunk = walk_to_hilum(rng, tip, liver, trunk_radius, 1.15, flow, start_time=0.0,
+                          wiggle=0.05)
     vessels = [trunk]
 
     split = int(len(trunk.points) * rng.uniform(0.15, 0.35))

@@ -28,6 +28,7 @@ from training.synth.vessel_walk import (
     side_branches,
     unit,
     walk,
+    walk_to_hilum,
 )
 
 # World units (0.4 mm): the SMA origin lies 0.8-1.8 cm below the celiac trunk's.
@@ -101,19 +102,8 @@ def _replaced_right_hepatic(
     at = int(len(trunk.points) * rng.uniform(0.02, 0.1))  # the SMA's first 1-2 cm
     start = trunk.points[at]
     radius = float(rng.uniform(3.0, 4.5))
-    artery = walk(
-        rng,
-        start=start,
-        direction=unit(liver.hilum - start),
-        radius=radius,
-        length=float(np.hypot(*(liver.hilum - start))) * 1.6,
-        flow=flow,
-        start_time=float(trunk.arrival[at]),
-        target=liver.hilum,
-        liver=None,
-        wiggle=0.06 * flow.tortuosity,
-        kind="hepatic",
-    )
+    artery = walk_to_hilum(rng, start, liver, radius, 1.6, flow,
+                           start_time=float(trunk.arrival[at]), wiggle=0.06 * flow.tortuosity)
     supplied = territory_points(rng, liver, int(rng.integers(90, 150)))
     right = supplied[line.right_of(supplied)]
     if len(right) < 2:  # a liver (nearly) all left of the line in view: keep some tree

@@ -152,3 +152,30 @@ def unit(vector: np.ndarray) -> np.ndarray:
 def rotate(vector: np.ndarray, angle: float) -> np.ndarray:
     cos, sin = np.cos(angle), np.sin(angle)
     return np.array([cos * vector[0] - sin * vector[1], sin * vector[0] + cos * vector[1]])
+
+
+def walk_to_hilum(
+    rng: np.random.Generator,
+    start: np.ndarray,
+    liver: Liver,
+    radius: float,
+    stretch: float,
+    flow: FlowModel,
+    start_time: float,
+    wiggle: float,
+) -> Vessel:
+    """A hepatic artery from ``start`` to the liver hilum, ``stretch`` times the straight
+    distance long: the common hepatic trunk and a replaced right hepatic artery both run so."""
+    return walk(
+        rng,
+        start=start,
+        direction=unit(liver.hilum - start),
+        radius=radius,
+        length=float(np.hypot(*(liver.hilum - start))) * stretch,
+        flow=flow,
+        start_time=start_time,
+        target=liver.hilum,
+        liver=None,
+        wiggle=wiggle,
+        kind="hepatic",
+    )
