@@ -99,18 +99,19 @@ def place_tumors(
     :data:`SATELLITE_GAP` of its main tumor's edge (the first non-satellite placed); with
     its mass out of view, or no room near it, it is not in the view either."""
     placed: list[Tumor] = []
+    room = _Room(placed, liver, visible)
     for spec in specs:
         radius = spec.diameter / 2.0
         reach = radius * np.sqrt(spec.aspect) * (1.0 + 3.0 * spec.lobulation)
         if spec.satellite:
             mass = next((tumor for tumor in placed if not tumor.spec.satellite), None)
             center = (
-                _centre_near(rng, mass, radius, reach, placed, liver, visible)
+                _centre_near(rng, mass, radius, reach, room)
                 if mass is not None
                 else None
             )
         else:
-            center = _centre_anywhere(rng, radius, reach, placed, liver, visible)
+            center = _centre_anywhere(rng, radius, reach, room)
         if center is None:
             continue  # no room at all in the visible liver: the tumor is not in this view
         outline = blob_polygon(rng, center, radius, spec.aspect, spec.lobulation)
@@ -118,15 +119,20 @@ def place_tumors(
     return placed
 
 
+@dataclass(frozen=True)
+class _Room:
+    """What a new tumor's centre must respect: the tumors placed so far (the list grows),
+    the liver it lies in, and the visible field (``visible(point, margin)``)."""
+
+    placed: list[Tumor]
+    liver: Liver
+    visible: Callable[[np.ndarray, float], bool]
+
+
 def _centre_anywhere(
-    rng: np.random.Generator,
-    radius: float,
-    reach: float,
-    placed: list[Tumor],
-    liver: Liver,
-    visible: Callable[[np.ndarray, float], bool],
+    rng: np.random.Generator, radius: float, reach: float, room: _Room
 ) -> np.ndarray | None:
-    raster = liver.raster
+    raster = room.liver.raster
     for depth_factor, overlap in _PLACEMENT_STEPS:
         rows, cols = np.nonzero(raster.distance >= depth_factor * reach + 2.0)
         if rows.size == 0:
@@ -139,19 +145,13 @@ def _centre_anywhere(
                     raster.origin[1] + (rows[index] + rng.random()) * raster.cell,
                 ]
             )
-            if visible(point, 0.5 * radius) and _clear(point, radius, placed, overlap):
+            if room.visible(point, 0.5 * radius) and _clear(point, radius, room.placed, overlap):
                 return point
     return None
 
 
 def _centre_near(
-    rng: np.random.Generator,
-    mass: Tumor,
-    radius: float,
-    reach: float,
-    placed: list[Tumor],
-    liver: Liver,
-    visible: Callable[[np.ndarray, float], bool],
+    rng: np.random.Generator, mass: Tumor, radius: float, reach: float, room: _Room
 ) -> np.ndarray | None:
     """A satellite's centre: on a ray from the mass's centre, beyond its edge by the
     satellite's reach plus a gap of liver, its edge at most SATELLITE_GAP from the mass's."""
@@ -160,7 +160,7 @@ def _centre_near(
     edge_angles = np.arctan2(offsets[:, 1], offsets[:, 0])
     edge_radii = np.hypot(offsets[:, 0], offsets[:, 1])
     nearest_allowed, farthest_allowed = reach + _MIN_GAP, radius + SATELLITE_GAP
-    others = [tumor for tumor in placed if tumor is not mass]
+    others = [tumor for tumor in room.placed if tumor is not mass]
     for depth_factor, overlap in _PLACEMENT_STEPS:
         for _ in range(_TRIES):
             angle = rng.uniform(-np.pi, np.pi)
@@ -171,9 +171,9 @@ def _centre_near(
             from_edge = -cv2.pointPolygonTest(outline, (float(point[0]), float(point[1])), True)
             if not nearest_allowed <= from_edge <= farthest_allowed:
                 continue
-            if liver.raster.depth(point) < depth_factor * reach + 2.0:
+            if room.liver.raster.depth(point) < depth_factor * reach + 2.0:
                 continue
-            if visible(point, 0.5 * radius) and _clear(point, radius, others, overlap):
+            if room.visible(point, 0.5 * radius) and _clear(point, radius, others, overlap):
                 return point
     return None
 
