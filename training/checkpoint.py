@@ -42,12 +42,31 @@ def load_checkpoint(path: str | Path, kind: str | None = None) -> dict[str, Any]
     InputError names the file when it is missing, unreadable or of another kind.
     """
     source = Path(path)
+    return _checked(_read(source), kind, source)
+
+
+def load_model_checkpoint(path: str | Path, kind: str) -> dict[str, Any]:
+    """A ``kind`` checkpoint, or a weights folder's ``segmentation.pt`` / ``response.pt``
+    (config and state dict) in a checkpoint's shape without a split, so the evaluation
+    commands take shipped weights as they take a ``best.pt``. The file is read once."""
+    source = Path(path)
+    stored = _read(source)
+    if isinstance(stored, dict) and set(stored) == {"config", "state_dict"}:
+        return {"config": stored["config"], "model": stored["state_dict"],
+                "split": {"train": [], "validation": []}}
+    return _checked(stored, kind, source)
+
+
+def _read(source: Path) -> Any:
     if not source.is_file():
         raise InputError("checkpoint file not found", source)
     try:
-        stored = torch.load(source, map_location="cpu", weights_only=True)
+        return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file
         raise InputError(f"not a readable training checkpoint: {error}", source) from error
+
+
+def _checked(stored: Any, kind: str | None, source: Path) -> dict[str, Any]:
     if not isinstance(stored, dict) or stored.get("format") != FORMAT:
         raise InputError(f"not a training checkpoint (no {FORMAT!r} marker)", source)
     if stored.get("format_version") != FORMAT_VERSION:
@@ -106,25 +125,9 @@ def load_trained_model(
     """``(model in eval mode on the CPU, config, stored checkpoint, path)`` of a ``kind``
     checkpoint, its config read with ``read_config`` and its model made with ``build``."""
     source = Path(path)
-    stored = load_checkpoint(source, kind)
+    stored = load_model_checkpoint(source, kind)
     config = read_config(stored["config"], source)
     model = build(config)
     model.load_state_dict(stored["model"])
     return model.eval(), config, stored, source
 
-
-def weights_file_checkpoint(source: str | Path) -> dict[str, Any] | None:
-    """A weights folder's ``segmentation.pt`` or ``response.pt`` (config and state dict) in a
-    training checkpoint's shape, without a split, so the evaluation commands take shipped
-    weights as they take a ``best.pt``; None for anything else."""
-    source = Path(source)
-    if not source.is_file():
-        return None
-    try:
-        stored = torch.load(source, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - load_checkpoint names the problem
-        return None
-    if not isinstance(stored, dict) or set(stored) != {"config", "state_dict"}:
-        return None
-    return {"config": stored["config"], "model": stored["state_dict"],
-            "split": {"train": [], "validation": []}}

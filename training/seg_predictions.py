@@ -29,7 +29,7 @@ from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import sha256_of
 from dsaviewer.io.writers import replace_atomically
 from dsaviewer.models import DSALTDNet, SegmentationConfig, build_segmentation_model
-from training.checkpoint import load_checkpoint, load_trained_model, weights_file_checkpoint
+from training.checkpoint import load_model_checkpoint, load_trained_model
 from training.dataset import CaseRecord
 from training.device import RuntimeOptions, prepare_batch_tensor, prepare_model, select_device
 from training.torch_data import SegmentationDataset
@@ -70,12 +70,6 @@ class TrainedSegmentation:
 def load_trained_segmentation(path: str | Path) -> TrainedSegmentation:
     """The model of a segmentation ``best.pt`` / ``last.pt`` or of a weights folder's
     ``segmentation.pt``, on the CPU, in eval mode."""
-    shipped = weights_file_checkpoint(Path(path))
-    if shipped is not None:
-        config = SegmentationConfig.from_dict(shipped["config"], path)
-        model = build_segmentation_model(config)
-        model.load_state_dict(shipped["model"])
-        return TrainedSegmentation(model.eval(), config, shipped, Path(path))
     return TrainedSegmentation(*load_trained_model(path, "segmentation",
                                                    SegmentationConfig.from_dict,
                                                    build_segmentation_model))
@@ -203,8 +197,7 @@ def response_input_masks(
         raise InputError("give at least one segmentation checkpoint, or use ground-truth masks",
                          "segmentation checkpoint")
     paths = [Path(path) for path in checkpoints]
-    held_out = {path: set((weights_file_checkpoint(path)
-                           or load_checkpoint(path, "segmentation"))["split"]["validation"])
+    held_out = {path: set(load_model_checkpoint(path, "segmentation")["split"]["validation"])
                 for path in paths}
     assigned: dict[Path, list[CaseRecord]] = {path: [] for path in paths}
     for record in records:

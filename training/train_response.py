@@ -38,7 +38,7 @@ from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import Provenance, read_manifest
 from dsaviewer.inference.weights import write_weights
 from dsaviewer.models import ResponseConfig, ResponseNet, build_response_model, response_image
-from training.checkpoint import load_checkpoint, load_trained_model, weights_file_checkpoint
+from training.checkpoint import load_checkpoint, load_trained_model
 from training.dataset import CaseRecord
 from training.device import RuntimeOptions, prepare_model, select_device
 from training.loop import (
@@ -283,20 +283,17 @@ def load_trained_response(path: str | Path) -> TrainedResponse:
     """The model of a response ``best.pt`` / ``last.pt`` or of a weights folder's
     ``response.pt``, on the CPU, in eval mode. A weights folder's model reads the masks of
     the segmentation model beside it, at the threshold its manifest ships."""
-    shipped = weights_file_checkpoint(path)
-    if shipped is None:
-        return TrainedResponse(*load_trained_model(path, KIND, ResponseConfig.from_dict,
-                                                   build_response_model))
-    folder = Path(path).parent
+    trained = TrainedResponse(*load_trained_model(path, KIND, ResponseConfig.from_dict,
+                                                  build_response_model))
+    if "options" in trained.stored:
+        return trained
+    folder = trained.path.parent  # a weights folder's file: its manifest says the rest
     manifest = read_manifest(folder)
     if manifest.response is None:
         raise InputError("its manifest has no response model", folder)
-    config = ResponseConfig.from_dict(shipped["config"], path)
-    model = build_response_model(config)
-    model.load_state_dict(shipped["model"])
-    shipped["options"] = {"masks": PREDICTED, "threshold": manifest.response.threshold}
-    shipped["segmentation_checkpoint"] = str(folder / manifest.segmentation.file)
-    return TrainedResponse(model.eval(), config, shipped, Path(path))
+    stored = {**trained.stored, "segmentation_checkpoint": str(folder / manifest.segmentation.file),
+              "options": {"masks": PREDICTED, "threshold": manifest.response.threshold}}
+    return dataclasses.replace(trained, stored=stored)
 
 
 def response_probabilities(
