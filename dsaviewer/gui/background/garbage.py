@@ -15,6 +15,7 @@ a timer on the UI thread collects a generation whenever automatic collection wou
 from __future__ import annotations
 
 import gc
+import sys
 
 from PySide6.QtCore import QObject, QTimer
 
@@ -25,6 +26,7 @@ _active = 0  # active instances (windows)
 _enabled_before = True
 _young_collections = 0  # middle-generation collections since a full one was last considered
 _survivors = 0  # objects in the oldest generation after the last full collection
+_backend_frozen = False  # the inference backend's objects are out of the collections
 
 
 class UiThreadGarbageCollection:
@@ -53,12 +55,13 @@ class UiThreadGarbageCollection:
         self._release()
 
     def _release(self) -> None:
-        global _active
+        global _active, _backend_frozen
         if self._active:
             self._active = False
             _active -= 1
             if _active == 0:
                 gc.unfreeze()
+                _backend_frozen = False
                 if _enabled_before:
                     gc.enable()
 
@@ -68,8 +71,9 @@ def collect_due_generation() -> None:
     nothing until the youngest generation's count passes its threshold; then the middle
     generation too once it is due, and every generation only once the objects that reached
     the oldest since its last collection number a quarter of those it kept then. A full
-    collection of torch's and the viewer's ~300,000 objects holds the UI thread 0.1-0.2 s;
-    it must stay rare."""
+    collection of torch's and the viewer's ~300,000 objects holds the UI thread 0.1-0.2 s:
+    it must stay rare, and what exists before the window and the backend once loaded are
+    frozen out of it."""
     global _young_collections, _survivors
     counts, thresholds = gc.get_count(), gc.get_threshold()
     if counts[0] <= thresholds[0]:
@@ -82,10 +86,19 @@ def collect_due_generation() -> None:
         _young_collections = 0
         if len(gc.get_objects(2)) - _survivors > _survivors // 4:
             gc.collect(2)
-            # The survivors of a full collection (torch's objects after its first import in
-            # the worker, above all) join the frozen ones: the next full collection scans
-            # only what came after, instead of holding the UI thread 0.1-0.2 s again.
-            gc.freeze()
-            _survivors = 0
+            _freeze_the_backend_once()
+            _survivors = len(gc.get_objects(2))
             return
     gc.collect(1)
+
+
+def _freeze_the_backend_once() -> None:
+    """Once torch or ONNX Runtime is loaded (in the analysis worker, on the first analysis),
+    freeze what survives: its ~300,000 long-lived objects then stay out of every later full
+    collection, which would otherwise hold the UI thread 0.1-0.2 s each time. Only once, not
+    after every full collection: cyclic garbage among frozen objects is never freed while a
+    window is open, and a session opens many cases."""
+    global _backend_frozen
+    if not _backend_frozen and ("torch" in sys.modules or "onnxruntime" in sys.modules):
+        gc.freeze()
+        _backend_frozen = True
