@@ -22,7 +22,7 @@ from training.families import (
     training_cases,
 )
 from training.synth import generate_case, write_dataset
-from training.synth.options import broad_options
+from training.synth.options import SynthOptions, broad_options
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "resources" / "weights" / "segmentation.pt"
 OPTIONS = broad_options(sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),))
@@ -142,7 +142,7 @@ def test_a_held_out_run_never_sees_the_held_out_cases_and_starts_from_weights(da
 
 def test_a_run_trains_on_several_dataset_folders_together(dataset, tmp_path):
     default_mix = tmp_path / "default"
-    write_dataset(default_mix, n=2, seed=10, options=OPTIONS.__class__(
+    write_dataset(default_mix, n=2, seed=10, options=SynthOptions(
         sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),)), workers=1)
     out = tmp_path / "run"
     code = training_main([
