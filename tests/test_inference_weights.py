@@ -120,6 +120,22 @@ def test_bad_manifest_values_are_named(tmp_path) -> None:
         read_manifest(tmp_path)
 
 
+@pytest.mark.parametrize("calibration", [{"slope": 0, "intercept": 0.1}, {"slope": 1.0},
+                                         [1.0, 0.0], {"slope": "1", "intercept": 0}])
+def test_a_bad_response_calibration_is_named(tmp_path, calibration) -> None:
+    write_tiny_weights(tmp_path)
+    _edit_manifest(tmp_path, lambda doc: doc["response"].update(calibration=calibration))
+    with pytest.raises(WeightsError, match=r"response\.calibration must be"):
+        load_weights(tmp_path)
+
+
+def test_a_response_calibration_is_read_back(tmp_path) -> None:
+    write_tiny_weights(tmp_path)
+    _edit_manifest(tmp_path, lambda doc: doc["response"].update(
+        calibration={"slope": 0.8, "intercept": -0.2}))
+    assert load_weights(tmp_path).manifest.response.calibration == (0.8, -0.2)
+
+
 def test_write_weights_refuses_a_response_model_without_threshold(tmp_path) -> None:
     config = tiny_config()
     with pytest.raises(ValueError, match="both the response model and its config"):

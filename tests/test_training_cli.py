@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dsaviewer.inference.weights import load_weights
@@ -89,6 +90,44 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
     assert report["evaluations"][0]["metrics"]["bayes_auc"]["estimate"] > 0.5
     assert report["evaluations"][0]["threshold"] == weights.threshold  # each model's own
     assert (out / "roc.png").stat().st_size > 0 and (out / "calibration.png").is_file()
+
+    _check_calibrate_response(dataset, tmp_path / "pred" / "weights", tmp_path)
+
+
+def _check_calibrate_response(dataset: Path, weights_dir: Path, tmp_path: Path) -> None:
+    """calibrate-response writes a calibrated copy; the program shows the calibrated
+    probability in both backends, and every call stays what it was."""
+    from dsaviewer.core.probability_calibration import platt
+    from dsaviewer.inference.backend import load_backend
+    from dsaviewer.inference.manifest import read_manifest
+    from training.export_onnx import export_onnx
+
+    export_onnx(weights_dir)
+    before = read_manifest(weights_dir)
+    out = tmp_path / "calibrated"
+    assert main(["calibrate-response", str(out), str(dataset), "--checkpoint",
+                 str(weights_dir / "response.pt"), *FAST[:4]]) == 0
+    assert read_manifest(weights_dir) == before  # the given folder is left as it was
+    after = read_manifest(out)
+    slope, intercept = after.response.calibration
+    assert slope > 0
+    assert after.response.threshold == pytest.approx(
+        platt(before.response.threshold, slope, intercept))
+    record = after.provenance.evaluation["response_calibration"]
+    assert record["cases"] == 12 and record["ece_after_on_calibration_data"] <= record[
+        "ece_before"] + 1e-9
+    rng = np.random.default_rng(0)
+    key_frame, tumor = rng.random((2, 64, 64), dtype=np.float32)
+    clinical = np.zeros(after.response.config["clinical_features"], np.float32)
+    for backend in ("torch", "onnx"):
+        raw = load_backend(weights_dir, backend, "cpu")
+        calibrated = load_backend(out, backend, "cpu")
+        model_probability = raw.predict_response(key_frame, tumor, clinical)
+        assert calibrated.response.shown_probability(model_probability) == pytest.approx(
+            platt(model_probability, slope, intercept))
+        assert raw.response.shown_probability(model_probability) == model_probability
+    assert main(["calibrate-response", str(out), str(dataset), "--checkpoint",
+                 str(weights_dir / "response.pt"), *FAST[:4]]) == 2  # OUT is not overwritten
 
 
 def test_ablation_trains_each_row_once(dataset: Path, tmp_path: Path) -> None:

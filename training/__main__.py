@@ -18,6 +18,7 @@ COMMANDS = {
     "train-response": "training.cli_train_response",
     "evaluate-seg": "training.cli_evaluate_seg",
     "evaluate-response": "training.cli_evaluate_response",
+    "calibrate-response": "training.calibrate_response",
     "ablation": "training.cli_ablation",
     "fine-tune": "training.cli_fine_tune",
     "synth-figure": "training.synth.figure",

@@ -34,6 +34,7 @@ from dsaviewer.core.metrics_classification import (
     roc_auc,
     youden_threshold,
 )
+from dsaviewer.core.probability_calibration import platt
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import Provenance, read_manifest
 from dsaviewer.inference.weights import write_weights
@@ -292,7 +293,8 @@ def load_trained_response(path: str | Path) -> TrainedResponse:
     if manifest.response is None:
         raise InputError("its manifest has no response model", folder)
     stored = {**trained.stored, "segmentation_checkpoint": str(folder / manifest.segmentation.file),
-              "options": {"masks": PREDICTED, "threshold": manifest.response.threshold}}
+              "options": {"masks": PREDICTED, "threshold": manifest.response.threshold},
+              "calibration": manifest.response.calibration}
     return dataclasses.replace(trained, stored=stored)
 
 
@@ -303,7 +305,9 @@ def response_probabilities(
     runtime: RuntimeOptions | None = None,
     batch_size: int = 16,
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """``(case ids, labels, probabilities)`` of the records with a known response, float32."""
+    """``(case ids, labels, probabilities)`` of the records with a known response, float32;
+    the probabilities through the calibration of the weights folder the model came from, if
+    any (what the program shows)."""
     runtime = runtime or RuntimeOptions()
     device = select_device(runtime.device)
     channels_last = runtime.use_channels_last(device)
@@ -313,6 +317,9 @@ def response_probabilities(
         labels, probabilities = predict_probabilities(
             model, dataset, batch_preparer(device, channels_last),
             trained.config.clinical_features > 0, batch_size)
+    calibration = trained.stored.get("calibration")
+    if calibration is not None:
+        probabilities = platt(probabilities, *calibration).astype(np.float32)
     return [dataset.case_id(i) for i in range(len(dataset))], labels, probabilities
 
 

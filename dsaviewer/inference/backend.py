@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from dsaviewer.core.clinical_features import clinical_feature_vector
+from dsaviewer.core.probability_calibration import IDENTITY, platt
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import WeightsError
 from dsaviewer.io.clinical import ClinicalVariables
@@ -33,7 +34,12 @@ class SegmentationSpec:
 @dataclass(frozen=True)
 class ResponseSpec:
     clinical_features: int  # width of the clinical vector; 0 for an image-only model
-    threshold: float  # the operating point stored with the weights
+    threshold: float  # the operating point stored with the weights (on the shown probability)
+    calibration: tuple[float, float] = IDENTITY  # Platt slope, intercept on the model's logit
+
+    def shown_probability(self, model_probability: float) -> float:
+        """The probability people see: the model's, through the weights' calibration."""
+        return float(platt(model_probability, *self.calibration))
 
 
 @dataclass(frozen=True)

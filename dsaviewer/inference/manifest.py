@@ -69,8 +69,12 @@ class ModelEntry:
     file: str
     sha256: str
     config: dict[str, Any]
-    threshold: float | None = None  # the response model's operating point
+    threshold: float | None = None  # the response model's operating point, on the shown
+    # probability (the calibrated one when ``calibration`` is set)
     onnx: OnnxEntry | None = None
+    # Platt (slope, intercept) on the response model's logit (python -m training
+    # calibrate-response); None: its probabilities are shown as they come out.
+    calibration: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -205,6 +209,9 @@ def _entry_dict(entry: ModelEntry) -> dict[str, Any]:
         result["onnx"] = {
             "file": entry.onnx.file, "sha256": entry.onnx.sha256, "opset": entry.onnx.opset
         }
+    if entry.calibration is not None:
+        result["calibration"] = {"slope": entry.calibration[0],
+                                 "intercept": entry.calibration[1]}
     return result
 
 
@@ -242,7 +249,22 @@ def _model_entry(
             sha256=_text(onnx, "sha256", f"{role}.onnx", path),
             opset=int(onnx.get("opset", 0)),
         )
-    return ModelEntry(file=file, sha256=sha256, config=config, threshold=threshold, onnx=onnx)
+    calibration = _calibration(entry.get("calibration"), role, path)
+    return ModelEntry(file=file, sha256=sha256, config=config, threshold=threshold, onnx=onnx,
+                      calibration=calibration)
+
+
+def _calibration(value: Any, role: str, path: Path) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    numbers = (value.get("slope"), value.get("intercept")) if isinstance(value, dict) else ()
+    if len(numbers) != 2 or not all(
+        isinstance(n, int | float) and not isinstance(n, bool) and math.isfinite(n)
+        for n in numbers
+    ) or numbers[0] <= 0:
+        raise WeightsError(f"{role}.calibration must be {{\"slope\": > 0, \"intercept\": "
+                           f"number}}, not {value!r}", path)
+    return float(numbers[0]), float(numbers[1])
 
 
 def _text(entry: Mapping[str, Any], key: str, where: str, path: Path) -> str:

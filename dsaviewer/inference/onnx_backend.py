@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from dsaviewer.core.probability_calibration import IDENTITY
 from dsaviewer.errors import InputError
 from dsaviewer.inference.backend import ResponseSpec, SegmentationMaps, SegmentationSpec
 from dsaviewer.inference.manifest import (
@@ -56,6 +57,7 @@ class OnnxBackend:
             self._respond = self._session(manifest.response, RESPONSE, providers)
             self.response = ResponseSpec(
                 threshold=float(manifest.response.threshold),
+                calibration=manifest.response.calibration or IDENTITY,
                 **_spec(self._respond, RESPONSE, self.weights_dir),
             )
         self.device = _describe(self._segment.get_providers()[0], providers)
@@ -159,7 +161,8 @@ def _spec(session: Any, role: str, folder: Path) -> dict[str, Any]:
             folder,
         ) from error
     fields = SegmentationSpec if role == SEGMENTATION else ResponseSpec
-    wanted = [name for name in fields.__dataclass_fields__ if name != "threshold"]
+    wanted = [name for name in fields.__dataclass_fields__
+              if name not in ("threshold", "calibration")]  # from the manifest, not the graph
     if not isinstance(spec, dict) or sorted(spec) != sorted(wanted):
         raise WeightsError(f"the {role} ONNX graph's metadata is {spec!r}", folder)
     return spec

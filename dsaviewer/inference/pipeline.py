@@ -331,7 +331,8 @@ def _predict_response(
         clinical = clinical_input(variables)
         if len(missing) < len(dataclasses.fields(variables)):
             inputs += ("clinical",)
-    probability = models.predict_response(key_frame, tumor.astype(np.float32), clinical)
+    probability = spec.shown_probability(
+        models.predict_response(key_frame, tumor.astype(np.float32), clinical))
     return ResponsePrediction(
         probability=probability,
         threshold=spec.threshold,

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dsaviewer.core.probability_calibration import IDENTITY
 from dsaviewer.inference.backend import ResponseSpec, SegmentationMaps, SegmentationSpec
 from dsaviewer.inference.device import describe_torch_device, resolve_torch_device
 from dsaviewer.inference.probability_modules import (
@@ -46,6 +47,7 @@ class TorchBackend:
             self.response = ResponseSpec(
                 clinical_features=weights.response.clinical_features,
                 threshold=float(weights.threshold),
+                calibration=weights.manifest.response.calibration or IDENTITY,
             )
             self._respond = self._prepared(ResponseProbability(weights.response))
 
