@@ -92,6 +92,22 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
     assert (out / "roc.png").stat().st_size > 0 and (out / "calibration.png").is_file()
 
     _check_calibrate_response(dataset, tmp_path / "pred" / "weights", tmp_path)
+    _check_combine_weights(seg_run / "weights", tmp_path / "pred" / "weights", tmp_path)
+
+
+def _check_combine_weights(segmentation: Path, response: Path, tmp_path: Path) -> None:
+    from dsaviewer.inference.manifest import read_manifest
+
+    out = tmp_path / "combined"
+    assert main(["combine-weights", str(out), "--segmentation", str(segmentation),
+                 "--response", str(response)]) == 0
+    combined, seg, resp = (read_manifest(folder) for folder in (out, segmentation, response))
+    assert combined.segmentation.sha256 == seg.segmentation.sha256
+    assert combined.response.sha256 == resp.response.sha256
+    assert combined.response.threshold == resp.response.threshold
+    assert combined.provenance.evaluation["response_model_from"] == str(response)
+    assert main(["combine-weights", str(out), "--segmentation", str(segmentation),
+                 "--response", str(segmentation)]) == 2  # OUT exists; and no response there
 
 
 def _check_calibrate_response(dataset: Path, weights_dir: Path, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ COMMANDS = {
     "evaluate-seg": "training.cli_evaluate_seg",
     "evaluate-response": "training.cli_evaluate_response",
     "calibrate-response": "training.calibrate_response",
+    "combine-weights": "training.combine_weights",
     "ablation": "training.cli_ablation",
     "fine-tune": "training.cli_fine_tune",
     "synth-figure": "training.synth.figure",
