@@ -38,6 +38,12 @@ def weights_dir() -> Path:
     return resources_dir() / "weights"
 
 
+def scope_dir() -> Path:
+    """The scope classifier (``dsaviewer.inference.scope_score``), apart from the weights: it
+    stays the same whichever segmentation weights analyse a run."""
+    return resources_dir() / "scope"
+
+
 def user_data_dir() -> Path:
     """The per-user folder for what the program writes on its own (not the user's cases):
     :func:`dsaviewer.io.user_data.user_data_folder`."""

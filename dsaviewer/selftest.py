@@ -114,6 +114,7 @@ def _run_checks(report: SelftestReport, scratch: Path, weights: Path | None,
     viewer = _start_window(report, scratch, folder, device)  # first: its time is the program's
     try:
         manifest = _check_weights(report, folder)
+        _check_scope_classifier(report)
         _guarded(report, "DICOM decoder check", lambda: _check_dicom_decoders(report, scratch))
         case = demo_working_copy(scratch)
         if manifest is None:
@@ -154,6 +155,19 @@ def _check_weights(report: SelftestReport, folder: Path) -> WeightsManifest | No
     report.check("weights present", True,
                  f"{folder}, {state}, created {manifest.created or 'at an unknown time'}")
     return manifest
+
+
+def _check_scope_classifier(report: SelftestReport) -> None:
+    """The scope classifier every analysis reads (resources/scope), intact and loadable."""
+    from dsaviewer.inference.scope_score import scope_classifier
+
+    try:
+        classifier = scope_classifier()
+    except Exception as error:  # noqa: BLE001 - WeightsError or an unreadable folder
+        report.check("scope classifier present", False, str(error))
+        return
+    report.check("scope classifier present", True,
+                 f"{classifier.folder}, threshold {classifier.threshold:.2f}")
 
 
 def _check_analysis(report: SelftestReport, viewer: SelftestWindow, case: Path,

@@ -76,6 +76,7 @@ def test_the_cpu_bundle_holds_what_the_viewer_needs_and_nothing_else(bundle: Pat
     for distribution in ("pylibjpeg_libjpeg", "pylibjpeg_openjpeg"):
         assert list(internal.glob(f"{distribution}-*.dist-info/entry_points.txt")), distribution
     assert (internal / "resources" / "icons" / "dsaviewer.png").is_file()
+    assert (internal / "resources" / "scope" / "scope.onnx").is_file()
     demo = internal / "resources" / "demo"
     assert sorted(path.name for path in demo.iterdir()) == sorted(
         path.name for path in (PROJECT_ROOT / "resources" / "demo").iterdir())

@@ -55,7 +55,7 @@ def test_selftest_passes_on_the_demo_and_reports_what_it_ran_on(weights, tmp_pat
     assert "UNTRAINED" in report
     for check in ("tumor overlay on its pixels: 0 of", "liver overlay on its pixels: 0 of",
                   "response probability in [0, 1]", "JPEG 2000 DICOM round trip",
-                  "key frame in range"):
+                  "key frame in range", "scope classifier present"):
         assert _lines(report, f"PASS  {check}"), check
     # Untrained weights: what depends on training is reported, not judged.
     assert _lines(report, "SKIP  liver Dice")

@@ -35,6 +35,7 @@ from dsaviewer.core.preprocess import (
     mask_to_model,
     to_model,
 )
+from dsaviewer.core.scope_input import scope_input
 from dsaviewer.core.subtraction import subtract_mask
 from dsaviewer.errors import DSAViewerError, InputError
 from dsaviewer.inference.backend import (
@@ -43,9 +44,9 @@ from dsaviewer.inference.backend import (
     clinical_input,
     load_backend,
 )
-from dsaviewer.inference.results import AnalysisResult, ResponsePrediction, ScopeDecision
+from dsaviewer.inference.results import AnalysisResult, ResponsePrediction
 from dsaviewer.inference.scope import decide, file_scope, mask_frames, needs_subtraction
-from dsaviewer.inference.scope_score import scope_features, scope_score, threshold
+from dsaviewer.inference.scope_score import scope_classifier
 from dsaviewer.inference.weights_library import weights_display_name
 from dsaviewer.io.clinical import ClinicalVariables, parse_clinical
 from dsaviewer.io.video import Video, load_video
@@ -157,7 +158,9 @@ def analyze(
         stack = temporal_stack(frames_model, index, spec.n_frames)
         maps = models.segment(stack, temporal_channel(spec.temporal, frames_model, index))
     with stages("scope"):
-        scope = _scope(file_reasons, frames_model, index, maps, geometry)
+        classifier = scope_classifier()
+        score = classifier.score(scope_input(frames_model, index, geometry.outside))
+        scope = decide(file_reasons, score, classifier.threshold)
     with stages("postprocess"):
         tumor_probability, liver_probability = _maps_on_frame(maps, geometry)
         tumor_mask, liver_mask = postprocess_masks(
@@ -273,19 +276,13 @@ def _geometry(video: Video, size: int) -> ModelGeometry:
     return geometry
 
 
-def _scope(
-    file_reasons: list[str],
-    frames_model: np.ndarray,
-    index: int,
-    maps: SegmentationMaps,
-    geometry: ModelGeometry,
-) -> ScopeDecision:
-    """The file's reasons plus the image score; weights without a liver network give no
-    score (the score reads the liver mask)."""
-    if maps.liver is None:
-        return decide(file_reasons, None, threshold())
-    features = scope_features(frames_model, index, maps.liver, maps.tumor, geometry.outside)
-    return decide(file_reasons, scope_score(features), threshold(), tuple(features.tolist()))
+def scope_maps(video: Video, image_size: int = 256) -> np.ndarray:
+    """What the scope classifier reads of ``video`` at its automatic key frame, prepared as
+    :func:`analyze` prepares it (for fitting and evaluating the classifier). InputError as
+    :func:`analyze` raises it for a run it cannot read."""
+    geometry = _geometry(video, image_size)
+    index = select_key_frame(video.frames, field=geometry.field).index
+    return scope_input(to_model(video.frames, geometry), index, geometry.outside)
 
 
 def _checked_key_frame(key_frame: int, video: Video) -> int:

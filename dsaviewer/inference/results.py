@@ -47,7 +47,6 @@ class ScopeDecision:
     in_scope: bool
     score: float | None  # 0..1: how much the image looks like a hepatic DSA run; None: not scored
     reasons: tuple[str, ...] = ()  # why it is out of scope, in words a clinician reads
-    features: tuple[float, ...] = ()  # what the score was computed from (scope_score.FEATURES)
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,6 @@ def decide(
     file_reasons: list[str],
     score: float | None,
     threshold: float,
-    features: tuple[float, ...] = (),
 ) -> ScopeDecision:
     """The case's scope: out of scope when the file or the image score says so."""
     reasons = list(file_reasons)
@@ -141,7 +140,7 @@ def decide(
             f"{score:.2f}, below {threshold:.2f})"
         )
     return ScopeDecision(
-        in_scope=not reasons, score=score, reasons=tuple(reasons), features=features
+        in_scope=not reasons, score=score, reasons=tuple(reasons)
     )
 
 

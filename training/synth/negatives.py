@@ -27,6 +27,7 @@ from training.synth.vessel_walk import MIN_RADIUS, Vessel
 from training.synth.view import WORLD_HEIGHT, WORLD_WIDTH, View
 
 ANGIOGRAPHIC_KINDS = ("coronary", "cerebral", "peripheral", "renal")
+UNSUBTRACTED = "unsubtracted"  # a liver run never subtracted (training.synth.negatives_native)
 SIZES = ((512, 512), (1021, 788), (1024, 1024))
 
 
@@ -94,9 +95,10 @@ def generate_negative(
 ) -> NegativeRun:
     """Run ``index`` of kind ``kind`` drawn with ``seed`` (the same whatever else is drawn);
     ``size`` (width, height) instead of a drawn one, e.g. small runs for tests."""
+    from training.synth.negatives_native import unsubtracted_run
     from training.synth.negatives_other import OTHER_KINDS, other_run
 
-    kinds = ANGIOGRAPHIC_KINDS + OTHER_KINDS
+    kinds = ANGIOGRAPHIC_KINDS + OTHER_KINDS + (UNSUBTRACTED,)  # new kinds go last: seeds stay
     if kind not in kinds:
         raise ValueError(f"kind must be one of {kinds}, not {kind!r}")
     rng = np.random.default_rng(np.random.SeedSequence([seed, index, kinds.index(kind), 13]))
@@ -106,6 +108,9 @@ def generate_negative(
     count = int(rng.integers(20, 31))
     if kind in OTHER_KINDS:
         frames, fps = other_run(kind, rng, width, height, count)
+        return NegativeRun(kind, frames, fps)
+    if kind == UNSUBTRACTED:
+        frames, fps = unsubtracted_run(rng, width, height, count)
         return NegativeRun(kind, frames, fps)
     view = View(width, height, width / WORLD_WIDTH, (WORLD_WIDTH / 2, WORLD_HEIGHT / 2), 1.0)
     fps = float(rng.uniform(*_FPS[kind]))

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 from dsaviewer.io.writers import write_avi
-from training.synth.negatives import ANGIOGRAPHIC_KINDS, generate_negative
+from training.synth.negatives import ANGIOGRAPHIC_KINDS, UNSUBTRACTED, generate_negative
 from training.synth.negatives_other import OTHER_KINDS
 
-KINDS = ANGIOGRAPHIC_KINDS + OTHER_KINDS
+KINDS = ANGIOGRAPHIC_KINDS + OTHER_KINDS + (UNSUBTRACTED,)
 KINDS_FILE = "kinds.csv"
 
 
