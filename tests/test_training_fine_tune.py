@@ -126,6 +126,26 @@ def test_without_responses_the_threshold_is_left_as_it_was(
     assert weights.threshold == read_manifest(base).response.threshold
 
 
+def test_a_calibrated_base_keeps_its_calibration(dataset: Path, base: Path,
+                                                 tmp_path: Path) -> None:
+    """The response model is the base's, so is its calibration; the threshold stays on the
+    calibrated scale the program shows."""
+    import dataclasses
+
+    from dsaviewer.inference.manifest import write_manifest
+
+    calibrated = Path(shutil.copytree(base, tmp_path / "calibrated"))
+    manifest = read_manifest(calibrated)
+    write_manifest(calibrated, dataclasses.replace(manifest, response=dataclasses.replace(
+        manifest.response, calibration=(0.7, -0.3))))
+    out = tmp_path / "run"
+    assert main(["fine-tune", str(dataset), str(out), "--from", str(calibrated), "--minutes",
+                 "1", *FAST]) == 0
+    tuned = read_manifest(out / "weights")
+    assert tuned.response.calibration == (0.7, -0.3)
+    assert load_backend(out / "weights", "onnx", "cpu").response.calibration == (0.7, -0.3)
+
+
 def test_a_corrupt_weights_folder_is_refused(
     dataset: Path, tuned: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -26,7 +26,7 @@ import copy
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ import torch
 
 from dsaviewer.core.metrics_classification import roc_auc, youden_threshold
 from dsaviewer.errors import InputError
-from dsaviewer.inference.manifest import MANIFEST_NAME, Provenance, sha256_of
+from dsaviewer.inference.manifest import MANIFEST_NAME, Provenance, sha256_of, write_manifest
 from dsaviewer.inference.weights import LoadedWeights, load_weights, write_weights
 from training.checkpoint import load_checkpoint
 from training.dataset import CaseRecord
@@ -238,8 +238,13 @@ def fine_tune(
             "response_threshold": threshold_note,
         },
     )
-    write_weights(folder, model, config, base.response, base.response_config, threshold,
-                  provenance)
+    written = write_weights(folder, model, config, base.response, base.response_config,
+                            threshold, provenance)
+    if written.response is not None and base.manifest.response.calibration is not None:
+        # The response model is the base's: so is its calibration, and the threshold (kept or
+        # chosen on calibrated probabilities) is on that scale.
+        write_manifest(folder, replace(written, response=replace(
+            written.response, calibration=base.manifest.response.calibration)))
     export_onnx(folder)
     log(f"weights written to {folder} in {(time.monotonic() - started) / 60:.1f} min")
     return FineTuneResult(folder, split, before, after, trained.stop_reason, threshold_note)
@@ -266,7 +271,8 @@ def _response_threshold(
         known, runtime)
     masks = {case_id: p.masks(postprocess=True)[0].astype(np.float32)
              for case_id, p in predictions.items()}
-    response = TrainedResponse(base.response, base.response_config, {"options": {}},
+    response = TrainedResponse(base.response, base.response_config,
+                               {"options": {}, "calibration": base.manifest.response.calibration},
                                base.directory)
     _, truth, probabilities = response_probabilities(response, known, masks, runtime)
     chosen = float(np.clip(youden_threshold(truth, probabilities), 0.0, 1.0))
