@@ -1,5 +1,4 @@
-"""The weights the viewer ships, and the candidate kept beside them
-(resources/candidates/, not packaged): intact, loadable as tensors only, and trained."""
+"""The weights the viewer ships: intact, loadable as tensors only, trained, calibrated."""
 
 from __future__ import annotations
 
@@ -19,12 +18,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-CANDIDATE = weights_dir().parent / "candidates" / "v4-broad"
-FOLDERS = pytest.mark.parametrize("folder", [weights_dir(), CANDIDATE], ids=["shipped", "v4-broad"])
-
-
-@FOLDERS
-def test_every_shipped_file_matches_its_manifest_checksum(folder):
+def test_every_shipped_file_matches_its_manifest_checksum():
+    folder = weights_dir()
     manifest = read_manifest(folder)
     for entry in manifest.entries().values():
         assert sha256_of(folder / entry.file) == entry.sha256
@@ -39,19 +34,19 @@ def test_shipped_weights_load_as_the_architecture_the_manifest_names():
     loaded = load_weights(weights_dir())
     assert loaded.segmentation_config.temporal == "tdl" and loaded.segmentation_config.use_lrs
     assert loaded.response is not None and 0.0 < loaded.threshold < 1.0
+    slope, _ = loaded.manifest.response.calibration  # fitted by calibrate-response
+    assert slope > 0
 
 
-@FOLDERS
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
-def test_shipped_weights_segment_the_demo_case(folder, backend):
+def test_shipped_weights_segment_the_demo_case(backend):
     """Trained weights find the demo's liver and tumors; random ones would not."""
     case = open_case(demo_case_dir())
     key_frame = next(i for i, p in case.label_files.items() if read_labelme(p).is_key_frame)
     truth = read_labelme(case.label_files[key_frame]).masks
     result = analyze(case.root, key_frame=key_frame, key_frame_source="labels",
-                     weights=folder, backend=backend)
+                     weights=weights_dir(), backend=backend)
     assert dice(result.liver_mask, truth["liver"]) > 0.9
     assert dice(result.tumor_mask, truth["tumor"]) > 0.7
-    if folder == weights_dir():  # the candidate is a segmentation-only build
-        assert 0.0 <= result.prediction.probability <= 1.0
+    assert 0.0 <= result.prediction.probability <= 1.0
     assert np.isfinite(result.tumor_probability).all()
