@@ -132,6 +132,20 @@ def test_the_real_cardiac_run_is_analysed_but_out_of_scope(
     assert "scope" in result.timings_ms
 
 
+@pytest.mark.parametrize("name", [XA_FILE, US_FILE])
+def test_real_non_liver_runs_are_flagged_by_the_image_alone(
+    shared_dicom_dir: Path, shipped_models, name: str
+) -> None:
+    """As an AVI would arrive, without a word of metadata: the image classifier alone puts
+    the native cardiac run and the echo outside the scope."""
+    import dataclasses
+
+    video = dataclasses.replace(load_video(shared_dicom_dir / name), metadata={})
+    scope = analyze(video, weights=shipped_models).scope
+    assert not scope.in_scope
+    assert scope.reasons == (next(r for r in scope.reasons if "does not look like a liver" in r),)
+
+
 def test_cli_refuses_flags_and_goes_on_with_the_batch(
     shared_dicom_dir: Path, tmp_path: Path, capsys
 ) -> None:
