@@ -148,3 +148,19 @@ def test_fit_scope_then_evaluate_scope(tiny_runs: tuple[Path, Path], tmp_path: P
         "liver": 8, "renal": 4, "coronary": 4}
     assert report["scope_ms"]["median"] > 0
     assert (report_dir / "scope-reliability.png").stat().st_size > 0
+
+
+def test_the_inputs_cache_is_read_again_when_the_folder_changed(
+    tiny_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from training.scope_inputs import folder_inputs
+    from training.synth.negatives_cli import read_kinds
+
+    negatives = Path(shutil.copytree(tiny_runs[1], tmp_path / "negatives"))
+    cache = tmp_path / "cache"
+    assert len(folder_inputs(negatives, cache, read_kinds(negatives)).case_ids) == 8
+    shutil.rmtree(negatives / "renal_s9_00003")
+    kinds = read_kinds(negatives)
+    del kinds["renal_s9_00003"]
+    assert len(folder_inputs(negatives, cache, kinds).case_ids) == 7  # not the cached 8
+

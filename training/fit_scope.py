@@ -34,6 +34,7 @@ from dsaviewer.core.scope_input import SCOPE_CHANNELS, SCOPE_INPUT_SIZE
 from dsaviewer.inference.manifest import sha256_of
 from dsaviewer.inference.scope_score import SCOPE_FORMAT, SCOPE_FORMAT_VERSION, SCOPE_MANIFEST
 from dsaviewer.io.writers import replace_atomically
+from training.export_onnx import OPSET
 from training.families import parse_held_out
 from training.scope_inputs import ScopeInputs, collect_inputs
 
@@ -130,12 +131,12 @@ def write_scope_folder(out: Path, net: object, threshold: float, provenance: dic
         torch.onnx.export(net, (example,), str(temporary), input_names=["maps"],
                           output_names=["logit"], dynamic_axes={"maps": {0: "batch"},
                                                                 "logit": {0: "batch"}},
-                          opset_version=17, dynamo=False)
+                          opset_version=OPSET, dynamo=False)
     manifest = {
         "format": SCOPE_FORMAT,
         "format_version": SCOPE_FORMAT_VERSION,
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "model": {"file": ONNX_FILE, "sha256": sha256_of(path), "opset": 17,
+        "model": {"file": ONNX_FILE, "sha256": sha256_of(path), "opset": OPSET,
                   "input": {"channels": list(SCOPE_CHANNELS), "size": SCOPE_INPUT_SIZE},
                   "config": dict(vars(net.config))},  # type: ignore[attr-defined]
         "threshold": threshold,

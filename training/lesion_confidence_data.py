@@ -50,8 +50,8 @@ def analysed_runs(liver: list[Path], weights: Path | None, cache_dir: Path) -> l
 
 
 def _analysed(case_id: str, path: Path, models: ModelBackend) -> AnalysedRun:
-    video = load_video(open_case(path).video_path)
     case = open_case(path)
+    video = load_video(case.video_path)
     key = labelled_key_frame(case, required=True)
     try:
         result = analyze(video, key_frame=key, weights=models, key_frame_source="labels")

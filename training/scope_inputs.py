@@ -51,18 +51,22 @@ def folder_inputs(folder: Path, cache_dir: Path, kinds: dict[str, str] | None = 
                   ) -> ScopeInputs:
     """The inputs of every run under ``folder`` (cached in ``cache_dir``). ``kinds``: case id
     -> kind for a synth-negatives folder; None for a liver dataset."""
+    cases = [case for case in find_cases([folder])
+             if kinds is None or case.case_id in kinds]  # others: from a larger generator run
     cache = Path(cache_dir) / f"{Path(folder).resolve().name}.scope-inputs.npz"
     if cache.is_file():
         with np.load(cache) as stored:
-            if tuple(stored["channels"].tolist()) == SCOPE_CHANNELS:
-                refused = tuple(tuple(row) for row in stored["refused"].tolist())
+            refused = tuple(tuple(row) for row in stored["refused"].tolist())
+            # Read back only what was made of these very runs: another folder of the same
+            # name, or one that has grown since, is read again.
+            same_runs = sorted([*stored["case_ids"].tolist(), *(row[0] for row in refused)]
+                               ) == sorted(case.case_id for case in cases)
+            if tuple(stored["channels"].tolist()) == SCOPE_CHANNELS and same_runs:
                 return ScopeInputs(stored["maps"].astype(np.float32), stored["case_ids"],
                                    stored["kinds"], stored["families"], refused)
     families = read_families(folder)
     maps, ids, run_kinds, run_families, refused = [], [], [], [], []
-    for case in find_cases([folder]):
-        if kinds is not None and case.case_id not in kinds:
-            continue  # left from a larger run of the generator
+    for case in cases:
         kind = LIVER if kinds is None else kinds[case.case_id]
         try:
             maps.append(scope_maps(load_video(open_case(case.path).video_path)))

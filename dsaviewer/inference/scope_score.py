@@ -9,7 +9,7 @@ it is the same whichever segmentation weights (shipped, newer or fine-tuned) ana
 
 The classifier ships as an ONNX graph in ``resources/scope`` with its own manifest (checksum,
 input channels, threshold, provenance) and always runs on ONNX Runtime's CPU provider, in the
-PyTorch backend too: it takes about a millisecond, and the packaged program has no torch.
+PyTorch backend too: it takes about 0.4 ms (the maps 1.7 ms), and the packaged program has no torch.
 """
 
 from __future__ import annotations
