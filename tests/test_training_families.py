@@ -132,6 +132,9 @@ def test_a_held_out_run_never_sees_the_held_out_cases_and_starts_from_weights(da
     assert first not in seen and seen == expected
     assert [tuple(pair) for pair in stored["options"]["held_out"]] == [tuple(held.split("="))]
     assert stored["options"]["init_weights"] == str(WEIGHTS.parent)
+    shipped_manifest = json.loads((WEIGHTS.parent / "manifest.json").read_text())
+    assert (stored["options"]["init_segmentation_sha256"]
+            == shipped_manifest["segmentation"]["sha256"])
     # One Adam step from the shipped weights leaves the convolutions close to them.
     shipped = torch.load(WEIGHTS, map_location="cpu", weights_only=True)["state_dict"]
     for name, value in stored["model"].items():

@@ -164,7 +164,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"holding out {dict(options.held_out)}: training and validating on "
                   f"{len(kept)} of {len(records)} cases")
             records = [record for record in records if record.case_id in kept]
-        initial = None if args.resume else _initial_state(options.init_weights, config)
+        initial = None
+        if not args.resume and options.init_weights:
+            initial, checksum = _initial_state(options.init_weights, config)
+            options = dataclasses.replace(options, init_segmentation_sha256=checksum)
+            print(f"starting from the segmentation model of {options.init_weights} "
+                  f"(sha256 {checksum})")
         with stop.handle_signals():
             result = train_segmentation(
                 records, config, options, args.out, runtime_from_args(args),
@@ -185,12 +190,11 @@ def _config_and_options(
     return config_for(args.config, args), training_options(args)
 
 
-def _initial_state(weights_dir: str | None, config: SegmentationConfig) -> dict | None:
-    """The segmentation state of a weights folder, which must hold ``config``'s model."""
-    if not weights_dir:
-        return None
+def _initial_state(weights_dir: str, config: SegmentationConfig) -> tuple[dict, str]:
+    """The segmentation state of a weights folder, which must hold ``config``'s model, and
+    the checksum its manifest gives for it."""
     loaded = load_weights(weights_dir)
     if loaded.segmentation_config != config:
         raise InputError(f"its segmentation model differs from this run's: "
                          f"{loaded.segmentation_config}", weights_dir)
-    return loaded.segmentation.state_dict()
+    return loaded.segmentation.state_dict(), loaded.manifest.segmentation.sha256

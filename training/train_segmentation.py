@@ -89,6 +89,9 @@ class SegmentationTrainingOptions:
     # Broad mix: (family, value) pairs whose cases the run never sees (training/families.py).
     held_out: tuple[tuple[str, str], ...] = ()
     init_weights: str | None = None  # the weights folder the run started from (a record)
+    # Its segmentation checksum: a folder's path says nothing once its weights are replaced,
+    # and a held-out run is valid only if its starting weights never saw the held-out cases.
+    init_segmentation_sha256: str | None = None
 
     RUN_CONTROL = RUN_CONTROL
 
