@@ -10,6 +10,7 @@ import pytest
 from dsaviewer.core.metrics_classification import (
     BinaryConfusion,
     calibration_bins,
+    calibration_error_to_truth,
     confusion_at_threshold,
     delong_test,
     roc_auc,
@@ -95,6 +96,24 @@ def test_calibration_bins_hand_example():
 def test_calibration_refuses_values_outside_unit_interval():
     with pytest.raises(InputError, match=r"\[0, 1\]"):
         calibration_bins([0, 1], [0.5, 1.2])
+
+
+def test_calibration_error_to_truth_hand_example():
+    # Bins of the predictions: 0.3 and 0.3 share bin 3 (true 0.2 and 0.4: errors cancel
+    # within the bin, as in the ECE); 0.85 alone in bin 8 with true 0.65.
+    error = calibration_error_to_truth([0.2, 0.4, 0.65], [0.3, 0.3, 0.85], n_bins=10)
+    assert error == pytest.approx(0.2 / 3)
+
+
+def test_a_perfectly_calibrated_model_scores_zero_against_truth_but_not_on_outcomes():
+    rng = np.random.default_rng(3)
+    truth = rng.uniform(0.05, 0.95, 300)
+    outcomes = (rng.random(300) < truth).astype(int)
+    assert calibration_error_to_truth(truth, truth) == 0.0
+    # 300 outcomes carry sampling noise of the size of a 0.05 ECE target.
+    assert calibration_bins(outcomes, truth).expected_calibration_error > 0.02
+    with pytest.raises(InputError, match="true probabilities"):
+        calibration_error_to_truth([0.5, 1.5], [0.5, 0.5])
 
 
 def test_delong_hand_example():

@@ -123,6 +123,13 @@ def test_response_metrics_match_hand_computed_values() -> None:
     low, high = result.metrics["auc"].low, result.metrics["auc"].high
     assert 0.0 <= low <= 8 / 9 <= high <= 1.0
     assert math.isfinite(result.to_dict()["expected_calibration_error"])
+    # One case a bin either way: the mean |true - predicted| and the true probabilities'
+    # own |outcome - true| (0.3 + 0.4 + 0.5 + 0.2 + 0.1 + 0.3).
+    assert result.calibration_error_to_truth == pytest.approx(1.05 / 6)
+    assert result.ece_of_truth == pytest.approx(1.8 / 6)
+    text = response_markdown([result])
+    assert "| Calibration error against the true probabilities | 0.175 |" in text
+    assert evaluate_response("m", LABELS, PROBABILITIES, n_resamples=20).ece_of_truth is None
 
 
 def test_delong_compares_two_models_on_the_same_cases() -> None:

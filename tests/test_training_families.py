@@ -96,6 +96,8 @@ def test_response_per_family_matches_hand_computed_auc_and_ece():
     assert m["auc"].estimate == pytest.approx(0.75)  # 3 of 4 responder/non-responder pairs
     assert m["bayes_auc"].estimate == pytest.approx(1.0)
     assert m["ece"].estimate == pytest.approx((0.1 + 0.1 + 0.6 + 0.6) / 4)
+    assert m["calibration_error_to_truth"].estimate == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 4)
+    assert m["ece_of_truth"].estimate == pytest.approx((0.2 + 0.2 + 0.3 + 0.3) / 4)
     assert math.isnan(rows["phenotype=n"].metrics["auc"].estimate)  # one class only
 
 

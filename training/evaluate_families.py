@@ -11,7 +11,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsaviewer.core.bootstrap import ConfidenceInterval, bootstrap_ci
-from dsaviewer.core.metrics_classification import calibration_bins, roc_auc
+from dsaviewer.core.metrics_classification import (
+    calibration_bins,
+    calibration_error_to_truth,
+    roc_auc,
+)
 from training.evaluate_segmentation import CaseSegmentation, summarise_cases
 from training.report import format_interval, markdown_table
 
@@ -91,8 +95,13 @@ def response_by_family(
         metrics = {"auc": auc_of(p)}
         if true_probabilities is not None:
             metrics["bayes_auc"] = auc_of(true_probabilities[idx])
-        ece = calibration_bins(y, p, 10).expected_calibration_error
-        metrics["ece"] = ConfidenceInterval(ece, math.nan, math.nan)
+        metrics["ece"] = _estimate(calibration_bins(y, p, 10).expected_calibration_error)
+        if true_probabilities is not None:
+            truth = true_probabilities[idx]
+            metrics["ece_of_truth"] = _estimate(
+                calibration_bins(y, truth, 10).expected_calibration_error)
+            metrics["calibration_error_to_truth"] = _estimate(
+                calibration_error_to_truth(truth, p, 10))
         rows.append(FamilyRow(group, int(idx.size), group in held_out, metrics))
     return rows
 
@@ -112,7 +121,13 @@ SEG_COLUMNS = (("dice", "tumor Dice", False), ("liver_dice", "liver Dice", False
                ("lesion_sensitivity", "lesion sens.", True),
                ("false_positive_ratio", "FP ratio", True))
 RESPONSE_COLUMNS = (("auc", "AUC", False), ("bayes_auc", "Bayes AUC", False),
-                    ("ece", "ECE", False))
+                    ("ece", "ECE", False), ("ece_of_truth", "ECE of the true probabilities", False),
+                    ("calibration_error_to_truth", "calibration error to them", False))
+
+
+def _estimate(value: float) -> ConfidenceInterval:
+    """A figure given without an interval (a binned calibration error's bootstrap is biased)."""
+    return ConfidenceInterval(value, math.nan, math.nan)
 
 
 def _cell(interval: ConfidenceInterval, percent: bool) -> str:

@@ -2,7 +2,11 @@
 PPV and NPV at the operating threshold, each with a bootstrap 95 % CI (resampled within each
 class, so every resample has both), the ROC curve, calibration, DeLong's test between two
 models scored on the same cases, and, for synthetic data, the Bayes-optimal AUC: the AUC of
-the true response probabilities, the ceiling any model of this data can reach.
+the true response probabilities, the ceiling any model of this data can reach. For synthetic
+data the calibration is also measured against the true probabilities, and the true
+probabilities' own expected calibration error on the same outcomes is given as the floor the
+outcomes' sampling noise puts under any model's (a perfectly calibrated model does not
+score 0 on a few hundred cases).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dsaviewer.core.metrics_classification import (
     DeLongResult,
     RocCurve,
     calibration_bins,
+    calibration_error_to_truth,
     confusion_at_threshold,
     delong_test,
     roc_auc,
@@ -29,6 +34,11 @@ RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
 _LABELS = {"auc": "AUC", "accuracy": "Accuracy", "sensitivity": "Sensitivity",
            "specificity": "Specificity", "ppv": "PPV", "npv": "NPV",
            "bayes_auc": "Bayes-optimal AUC (true probabilities)"}
+_CALIBRATION_LABELS = {
+    "ece": "Expected calibration error",
+    "ece_of_truth": "ECE of the true probabilities (the floor these outcomes allow)",
+    "calibration_error_to_truth": "Calibration error against the true probabilities",
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,19 @@ class ResponseEvaluation:
     metrics: Mapping[str, ConfidenceInterval]  # "auc" and RATES, maybe "bayes_auc"
     roc: RocCurve
     calibration: CalibrationBins
+    # Synthetic data only (None otherwise): see calibration_figures.
+    ece_of_truth: float | None = None
+    calibration_error_to_truth: float | None = None
+
+    def calibration_figures(self) -> dict[str, float]:
+        """The ECE on the outcomes and, for synthetic data, the true probabilities' ECE on the
+        same outcomes and the model's calibration error against the true probabilities."""
+        figures = {"ece": self.calibration.expected_calibration_error}
+        if self.ece_of_truth is not None:
+            figures["ece_of_truth"] = self.ece_of_truth
+        if self.calibration_error_to_truth is not None:
+            figures["calibration_error_to_truth"] = self.calibration_error_to_truth
+        return figures
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -47,6 +70,8 @@ class ResponseEvaluation:
             "threshold": self.threshold,
             "metrics": {key: ci._asdict() for key, ci in self.metrics.items()},
             "expected_calibration_error": self.calibration.expected_calibration_error,
+            "ece_of_true_probabilities": self.ece_of_truth,
+            "calibration_error_to_true_probabilities": self.calibration_error_to_truth,
             "roc": {"fpr": self.roc.fpr.tolist(), "tpr": self.roc.tpr.tolist()},
             "calibration": {
                 "edges": self.calibration.edges.tolist(),
@@ -81,11 +106,14 @@ def evaluate_response(
         metrics[rate] = interval(
             lambda idx, rate=rate: getattr(confusion_at_threshold(y[idx], p[idx], threshold),
                                            rate))
+    floor = to_truth = None
     if true_probabilities is not None:
         truth = np.asarray(true_probabilities, dtype=float)
         if truth.shape != y.shape:
             raise ValueError(f"{truth.size} true probabilities for {y.size} labels")
         metrics["bayes_auc"] = interval(lambda idx: roc_auc(y[idx], truth[idx]))
+        floor = calibration_bins(y, truth, n_bins).expected_calibration_error
+        to_truth = calibration_error_to_truth(truth, p, n_bins)
     return ResponseEvaluation(
         name=name,
         n_cases=int(y.size),
@@ -94,6 +122,8 @@ def evaluate_response(
         metrics=metrics,
         roc=roc_curve(y, p),
         calibration=calibration_bins(y, p, n_bins),
+        ece_of_truth=floor,
+        calibration_error_to_truth=to_truth,
     )
 
 
@@ -119,8 +149,10 @@ def response_markdown(
     keys = [key for key in ("auc", *RATES, "bayes_auc") if key in first.metrics]
     rows = [[_LABELS[key], *[format_interval(e.metrics[key], percent=True) if key in e.metrics
                              else "n/a" for e in evaluations]] for key in keys]
-    rows.append(["Expected calibration error",
-                 *[format_value(e.calibration.expected_calibration_error) for e in evaluations]])
+    for key, label in _CALIBRATION_LABELS.items():
+        if key in first.calibration_figures():
+            rows.append([label, *[format_value(e.calibration_figures()[key])
+                                  for e in evaluations]])
     text += markdown_table(["Metric (95 % CI)", *[e.name for e in evaluations]], rows)
     if comparisons:
         text += "\n## DeLong's test\n\n" + markdown_table(
