@@ -35,7 +35,6 @@ from dsaviewer.gui.background.workers import run_in_background, serial_pool
 from dsaviewer.gui.calibration_controls import CalibrationControls
 from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
 from dsaviewer.gui.docks.clinical_form import ClinicalForm, ask_clinical_csv, load_clinical_row
-from dsaviewer.gui.docks.dock_height import DockHeightKeeper
 from dsaviewer.gui.docks.response_panel import ResponsePanel
 from dsaviewer.gui.event_log import attach_event_log
 from dsaviewer.gui.export.export_actions import export_frame, export_summary
@@ -105,8 +104,9 @@ class MainWindow(QMainWindow):
                                          self.settings)
         self.exporter = CaseExporter(self)
         self._save_pool = serial_pool(self)
-        self.persistence = CaseStatePersistence(
-            self.model, lambda *job: run_in_background(*job, pool=self._save_pool))
+        self.persistence = CaseStatePersistence(self.model, lambda work, done, failed:
+                                                run_in_background(work, done, failed,
+                                                                  pool=self._save_pool))
         self.colouring = OverlayColouring(self.model, run_in_background)
         self.scheduler = AnalysisScheduler(self.model, self.runner.start,
                                            lambda later: QTimer.singleShot(0, later))
@@ -133,8 +133,6 @@ class MainWindow(QMainWindow):
         # First-run layout; a saved one replaces it in _restore_preferences.
         self.resizeDocks(docks, [190, 480, 230], Qt.Orientation.Vertical)
         self.resizeDocks([docks[0], clinical], [380, 300], Qt.Orientation.Horizontal)
-        DockHeightKeeper(self, docks[2], self.response_panel.missing_height,
-                         self.response_panel.height_wanted)
         self.statusBar().addPermanentWidget(self.cursor_label)
         self.statusBar().showMessage("Open a DSA run: File > Open, or drop a file here")
 
@@ -159,7 +157,8 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open file…", QKeySequence.StandardKey.Open, self._ask_file)
         self._action(file_menu, "Open &folder…", "Ctrl+Shift+O", self._ask_folder)
-        self.recent = RecentFiles(self.settings, file_menu.addMenu("Open &recent"), self.open_path)
+        self.recent = RecentFiles(self.settings, file_menu.addMenu("Open &recent"),
+                                  self.open_path)
         file_menu.addSeparator()
         file_menu.addActions(self.annotation.file_actions)
         file_menu.addSeparator()
@@ -220,7 +219,8 @@ class MainWindow(QMainWindow):
             view.follow(model)
         model.events.case.connect(self._show_case)
         self.persistence.saved.connect(lambda: self.state_saved.emit())
-        self.persistence.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        self.persistence.failed.connect(lambda message: self.statusBar().showMessage(message,
+                                                                                     15000))
         self.colouring.failed.connect(lambda message: self._warn("Overlays failed", message))
 
     def _connect(self) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from dsaviewer.app.case_session import frame_number
@@ -44,12 +42,6 @@ def prediction_lines(prediction: ResponsePrediction) -> tuple[str, str, str]:
 
 
 class ResponsePanel(QWidget):
-    # The panel lacks height to show every line at its width. Word-wrapped labels give a dock
-    # no minimum height, so on a 1366x768 screen the dock splitter cut the research note's
-    # second line off; the window answers by taking the height from the docks beside it (a
-    # minimum height instead would grow the window past the screen).
-    height_wanted = Signal()
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.call = QLabel("No prediction yet")
@@ -70,20 +62,6 @@ class ResponsePanel(QWidget):
         for widget in (self.call, self.details, self.state, note):
             layout.addWidget(widget)
         layout.addStretch(1)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt's name)
-        super().resizeEvent(event)
-        self._ask_for_every_line()
-
-    def missing_height(self) -> int:
-        """Pixels more the panel needs to show every line at its present width."""
-        return max(0, self.layout().heightForWidth(self.width()) - self.height())
-
-    def _ask_for_every_line(self) -> None:
-        # Asked again only on a resize or new text: where the docks beside cannot give the
-        # height, the dock's size does not change and nothing asks again.
-        if self.missing_height():
-            self.height_wanted.emit()
 
     def follow(self, model: ViewerModel) -> None:
         """Show the model's prediction, and say when it no longer fits the key frame or the
@@ -124,7 +102,6 @@ class ResponsePanel(QWidget):
                              "banner above the image).")
         self.state.setText(caveats)
         self.state.setVisible(bool(caveats))
-        self._ask_for_every_line()
 
     def show_prediction(self, prediction: ResponsePrediction | None, state: str = "") -> None:
         """``state`` says when the prediction is out of date or being updated."""
@@ -142,4 +119,3 @@ class ResponsePanel(QWidget):
             self.details.setText(f"{escape(used)}<br>{escape(missing)}")
         self.state.setText(state)
         self.state.setVisible(bool(state))
-        self._ask_for_every_line()
