@@ -11,6 +11,7 @@ from dsaviewer.core.metrics_classification import (
     BinaryConfusion,
     calibration_bins,
     calibration_error_to_truth,
+    calibration_to_truth,
     confusion_at_threshold,
     delong_test,
     roc_auc,
@@ -104,6 +105,14 @@ def test_calibration_error_to_truth_hand_example():
     error = calibration_error_to_truth([0.2, 0.4, 0.65], [0.3, 0.3, 0.85], n_bins=10)
     assert error == pytest.approx(0.2 / 3)
 
+
+
+def test_calibration_to_truth_gives_the_floor_and_the_error_of_one_cohort():
+    # True probabilities 0.2, 0.4, 0.65 fall in bins 2, 4, 6 alone; outcomes 0, 1, 1 leave
+    # gaps 0.2, 0.6, 0.35 to them. The predictions' error against the truth is the example's.
+    figures = calibration_to_truth([0, 1, 1], [0.2, 0.4, 0.65], [0.3, 0.3, 0.85], n_bins=10)
+    assert figures.ece_of_truth == pytest.approx(1.15 / 3)
+    assert figures.error_to_truth == pytest.approx(0.2 / 3)
 
 def test_a_perfectly_calibrated_model_scores_zero_against_truth_but_not_on_outcomes():
     rng = np.random.default_rng(3)

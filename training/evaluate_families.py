@@ -13,7 +13,7 @@ import numpy as np
 from dsaviewer.core.bootstrap import ConfidenceInterval, bootstrap_ci
 from dsaviewer.core.metrics_classification import (
     calibration_bins,
-    calibration_error_to_truth,
+    calibration_to_truth,
     roc_auc,
 )
 from training.evaluate_segmentation import CaseSegmentation, summarise_cases
@@ -97,11 +97,9 @@ def response_by_family(
             metrics["bayes_auc"] = auc_of(true_probabilities[idx])
         metrics["ece"] = _estimate(calibration_bins(y, p, 10).expected_calibration_error)
         if true_probabilities is not None:
-            truth = true_probabilities[idx]
-            metrics["ece_of_truth"] = _estimate(
-                calibration_bins(y, truth, 10).expected_calibration_error)
-            metrics["calibration_error_to_truth"] = _estimate(
-                calibration_error_to_truth(truth, p, 10))
+            against_truth = calibration_to_truth(y, true_probabilities[idx], p, 10)
+            metrics["ece_of_truth"] = _estimate(against_truth.ece_of_truth)
+            metrics["calibration_error_to_truth"] = _estimate(against_truth.error_to_truth)
         rows.append(FamilyRow(group, int(idx.size), group in held_out, metrics))
     return rows
 

@@ -22,7 +22,7 @@ from dsaviewer.core.metrics_classification import (
     DeLongResult,
     RocCurve,
     calibration_bins,
-    calibration_error_to_truth,
+    calibration_to_truth,
     confusion_at_threshold,
     delong_test,
     roc_auc,
@@ -112,8 +112,8 @@ def evaluate_response(
         if truth.shape != y.shape:
             raise ValueError(f"{truth.size} true probabilities for {y.size} labels")
         metrics["bayes_auc"] = interval(lambda idx: roc_auc(y[idx], truth[idx]))
-        floor = calibration_bins(y, truth, n_bins).expected_calibration_error
-        to_truth = calibration_error_to_truth(truth, p, n_bins)
+        against_truth = calibration_to_truth(y, truth, p, n_bins)
+        floor, to_truth = against_truth.ece_of_truth, against_truth.error_to_truth
     return ResponseEvaluation(
         name=name,
         n_cases=int(y.size),

@@ -195,6 +195,27 @@ def calibration_error_to_truth(
     return float(gaps.sum() / values.size)
 
 
+
+@dataclass(frozen=True)
+class CalibrationToTruth:
+    """How a simulated cohort's calibration reads once its true probabilities are known."""
+
+    ece_of_truth: float  # the true probabilities' own ECE on these outcomes: the noise floor
+    error_to_truth: float  # the predictions' calibration error against the true probabilities
+
+
+def calibration_to_truth(
+    y_true: np.ndarray, true_probabilities: np.ndarray, probabilities: np.ndarray,
+    n_bins: int = 10,
+) -> CalibrationToTruth:
+    """Both figures that put an outcome-based ECE of simulated cases in context: an ECE near
+    the floor is all these outcomes can show, whatever the model."""
+    floor = calibration_bins(y_true, true_probabilities, n_bins).expected_calibration_error
+    return CalibrationToTruth(
+        ece_of_truth=floor,
+        error_to_truth=calibration_error_to_truth(true_probabilities, probabilities, n_bins),
+    )
+
 @dataclass(frozen=True)
 class DeLongResult:
     """DeLong's test of H0: AUC_a = AUC_b for two scores of the same cases."""
