@@ -1,9 +1,8 @@
 """The main window: creates the views, docks and menus and wires them to the application
 model (:class:`~dsaviewer.app.viewer_model.ViewerModel`).
 
-Each view subscribes to the model fields it shows; the controllers beside the model save the
-case state, colour the overlays and ask for analyses when the model says so. Disk, analysis
-and export run in workers, so the event loop stays free while they work.
+Each view subscribes to the model fields it shows; controllers beside the model save the case
+state, colour the overlays and ask for analyses. Disk, analysis and export run in workers.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from dsaviewer.gui.calibration_controls import CalibrationControls
 from dsaviewer.gui.docks.analysis_panel import AnalysisPanel
 from dsaviewer.gui.docks.clinical_form import ClinicalForm, ask_clinical_csv, load_clinical_row
 from dsaviewer.gui.docks.response_panel import ResponsePanel
+from dsaviewer.gui.docks.scrollable import scrollable
 from dsaviewer.gui.event_log import attach_event_log
 from dsaviewer.gui.export.export_actions import export_frame, export_summary
 from dsaviewer.gui.export.exporter import CaseExporter
@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         right = Qt.DockWidgetArea.RightDockWidgetArea
         docks = [self._dock("Overlays", self.overlay_panel, right),
                  self._dock("Analysis", self.analysis_panel, right),
-                 self._dock("TACE response", self.response_panel, right)]
+                 self._dock("TACE response", scrollable(self.response_panel), right)]
         left = Qt.DockWidgetArea.LeftDockWidgetArea
         clinical = self._dock("Clinical variables", self.clinical_form, left)
         self.annotation = AnnotationDock(self.model, self.frame_view, self)
@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(clinical, self.annotation)
         clinical.raise_()
         # First-run layout; a saved one replaces it in _restore_preferences.
-        self.resizeDocks(docks, [190, 480, 230], Qt.Orientation.Vertical)
+        self.resizeDocks(docks, [160, 440, 260], Qt.Orientation.Vertical)
         self.resizeDocks([docks[0], clinical], [380, 300], Qt.Orientation.Horizontal)
         self.statusBar().addPermanentWidget(self.cursor_label)
         self.statusBar().showMessage("Open a DSA run: File > Open, or drop a file here")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
+from dsaviewer.gui.docks.scrollable import scrollable
 from dsaviewer.gui.parametric.compare_opener import open_comparison
 from dsaviewer.gui.parametric.compare_view import CompareView
 from dsaviewer.gui.parametric.panel import ParametricPanel
@@ -20,7 +21,7 @@ class ParametricFeature:
         self.panel = ParametricPanel()
         self.dock = QDockWidget("Parametric", window)
         self.dock.setObjectName("Parametric")
-        self.dock.setWidget(self.panel)
+        self.dock.setWidget(scrollable(self.panel))
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         beside = window.findChild(QDockWidget, "Analysis")
         if beside is not None:
