@@ -172,3 +172,28 @@ def test_the_same_case_in_two_dataset_folders_is_refused(dataset, tmp_path, caps
     ])
     assert code == 2
     assert "appear in more than one of the dataset folders" in capsys.readouterr().err
+
+
+def test_a_held_out_response_run_never_sees_the_held_out_cases(tmp_path):
+    dataset = tmp_path / "data"  # enough cases to leave two folds of known responses
+    write_dataset(dataset, n=8, seed=9, options=OPTIONS, workers=1)
+    families = read_families(dataset)
+    first = sorted(families)[0]
+    held = f"territory={families[first]['territory']}"
+    out = tmp_path / "response"
+    code = training_main([
+        "train-response", str(dataset), str(out), "--gt-masks", "--width", "8",
+        "--image-size", "64", "--epochs", "1", "--batch-size", "2", "--max-steps", "1",
+        "--folds", "2", "--threads", "1", "--read-workers", "1", "--hold-out", held,
+    ])
+    assert code == 0
+    stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+    seen = set(stored["split"]["train"]) | set(stored["split"]["validation"])
+    expected = set(training_cases(sorted(families), families, parse_held_out([held])))
+    assert first not in seen and seen == expected
+    assert [tuple(pair) for pair in stored["options"]["held_out"]] == [tuple(held.split("="))]
+    # A resumed run keeps holding them out.
+    assert training_main(["train-response", str(dataset), str(out), "--resume",
+                          "--max-steps", "2", "--threads", "1", "--read-workers", "1"]) == 0
+    stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+    assert set(stored["split"]["train"]) | set(stored["split"]["validation"]) == expected

@@ -30,6 +30,7 @@ from training.cli_common import (
 from training.dataset import CaseRecord
 from training.ddp import DistributedContext, distributed_processes
 from training.device import RuntimeOptions
+from training.families import parse_held_out, without_held_out
 from training.loop import StopRequest
 from training.seg_predictions import load_trained_segmentation, response_input_masks
 from training.torch_data import clinical_feature_count, ground_truth_key_frame_masks
@@ -99,6 +100,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--dihedral-augmentation", action=argparse.BooleanOptionalAction,
                        default=None, help="random 90° turns and mirroring of the training "
                                           "images (default: on)")
+    train.add_argument("--hold-out", action="append", default=[], metavar="FAMILY=VALUE",
+                       help="never train or validate on cases of this broad-mix family value "
+                            "(repeatable)")
     add_dataset_arguments(parser)
     add_runtime_arguments(parser)
 
@@ -108,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     with distributed_processes(args.device) as context:
         config, options = _config_and_options(args)
         records = response_cases(read_records(args.data, config.image_size, args, context))
+        records = without_held_out(records, args.data, dict(options.held_out))
         if not records:
             raise InputError("no case has a known response",
                              ", ".join(str(folder / "clinical.csv") for folder in args.data))
@@ -148,7 +153,8 @@ def _config_and_options(
             dropout=args.dropout, image_size=image_size, clinical_linear=args.clinical_linear,
         )
         options = ResponseTrainingOptions(**given,
-                                          masks=GROUND_TRUTH if args.gt_masks else PREDICTED)
+                                          masks=GROUND_TRUTH if args.gt_masks else PREDICTED,
+                                          held_out=tuple(parse_held_out(args.hold_out).items()))
     except ValueError as error:
         raise InputError(str(error), "command line") from error
     return config, options

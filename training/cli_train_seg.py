@@ -28,7 +28,7 @@ from training.cli_common import (
     training_exit_status,
 )
 from training.ddp import distributed_processes
-from training.families import parse_held_out, read_families, training_cases
+from training.families import parse_held_out, without_held_out
 from training.loop import StopRequest
 from training.torch_data import Augmentation
 from training.train_segmentation import (
@@ -158,12 +158,7 @@ def run(args: argparse.Namespace) -> int:
     with distributed_processes(args.device) as context:
         config, options = _config_and_options(args)
         records = read_records(args.data, config.image_size, args, context)
-        if options.held_out:
-            kept = set(training_cases([r.case_id for r in records], read_families(args.data),
-                                      dict(options.held_out)))
-            print(f"holding out {dict(options.held_out)}: training and validating on "
-                  f"{len(kept)} of {len(records)} cases")
-            records = [record for record in records if record.case_id in kept]
+        records = without_held_out(records, args.data, dict(options.held_out))
         initial = None
         if not args.resume and options.init_weights:
             initial, checksum = _initial_state(options.init_weights, config)

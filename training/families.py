@@ -8,14 +8,22 @@ the same on every machine.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from dsaviewer.errors import InputError
 from training.synth.case_writer import read_truth_csv
 from training.synth.variety import FAMILIES
 
 Families = dict[str, dict[str, str]]  # case id -> {family: value}
+
+
+class _Case(Protocol):
+    case_id: str
+
+
+CaseT = TypeVar("CaseT", bound=_Case)
 
 
 def read_families(dataset: str | Path | Sequence[str | Path]) -> Families:
@@ -59,6 +67,20 @@ def training_cases(
     """The cases a model held out from ``held_out`` may train on, in the given order."""
     return [c for c in case_ids if not is_held_out(families.get(c, {}), held_out)]
 
+
+
+def without_held_out(
+    records: Sequence[CaseT], data: Sequence[str | Path], held_out: Mapping[str, str],
+    log: Callable[[str], None] = print,
+) -> list[CaseT]:
+    """The records of the datasets ``data`` that a run holding out ``held_out`` may train and
+    validate on (all of them when nothing is held out), and a line saying how many."""
+    if not held_out:
+        return list(records)
+    kept = set(training_cases([r.case_id for r in records], read_families(data), held_out))
+    log(f"holding out {dict(held_out)}: training and validating on {len(kept)} of "
+        f"{len(records)} cases")
+    return [record for record in records if record.case_id in kept]
 
 def family_groups(case_ids: Iterable[str], families: Families) -> dict[str, list[str]]:
     """``"family=value"`` -> its cases (in the given order), for every value present."""

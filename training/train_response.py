@@ -93,6 +93,9 @@ class ResponseTrainingOptions:
     log_every: int = 10
     checkpoint_every: int = 100
     workers: int = 0
+    # (family, value) pairs of the broad mix never trained or validated on: a held-out-family
+    # run, evaluated on them with ``evaluate-response --held-out``.
+    held_out: tuple[tuple[str, str], ...] = ()
 
     RUN_CONTROL = RUN_CONTROL
 
@@ -327,8 +330,9 @@ def stored_response_run(out_dir: str | Path) -> tuple[ResponseConfig, ResponseTr
     """The config and options of the interrupted run in ``out_dir`` (for ``--resume``)."""
     source = Path(out_dir) / LAST_CHECKPOINT
     stored = load_checkpoint(source, KIND)
-    return (ResponseConfig.from_dict(stored["config"], source),
-            ResponseTrainingOptions(**stored["options"]))
+    options = dict(stored["options"])
+    options["held_out"] = tuple(tuple(pair) for pair in options.get("held_out", ()))
+    return ResponseConfig.from_dict(stored["config"], source), ResponseTrainingOptions(**options)
 
 
 def _write_weights_folder(
