@@ -75,6 +75,10 @@ def test_panel_maps_parameters_drawn_regions_cursor_and_export(qtbot, pair_on_di
     with qtbot.waitSignal(panel.maps_ready, timeout=WAIT_MS):
         panel.show_case(video)
     ttp_image = panel.map_view.image.image.copy()
+    # The map and its colour bar are on screen, not only held: opening a case once emptied
+    # the scene, leaving a black dock over correct data.
+    scene = panel.map_view.scene()
+    assert panel.map_view.image.scene() is scene and panel.map_view.colour_bar.scene() is scene
     assert ttp_image.shape == (*video.frame_shape, 3)
     ttp_levels = panel.map_view.colour_bar.levels()
     assert ttp_levels[1] <= video.times_s()[-1] + 1e-6  # the colour bar is in seconds

@@ -56,7 +56,9 @@ class MapView(pg.GraphicsLayoutWidget):
         self.rois: dict[str, tuple[str, pg.ROI]] = {}
         self._roi_count = 0
 
-    def clear(self) -> None:
+    # Not ``clear``: GraphicsLayoutWidget binds its layout's clear() to the instance under that
+    # name, which would win over a method and take the view and colour bar out of the scene.
+    def clear_maps(self) -> None:
         self.maps = None
         self.image.clear()
 

@@ -122,7 +122,7 @@ class ParametricPanel(QWidget):
         self.video, self.maps, self.ready_regions = video, None, {}
         self.times, self.times_stated = run_times(video)
         self.map_view.remove_rois()
-        self.map_view.clear()
+        self.map_view.clear_maps()
         self._fill_region_list()
         self.status.setText("Computing parametric maps…")
         self._request += 1
