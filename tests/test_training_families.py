@@ -118,8 +118,7 @@ def test_evaluate_seg_reports_per_family_for_shipped_weights(dataset, tmp_path):
 
 def test_a_held_out_run_never_sees_the_held_out_cases_and_starts_from_weights(dataset, tmp_path):
     families = read_families(dataset)
-    first = sorted(families)[0]
-    held = f"territory={families[first]['territory']}"
+    first, held = _first_case_and_its_territory(families)
     out = tmp_path / "run"
     code = training_main([
         "train-seg", str(dataset), str(out), "--config", "full", "--base-width", "8",
@@ -128,11 +127,7 @@ def test_a_held_out_run_never_sees_the_held_out_cases_and_starts_from_weights(da
         "--init-weights", str(WEIGHTS.parent), "--hold-out", held,
     ])
     assert code == 0
-    stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
-    seen = set(stored["split"]["train"]) | set(stored["split"]["validation"])
-    expected = set(training_cases(sorted(families), families, parse_held_out([held])))
-    assert first not in seen and seen == expected
-    assert [tuple(pair) for pair in stored["options"]["held_out"]] == [tuple(held.split("="))]
+    stored = _assert_run_held_out(out, families, first, held)
     assert stored["options"]["init_weights"] == str(WEIGHTS.parent)
     shipped_manifest = json.loads((WEIGHTS.parent / "manifest.json").read_text())
     assert (stored["options"]["init_segmentation_sha256"]
@@ -178,8 +173,7 @@ def test_a_held_out_response_run_never_sees_the_held_out_cases(tmp_path):
     dataset = tmp_path / "data"  # enough cases to leave two folds of known responses
     write_dataset(dataset, n=8, seed=9, options=OPTIONS, workers=1)
     families = read_families(dataset)
-    first = sorted(families)[0]
-    held = f"territory={families[first]['territory']}"
+    first, held = _first_case_and_its_territory(families)
     out = tmp_path / "response"
     code = training_main([
         "train-response", str(dataset), str(out), "--gt-masks", "--width", "8",
@@ -187,13 +181,19 @@ def test_a_held_out_response_run_never_sees_the_held_out_cases(tmp_path):
         "--folds", "2", "--threads", "1", "--read-workers", "1", "--hold-out", held,
     ])
     assert code == 0
+    _assert_run_held_out(out, families, first, held)
+
+
+def _first_case_and_its_territory(families) -> tuple[str, str]:
+    first = sorted(families)[0]
+    return first, f"territory={families[first]['territory']}"
+
+
+def _assert_run_held_out(out: Path, families, first: str, held: str) -> dict:
+    """The run in ``out`` trained and validated on exactly the cases without ``held``."""
     stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
     seen = set(stored["split"]["train"]) | set(stored["split"]["validation"])
     expected = set(training_cases(sorted(families), families, parse_held_out([held])))
     assert first not in seen and seen == expected
     assert [tuple(pair) for pair in stored["options"]["held_out"]] == [tuple(held.split("="))]
-    # A resumed run keeps holding them out.
-    assert training_main(["train-response", str(dataset), str(out), "--resume",
-                          "--max-steps", "2", "--threads", "1", "--read-workers", "1"]) == 0
-    stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
-    assert set(stored["split"]["train"]) | set(stored["split"]["validation"]) == expected
+    return stored
