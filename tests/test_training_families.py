@@ -23,6 +23,7 @@ from training.families import (
 )
 from training.synth import generate_case, write_dataset
 from training.synth.options import SynthOptions, broad_options
+from training.train_response import stored_response_run
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "resources" / "weights" / "segmentation.pt"
 OPTIONS = broad_options(sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),))
@@ -182,6 +183,8 @@ def test_a_held_out_response_run_never_sees_the_held_out_cases(tmp_path):
     ])
     assert code == 0
     _assert_run_held_out(out, families, first, held)
+    _, options = stored_response_run(out)  # what --resume goes on with
+    assert options.held_out == (tuple(held.split("=")),)
 
 
 def _first_case_and_its_territory(families) -> tuple[str, str]:
