@@ -1,8 +1,9 @@
 """The main window: creates the views, docks and menus and wires them to the application
 model (:class:`~dsaviewer.app.viewer_model.ViewerModel`).
 
-Each view subscribes to the model fields it shows; controllers beside the model save the case
-state, colour the overlays and ask for analyses. Disk, analysis and export run in workers.
+Each view subscribes to the model fields it shows; the controllers beside the model save the
+case state, colour the overlays and ask for analyses when the model says so. Disk, analysis
+and export run in workers, so the event loop stays free while they work.
 """
 
 from __future__ import annotations
@@ -104,9 +105,8 @@ class MainWindow(QMainWindow):
                                          self.settings)
         self.exporter = CaseExporter(self)
         self._save_pool = serial_pool(self)
-        self.persistence = CaseStatePersistence(self.model, lambda work, done, failed:
-                                                run_in_background(work, done, failed,
-                                                                  pool=self._save_pool))
+        self.persistence = CaseStatePersistence(
+            self.model, lambda *job: run_in_background(*job, pool=self._save_pool))
         self.colouring = OverlayColouring(self.model, run_in_background)
         self.scheduler = AnalysisScheduler(self.model, self.runner.start,
                                            lambda later: QTimer.singleShot(0, later))
@@ -157,8 +157,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open file…", QKeySequence.StandardKey.Open, self._ask_file)
         self._action(file_menu, "Open &folder…", "Ctrl+Shift+O", self._ask_folder)
-        self.recent = RecentFiles(self.settings, file_menu.addMenu("Open &recent"),
-                                  self.open_path)
+        self.recent = RecentFiles(self.settings, file_menu.addMenu("Open &recent"), self.open_path)
         file_menu.addSeparator()
         file_menu.addActions(self.annotation.file_actions)
         file_menu.addSeparator()
@@ -219,8 +218,7 @@ class MainWindow(QMainWindow):
             view.follow(model)
         model.events.case.connect(self._show_case)
         self.persistence.saved.connect(lambda: self.state_saved.emit())
-        self.persistence.failed.connect(lambda message: self.statusBar().showMessage(message,
-                                                                                     15000))
+        self.persistence.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self.colouring.failed.connect(lambda message: self._warn("Overlays failed", message))
 
     def _connect(self) -> None:
