@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,8 +92,51 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
     assert report["evaluations"][0]["threshold"] == weights.threshold  # each model's own
     assert (out / "roc.png").stat().st_size > 0 and (out / "calibration.png").is_file()
 
+    _check_pooled_folders(dataset, tmp_path / "pred" / "best.pt", report, tmp_path)
     _check_calibrate_response(dataset, tmp_path / "pred" / "weights", tmp_path)
     _check_combine_weights(seg_run / "weights", tmp_path / "pred" / "weights", tmp_path)
+
+
+def _split_dataset(dataset: Path, out: Path) -> list[Path]:
+    """``dataset`` as two dataset folders, the first half of its cases in one, the rest in the
+    other, each with its own clinical.csv and truth.csv."""
+    cases = sorted(p.name for p in dataset.iterdir() if p.is_dir() and not p.name.startswith("."))
+    halves = [cases[: len(cases) // 2], cases[len(cases) // 2:]]
+    folders = []
+    for index, half in enumerate(halves):
+        folder = out / f"half{index}"
+        folder.mkdir(parents=True)
+        for case in half:
+            shutil.copytree(dataset / case, folder / case)
+        for table in ("clinical.csv", "truth.csv"):
+            header, *rows = (dataset / table).read_text().splitlines()
+            kept = [row for row in rows if row.split(",")[0] in half]
+            (folder / table).write_text("\n".join([header, *kept]) + "\n")
+        folders.append(folder)
+    return folders
+
+
+def _check_pooled_folders(dataset: Path, checkpoint: Path, whole: dict, tmp_path: Path) -> None:
+    """Two folders read together are evaluated as one set: the same cases, probabilities and
+    truth as the dataset they were split from, the truth read from each folder's truth.csv."""
+    folders = _split_dataset(dataset, tmp_path / "split")
+    out = tmp_path / "pooled"
+    assert main(["evaluate-response", *map(str, folders), str(out), "--checkpoint",
+                 str(checkpoint), "--resamples", "50", *FAST[:4]]) == 0
+    pooled = json.loads((out / "response.json").read_text())
+    assert pooled["data"] == [str(folder) for folder in folders]
+    order = [whole["case_ids"].index(case) for case in pooled["case_ids"]]
+    assert sorted(order) == list(range(len(whole["case_ids"])))
+    for key in ("labels", "true_probabilities"):
+        assert pooled[key] == [whole[key][i] for i in order]
+    name = next(iter(whole["probabilities"]))
+    assert pooled["probabilities"][name] == pytest.approx(
+        [whole["probabilities"][name][i] for i in order], abs=1e-6)
+    (folders[1] / "truth.csv").unlink()  # a folder without the generator's truth: no ceiling
+    assert main(["evaluate-response", *map(str, folders), str(tmp_path / "no_truth"),
+                 "--checkpoint", str(checkpoint), "--resamples", "50", *FAST[:4]]) == 0
+    report = json.loads((tmp_path / "no_truth" / "response.json").read_text())
+    assert report["true_probabilities"] is None
 
 
 def _check_combine_weights(segmentation: Path, response: Path, tmp_path: Path) -> None:

@@ -23,7 +23,12 @@ from dsaviewer.core.metrics_classification import calibration_bins
 from dsaviewer.core.probability_calibration import IDENTITY, fit_platt, platt
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import read_manifest, write_manifest
-from training.cli_common import add_dataset_arguments, add_runtime_arguments, read_records
+from training.cli_common import (
+    add_dataset_arguments,
+    add_runtime_arguments,
+    prediction_cache,
+    read_records,
+)
 from training.cli_evaluation import evaluation_context
 from training.seg_predictions import response_input_masks
 from training.train_response import load_trained_response, response_cases, response_probabilities
@@ -54,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     # Fitted on the model's own probabilities, not on those of an earlier calibration.
     model = dataclasses.replace(model, stored={**model.stored, "calibration": None})
     records = response_cases(read_records(args.data, model.config.image_size, args, context))
-    cache = args.cache_dir if args.cache_dir is not None else args.data[0] / ".cache"
+    cache = prediction_cache(args)
     masks = response_input_masks([Path(model.stored["segmentation_checkpoint"])], records,
                                  cache, runtime)
     _, labels, probabilities = response_probabilities(model, records, masks, runtime)

@@ -102,3 +102,9 @@ def _refuse_repeated_ids(records: Sequence[CaseRecord], folders: Sequence[Path])
         raise InputError(f"{len(repeated)} case id(s) appear in more than one of the dataset "
                          f"folders ({shown}); give each case one folder",
                          ", ".join(str(folder) for folder in folders))
+
+
+def prediction_cache(args: argparse.Namespace) -> Path:
+    """Where the predictions on DATA are cached: --cache-dir, else the first folder's .cache
+    (one cache file per checkpoint holds the predictions of all folders read together)."""
+    return args.cache_dir if args.cache_dir is not None else args.data[0] / ".cache"

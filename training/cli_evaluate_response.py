@@ -1,7 +1,7 @@
 """Evaluate response checkpoints per DSA-Net Table 3, with ROC and calibration plots.
 
-    python -m training evaluate-response TEST_DATA OUT --checkpoint R/best.pt \\
-        --seg-checkpoint SEG/best.pt --compare R_GT/best.pt
+    python -m training evaluate-response TEST_DATA [MORE_TEST_DATA ...] OUT \\
+        --checkpoint R/best.pt --seg-checkpoint SEG/best.pt --compare R_GT/best.pt
 
 Each response model reads the masks it was trained on: the segmentation model's predictions
 (``--seg-checkpoint``, else the one stored with it) or the annotated masks. DeLong's test
@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from dsaviewer.errors import InputError
-from training.cli_common import read_records
+from training.cli_common import prediction_cache, read_records
 from training.cli_evaluation import (
     add_evaluation_arguments,
     evaluation_context,
-    prediction_cache,
     select_split,
 )
 from training.dataset import CaseRecord
@@ -55,7 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="segmentation checkpoint(s) making the masks of models trained "
                              "on predicted masks (default: the one stored with each)")
     parser.add_argument("--truth", type=Path,
-                        help=f"the generator's {TRUTH_CSV} (default: DATA/{TRUTH_CSV} if there)")
+                        help=f"the generator's {TRUTH_CSV} (default: DATA/{TRUTH_CSV} of every "
+                             "folder, if each has one)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="operating point of the rates (default: each model's own, stored "
                              "with its weights)")
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                      + family_markdown(by_family, RESPONSE_COLUMNS))
     write_text(args.out / "response.md", markdown)
     write_json(args.out / "response.json", {
-        "data": str(args.data), "split": args.split,
+        "data": [str(folder) for folder in args.data], "split": args.split,
         "checkpoints": [str(model.path) for model in models],
         "case_ids": scored[0][0],
         "labels": labels.tolist(),
@@ -148,17 +148,26 @@ def _name(model: TrainedResponse, index: int) -> str:
 
 
 def _true_probabilities(args: argparse.Namespace, records: list[CaseRecord]) -> np.ndarray | None:
-    path = args.truth if args.truth is not None else args.data / TRUTH_CSV
-    if not path.is_file():
-        if args.truth is not None:
-            raise InputError("truth file not found", path)
-        return None
-    try:
-        rows = {row["case_id"]: float(row["response_probability"]) for row in read_truth_csv(path)}
-    except (KeyError, ValueError) as error:
-        raise InputError(f"needs case_id and response_probability columns: {error}",
-                         path) from error
+    """The generator's probabilities of ``records``: from --truth, else from the truth.csv of
+    every DATA folder (None when one of them has none: no Bayes ceiling for a real set)."""
+    if args.truth is not None:
+        if not args.truth.is_file():
+            raise InputError("truth file not found", args.truth)
+        paths = [args.truth]
+    else:
+        paths = [folder / TRUTH_CSV for folder in args.data]
+        if not all(path.is_file() for path in paths):
+            return None
+    rows: dict[str, float] = {}
+    for path in paths:
+        try:
+            rows.update({row["case_id"]: float(row["response_probability"])
+                         for row in read_truth_csv(path)})
+        except (KeyError, ValueError) as error:
+            raise InputError(f"needs case_id and response_probability columns: {error}",
+                             path) from error
     missing = [record.case_id for record in records if record.case_id not in rows]
     if missing:
-        raise InputError(f"has no row for {len(missing)} case(s), e.g. {missing[0]}", path)
+        where = ", ".join(str(path) for path in paths)
+        raise InputError(f"has no row for {len(missing)} case(s), e.g. {missing[0]}", where)
     return np.array([rows[record.case_id] for record in records])

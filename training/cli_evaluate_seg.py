@@ -2,6 +2,7 @@
 
     python -m training evaluate-seg TEST_DATA OUT --checkpoint SEG/best.pt
     python -m training evaluate-seg DATA OUT --checkpoint SEG/best.pt --split validation
+    python -m training evaluate-seg TEST_A TEST_B OUT --checkpoint SEG/best.pt  (one pooled set)
 
 Writes OUT/segmentation.md and OUT/segmentation.json (with per-case values).
 """
@@ -10,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 
-from training.cli_common import read_records
+from training.cli_common import prediction_cache, read_records
 from training.cli_evaluation import (
     add_evaluation_arguments,
     evaluation_context,
-    prediction_cache,
     select_split,
 )
 from training.evaluate_families import SEG_COLUMNS, family_markdown, segmentation_by_family
@@ -42,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
         for postprocess in (False, True)
     ]
     config = ", ".join(f"{k} {v}" for k, v in trained.stored["config"].items())
+    data = ", ".join(f"`{folder}`" for folder in args.data)
     description = (f"Checkpoint `{args.checkpoint}` ({config}), data "
-                   f"`{args.data}`, split {args.split}. Key frames at model size "
+                   f"{data}, split {args.split}. Key frames at model size "
                    f"{trained.config.image_size} px, threshold 0.5; post-processing as the "
                    "viewer does it (Lambert et al.).")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
                      + family_markdown(by_family, SEG_COLUMNS))
     write_text(args.out / "segmentation.md", markdown)
     write_json(args.out / "segmentation.json", {
-        "checkpoint": str(args.checkpoint), "data": str(args.data), "split": args.split,
+        "checkpoint": str(args.checkpoint), "data": [str(folder) for folder in args.data],
+        "split": args.split,
         "config": trained.stored["config"],
         "raw": evaluations[0].to_dict(), "postprocessed": evaluations[1].to_dict(),
         "by_family": [row.to_dict() for row in by_family],

@@ -18,7 +18,9 @@ def add_evaluation_arguments(
     parser: argparse.ArgumentParser, out_help: str, checkpoint_help: str
 ) -> None:
     """DATA, OUT and --checkpoint, then the split, dataset and device options."""
-    parser.add_argument("data", type=Path, help="dataset folder to evaluate on")
+    parser.add_argument("data", type=Path, nargs="+",
+                        help="dataset folder(s) to evaluate on; several are read together "
+                             "as one test set (case ids must differ)")
     parser.add_argument("out", type=Path, help=out_help)
     parser.add_argument("--checkpoint", type=Path, required=True, help=checkpoint_help)
     parser.add_argument("--split", choices=("all", "validation"), default="all",
@@ -38,11 +40,6 @@ def evaluation_context(args: argparse.Namespace) -> tuple[RuntimeOptions, Distri
     torchrun processes, whatever the environment says."""
     runtime = runtime_from_args(args)
     return runtime, DistributedContext(0, 1, 0, 1, select_device(runtime.device))
-
-
-def prediction_cache(args: argparse.Namespace) -> Path:
-    """Where the predictions on DATA are cached: --cache-dir, else DATA/.cache."""
-    return args.cache_dir if args.cache_dir is not None else args.data / ".cache"
 
 
 def select_split(

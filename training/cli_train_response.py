@@ -23,6 +23,7 @@ from dsaviewer.models import ResponseConfig
 from training.cli_common import (
     add_dataset_arguments,
     add_runtime_arguments,
+    prediction_cache,
     read_records,
     runtime_from_args,
     training_exit_status,
@@ -171,8 +172,7 @@ def _masks(
         return ground_truth_key_frame_masks(records)
     if not args.seg_checkpoint:
         raise InputError("predicted masks need --seg-checkpoint", "command line")
-    # Several folders: the predictions of all are cached in the first one's cache.
-    cache = args.cache_dir if args.cache_dir is not None else args.data[0] / ".cache"
+    cache = prediction_cache(args)
     masks: dict[str, np.ndarray] = {}
     # Rank 0 segments and caches; the other processes then read its cache.
     if context.is_main:
