@@ -15,7 +15,7 @@ from training_fixtures import tiny_records
 
 from dsaviewer.models import ABLATIONS
 from training.device import RuntimeOptions
-from training.loop import StepReport
+from training.loop_contract import StepReport
 from training.train_segmentation import SegmentationTrainingOptions, train_segmentation
 
 WORLD_SIZE = 2

@@ -16,7 +16,7 @@ from dsaviewer.inference.weights import load_weights
 from dsaviewer.models import ABLATIONS, build_segmentation_model, ltdnet_loss
 from training.checkpoint import load_checkpoint, save_checkpoint
 from training.device import RuntimeOptions
-from training.loop import StepReport, StopRequest
+from training.loop_contract import StepReport, StopRequest
 from training.torch_data import SegmentationDataset
 from training.train_segmentation import SegmentationTrainingOptions, train_segmentation
 

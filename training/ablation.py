@@ -33,7 +33,7 @@ from training.dataset import CaseRecord
 from training.ddp import init_distributed
 from training.device import RuntimeOptions
 from training.evaluate_segmentation import evaluate_segmentation
-from training.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, StopRequest
+from training.loop_contract import BEST_CHECKPOINT, LAST_CHECKPOINT, StopRequest
 from training.report import format_interval, format_value, markdown_table, write_json, write_text
 from training.seg_predictions import cached_key_frame_predictions
 from training.train_segmentation import (

@@ -28,7 +28,7 @@ from training.cli_train_seg import (
     training_options,
 )
 from training.ddp import distributed_processes
-from training.loop import StopRequest
+from training.loop_contract import StopRequest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -32,7 +32,7 @@ from training.cli_common import (
 )
 from training.ddp import init_distributed
 from training.fine_tune import TRAINABLE, FineTuneOptions, check_output_folder, fine_tune
-from training.loop import StepReport, StopRequest
+from training.loop_contract import StepReport, StopRequest
 
 CACHE_DIR = "cache"
 

@@ -32,7 +32,7 @@ from training.dataset import CaseRecord
 from training.ddp import DistributedContext, distributed_processes
 from training.device import RuntimeOptions
 from training.families import parse_held_out, without_held_out
-from training.loop import StopRequest
+from training.loop_contract import StopRequest
 from training.seg_predictions import load_trained_segmentation, response_input_masks
 from training.torch_data import clinical_feature_count, ground_truth_key_frame_masks
 from training.train_response import (

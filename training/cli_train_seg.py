@@ -29,7 +29,7 @@ from training.cli_common import (
 )
 from training.ddp import distributed_processes
 from training.families import parse_held_out, without_held_out
-from training.loop import StopRequest
+from training.loop_contract import StopRequest
 from training.torch_data import Augmentation
 from training.train_segmentation import (
     SegmentationTrainingOptions,

@@ -44,7 +44,7 @@ from training.device import (
     configure_threads,
 )
 from training.export_onnx import export_onnx
-from training.loop import BEST_CHECKPOINT, LAST_CHECKPOINT, StepReport, StopRequest
+from training.loop_contract import BEST_CHECKPOINT, LAST_CHECKPOINT, StepReport, StopRequest
 from training.seg_predictions import TrainedSegmentation, predict_key_frames
 from training.splits import CaseSplit, split_cases
 from training.torch_data import SegmentationDataset

@@ -20,13 +20,13 @@ from torch.utils.data import Dataset
 
 from training.ddp import DistributedContext, init_distributed, unwrap_model, wrap_model
 from training.device import RuntimeOptions, configure_threads, prepare_batch_tensor, prepare_model
-from training.loop import (
+from training.loop import TrainingLoop
+from training.loop_contract import (
     BEST_CHECKPOINT,
     LoopResult,
     LoopSettings,
     StepReport,
     StopRequest,
-    TrainingLoop,
     TrainingTask,
 )
 from training.splits import CaseSplit

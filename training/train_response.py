@@ -42,7 +42,7 @@ from dsaviewer.models import ResponseConfig, ResponseNet, build_response_model, 
 from training.checkpoint import load_checkpoint, load_trained_model
 from training.dataset import CaseRecord
 from training.device import RuntimeOptions, prepare_model, select_device
-from training.loop import (
+from training.loop_contract import (
     LAST_CHECKPOINT,
     StepOutput,
     StepReport,

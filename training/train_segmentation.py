@@ -36,7 +36,7 @@ from training.checkpoint import load_checkpoint
 from training.dataset import CaseRecord
 from training.ddp import unwrap_model
 from training.device import RuntimeOptions
-from training.loop import (
+from training.loop_contract import (
     LAST_CHECKPOINT,
     StepOutput,
     StepReport,
