@@ -93,6 +93,9 @@ def test_dataset_tables_and_independence_from_n(tmp_path) -> None:
     truth = read_truth_csv(tmp_path / "whole" / "truth.csv")
     assert [row["case_id"] for row in truth] == list(table)
     assert all(0.0 < float(row["response_probability"]) < 1.0 for row in truth)
+    # The default mix shows every tumor: what the run shows is the whole truth.
+    assert all(row["visible_response_probability"] == row["response_probability"]
+               for row in truth)
 
     case_id = piece.cases[0].case_id
     assert case_id == whole.cases[2].case_id

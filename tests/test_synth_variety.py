@@ -18,9 +18,10 @@ from training.synth.distractors import blush_stamps
 from training.synth.layers import liver_mask
 from training.synth.liver import sample_liver
 from training.synth.options import SynthOptions, broad_options
+from training.synth.response import response_probability
 from training.synth.sma_tree import grow_sma_tree, sma_catheter
 from training.synth.territory import CantlieLine, sample_cantlie_line
-from training.synth.tumors import SATELLITE_GAP
+from training.synth.tumors import SATELLITE_GAP, tumor_burden
 from training.synth.variety import FAMILIES, sample_variety
 from training.synth.variety_case import organ_kinds
 from training.synth.vessel_walk import sample_flow
@@ -155,6 +156,20 @@ def test_tumor_phenotypes():
         assert c.truth.n_tumors >= 1 and c.truth.n_rich == 0
     shunt = case(phenotype="ap_shunt")
     assert shunt.truth.n_rich == shunt.truth.n_tumors_visible >= 1
+
+
+def test_a_tumor_the_run_does_not_show_leaves_the_visible_tumor_probability():
+    # An infiltrative mass too large for the left lobe lies outside the perfused territory:
+    # the visible-tumor probability is that of the same chart without tumors.
+    hidden = case(index=0, territory="left_hepatic", phenotype="infiltrative")
+    assert hidden.truth.n_tumors == 1 and hidden.truth.n_tumors_visible == 0
+    assert not key_labels(hidden).tumor.any()
+    without_tumors = response_probability(tumor_burden([]), hidden.patient.clinical)
+    assert hidden.truth.visible_response_probability == pytest.approx(without_tumors)
+    assert hidden.truth.visible_response_probability > hidden.patient.response_probability
+    shown = case(index=0, phenotype="infiltrative")
+    assert shown.truth.n_tumors_visible == shown.truth.n_tumors == 1
+    assert shown.truth.visible_response_probability == shown.patient.response_probability
 
 
 def test_satellites_of_a_large_mass_lie_within_2_cm_of_its_edge():

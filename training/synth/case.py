@@ -39,6 +39,7 @@ from training.synth.motion import Motion, sample_motion
 from training.synth.options import SynthOptions
 from training.synth.patient import Patient, sample_patient
 from training.synth.render import Display, Scene, render_video
+from training.synth.response import response_probability
 from training.synth.sma_tree import grow_sma_tree, sma_catheter
 from training.synth.territory import (
     restrict_vessels,
@@ -52,7 +53,7 @@ from training.synth.timing import (
     sample_parenchyma,
     sample_stain_timing,
 )
-from training.synth.tumors import place_tumors
+from training.synth.tumors import place_tumors, tumor_burden
 from training.synth.variety import Variety, phenotype_specs, sample_variety
 from training.synth.variety_case import (
     fps_range_for,
@@ -77,6 +78,9 @@ class CaseTruth:
     n_tumors_visible: int  # of those, inside the field of view
     n_rich: int  # hypervascular among the visible
     tumor_diameters_px: tuple[float, ...]  # visible tumors, image pixels
+    # The true response probability with the hidden tumors (outside the field or the
+    # perfused territory) left out: what the run shows, with the chart complete.
+    visible_response_probability: float
     n_gi: int  # gastrointestinal blushes
     gi_on_liver_edge: bool
     moving_frames: tuple[int, ...]  # frames during breathing motion
@@ -293,6 +297,8 @@ def generate_case(
         n_tumors_visible=len(tumors),
         n_rich=sum(tumor.spec.rich for tumor in tumors),
         tumor_diameters_px=tuple(round(t.spec.diameter * view.scale, 1) for t in tumors),
+        visible_response_probability=response_probability(
+            tumor_burden([t.spec for t in tumors]), patient.clinical),
         n_gi=len(bowel),
         gi_on_liver_edge=bool(bowel) and acquisition.gi_on_liver_edge,
         moving_frames=tuple(int(f) for f in np.flatnonzero(moving)),
