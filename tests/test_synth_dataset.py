@@ -153,6 +153,30 @@ def test_command_line_rejects_bad_sizes(capsys) -> None:
     assert "128 to 4096" in capsys.readouterr().err
 
 
+def test_command_line_forces_a_family_value_of_the_broad_mix(tmp_path, capsys) -> None:
+    out = tmp_path / "small"
+    common = ["--n", "2", "--seed", "9", "--sizes", "256x256", "--formats", "png", "--quiet"]
+    assert training_main(["synth", str(out), "--mix", "broad", *common,
+                          "--family", "phenotype=solitary_small"]) == 0
+    truth = read_truth_csv(out / "truth.csv")
+    assert [row["phenotype"] for row in truth] == ["solitary_small"] * 2
+    assert all(row["n_tumors"] == "1" for row in truth)
+    # The other families draw what they draw without the forced value.
+    assert training_main(["synth", str(tmp_path / "free"), "--mix", "broad", *common]) == 0
+    free = read_truth_csv(tmp_path / "free" / "truth.csv")
+    assert [row["territory"] for row in truth] == [row["territory"] for row in free]
+    capsys.readouterr()
+    assert training_main(["synth", str(tmp_path / "x"), *common,
+                          "--family", "phenotype=solitary_small"]) == 2  # default mix
+    assert "broad mix" in capsys.readouterr().err
+    assert training_main(["synth", str(tmp_path / "y"), "--mix", "broad", *common,
+                          "--family", "phenotype=none", "--family", "phenotype=classic"]) == 2
+    assert "two values" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        training_main(["synth", str(tmp_path / "z"), "--family", "phenotype=tiny"])
+    assert "solitary_small" in capsys.readouterr().err
+
+
 def test_several_processes_write_the_same_dataset(tmp_path) -> None:
     options = _options("png")
     serial = write_dataset(tmp_path / "serial", n=3, seed=12, options=options)

@@ -2,6 +2,7 @@
 
 python -m training synth OUT --n 500 --seed 0
 python -m training synth OUT --n 40 --sizes 512x512 --formats avi --workers 2
+python -m training synth OUT --n 300 --seed 13 --mix broad --family phenotype=solitary_small
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from training.synth.options import (
     SynthOptions,
     broad_options,
 )
+from training.synth.variety import FAMILIES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +62,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="default",
         help="'broad': every family of docs/synthetic-data.md#families (default: the papers')",
     )
+    parser.add_argument(
+        "--family",
+        action="append",
+        default=[],
+        type=_family_value,
+        metavar="FAMILY=VALUE",
+        help="broad mix: give every case this family value (repeatable), e.g. "
+        "phenotype=solitary_small for a set rich in single small nodules; the other "
+        "families are drawn as usual",
+    )
     parser.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
     parser.add_argument(
         "--force",
@@ -72,7 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         make = broad_options if args.mix == "broad" else SynthOptions
-        options = make(sizes=args.sizes, formats=args.formats, frames=args.frames)
+        if len(dict(args.family)) != len(args.family):
+            raise ValueError(f"--family gives one family two values: {args.family}")
+        extra = {"families": tuple(args.family)} if args.family else {}
+        options = make(sizes=args.sizes, formats=args.formats, frames=args.frames, **extra)
     except ValueError as error:
         print(f"synth: {error}", file=sys.stderr)
         return 2
@@ -153,3 +168,13 @@ def _frame_range(text: str) -> tuple[int, int]:
         return int(low), int(high or low)
     except ValueError:
         raise argparse.ArgumentTypeError(f"frame range {text!r} is not MIN-MAX") from None
+
+
+def _family_value(text: str) -> tuple[str, str]:
+    family, _, value = text.partition("=")
+    if value not in FAMILIES.get(family, ()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not FAMILY=VALUE with a value of "
+            + "; ".join(f"{name}: {', '.join(values)}" for name, values in FAMILIES.items())
+        )
+    return family, value
