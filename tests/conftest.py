@@ -45,5 +45,11 @@ def private_qsettings(tmp_path) -> None:
     configure_pyqtgraph()
 
 
+@pytest.fixture
+def settings_path(tmp_path) -> Path:
+    """The viewer's settings file of one test."""
+    return tmp_path / "viewer.ini"
+
+
 # A real PACS (Orthanc) for the PACS tests; they skip where Orthanc is not installed.
 from orthanc_server import orthanc, own_orthanc  # noqa: E402, F401

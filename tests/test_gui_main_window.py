@@ -5,26 +5,18 @@ in the last test, which runs the real pipeline on tiny random weights."""
 from __future__ import annotations
 
 import threading
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QImage, QMouseEvent, QWheelEvent
-from PySide6.QtTest import QTest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import (
-    QApplication,
-    QComboBox,
     QDockWidget,
     QFileDialog,
-    QLabel,
-    QLineEdit,
     QMessageBox,
 )
 from test_gui_fixtures import (
     FPS,
-    N_FRAMES,
     PATIENT,
     SPACING_MM,
     FakeAnalysis,
@@ -32,26 +24,23 @@ from test_gui_fixtures import (
     write_avi_case,
     write_dicom_case,
 )
+from viewer_window import (
+    HELD_KEY_FRAME,
+    WAIT_MS,
+    make_window,
+    open_case,
+    press,
+    run_analysis,
+    shown_frame,
+)
 
-from dsaviewer.errors import InputError
 from dsaviewer.gui.image.scale_bar import MillimetreScaleBar
-from dsaviewer.gui.main_window import MainWindow
 from dsaviewer.gui.overlays.overlay_layers import DIFFERENCE, LESIONS, LIVER, TUMOR
-from dsaviewer.gui.settings import AUTO_ANALYZE, RECENT_FILES, read_strings
+from dsaviewer.gui.settings import RECENT_FILES, read_strings
 from dsaviewer.io.case_state import read_case_state
-from dsaviewer.io.clinical import ClinicalRow, ClinicalVariables, write_clinical_csv
-
-HELD_KEY_FRAME = N_FRAMES - 3
-WAIT_MS = 15_000
-
 
 # The user's own Qt settings are never read or written (conftest).
 pytestmark = pytest.mark.usefixtures("private_qsettings")
-
-
-@pytest.fixture
-def settings_path(tmp_path) -> Path:
-    return tmp_path / "viewer.ini"
 
 
 @pytest.fixture
@@ -60,39 +49,6 @@ def warnings(monkeypatch) -> list[tuple[str, str]]:
     monkeypatch.setattr(QMessageBox, "warning",
                         lambda parent, title, text, *rest: shown.append((title, text)))
     return shown
-
-
-def make_window(qtbot, settings_path: Path, analyze=None,
-                auto_run: bool | None = False) -> MainWindow:
-    """A window on the test's own settings file; ``auto_run`` None keeps the saved choice."""
-    settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
-    if auto_run is not None:
-        settings.setValue(AUTO_ANALYZE, auto_run)
-    window = MainWindow(settings, analyze=analyze or FakeAnalysis())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    return window
-
-
-def open_case(qtbot, window: MainWindow, path: Path) -> None:
-    with qtbot.waitSignal(window.case_opened, timeout=WAIT_MS):
-        window.open_path(path)
-
-
-def run_analysis(qtbot, window: MainWindow) -> None:
-    with qtbot.waitSignal(window.analysis_finished, timeout=WAIT_MS):
-        window.run_analysis()
-    qtbot.waitUntil(lambda: window.frame_view.overlays.is_shown(TUMOR), timeout=WAIT_MS)
-
-
-def shown_frame(window: MainWindow) -> np.ndarray:
-    return window.frame_view.image.image
-
-
-def press(qtbot, window: MainWindow, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier):
-    qtbot.keyClick(window, key, modifier)
 
 
 # ----- opening -----
@@ -169,153 +125,6 @@ def test_bad_input_explains_why_and_keeps_the_open_case(qtbot, tmp_path, setting
     assert window.cine.index == 0  # still usable
 
 
-# ----- playback -----
-def test_keys_step_jump_and_play_pause(qtbot, tmp_path, settings_path):
-    window = make_window(qtbot, settings_path)
-    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
-    frames = window.model.case.video.frames
-    press(qtbot, window, Qt.Key.Key_Home)
-    assert window.cine.index == 0
-    press(qtbot, window, Qt.Key.Key_Right)
-    press(qtbot, window, Qt.Key.Key_Right)
-    assert window.cine.index == 2
-    np.testing.assert_array_equal(shown_frame(window), frames[2])
-    press(qtbot, window, Qt.Key.Key_Left)
-    assert window.cine.index == 1
-    press(qtbot, window, Qt.Key.Key_End)
-    assert window.cine.index == N_FRAMES - 1
-    assert f"{N_FRAMES} / {N_FRAMES}" in window.playback.position_label.text()
-    seconds = (N_FRAMES - 1) / FPS
-    assert f"{seconds:.2f} s" in window.playback.position_label.text()
-    press(qtbot, window, Qt.Key.Key_Space)
-    assert window.cine.state.playing
-    press(qtbot, window, Qt.Key.Key_Space)
-    assert not window.cine.state.playing
-
-
-def test_playing_shows_every_frame_in_order_and_loops(qtbot, tmp_path, settings_path):
-    window = make_window(qtbot, settings_path)
-    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
-    window.playback.fps_box.setValue(100.0)
-    window.cine.seek(0)
-    shown: list[int] = []
-    window.cine.frame_changed.connect(shown.append)
-    window.cine.play()
-    qtbot.waitUntil(lambda: len(shown) >= N_FRAMES + 3, timeout=WAIT_MS)
-    window.cine.pause()
-    expected = [(1 + i) % N_FRAMES for i in range(len(shown))]
-    assert shown == expected
-
-
-def test_a_machine_too_slow_for_the_rate_still_shows_every_frame_and_says_so(
-        qtbot, tmp_path, settings_path):
-    window = make_window(qtbot, settings_path)
-    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
-    label = window.playback.rate_label
-    shown: list[tuple[int, str, str]] = []
-
-    def slow_display(index: int) -> None:  # after the window drew the frame and the bar
-        shown.append((index, label.text(), label.styleSheet()))
-        time.sleep(0.03)
-
-    window.cine.frame_changed.connect(slow_display)
-    window.playback.fps_box.setValue(100.0)
-    window.cine.seek(0)
-    shown.clear()
-    window.cine.play()
-    qtbot.waitUntil(lambda: len(shown) >= 8, timeout=WAIT_MS)
-    window.cine.pause()
-    assert [index for index, _, _ in shown] == list(range(1, len(shown) + 1))  # none skipped
-    _, text, style = shown[-1]
-    assert float(text.split()[0]) < 40 and "e05050" in style  # the real rate, in red
-
-
-def test_without_loop_playback_stops_on_the_last_frame(qtbot, tmp_path, settings_path):
-    window = make_window(qtbot, settings_path)
-    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
-    window.playback.loop_box.setChecked(False)
-    window.playback.fps_box.setValue(100.0)
-    window.cine.seek(N_FRAMES - 4)
-    with qtbot.waitSignal(window.cine.playing_changed, timeout=WAIT_MS,
-                          check_params_cb=lambda playing: not playing):
-        window.cine.play()
-    assert window.cine.index == N_FRAMES - 1
-
-
-# ----- image -----
-def _drag(widget, button, start: QPoint, end: QPoint, steps: int = 4) -> None:
-    """A press-move-release sequence as a hand makes it: QTest's moves carry no buttons, and
-    pyqtgraph drops moves closer than 10 ms apart."""
-    def send(kind, pos: QPoint, buttons):
-        local = QPointF(pos)
-        event = QMouseEvent(kind, local, QPointF(widget.mapToGlobal(pos)), button, buttons,
-                            Qt.KeyboardModifier.NoModifier)
-        QApplication.sendEvent(widget, event)
-
-    send(QMouseEvent.Type.MouseButtonPress, start, button)
-    for step in range(1, steps + 1):
-        QTest.qWait(15)
-        send(QMouseEvent.Type.MouseMove, start + (end - start) * step / steps, button)
-    send(QMouseEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
-
-
-def test_right_drag_windows_like_a_dicom_viewer_and_reset_restores(qtbot, tmp_path,
-                                                                  settings_path):
-    window = make_window(qtbot, settings_path)
-    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
-    viewport = window.frame_view.viewport()
-    centre = window.frame_view.mapFromScene(window.frame_view.view.sceneBoundingRect().center())
-    low, high = window.frame_view.window()
-    _drag(viewport, Qt.MouseButton.RightButton, centre, centre + QPoint(80, 0))
-    wide_low, wide_high = window.frame_view.window()
-    assert wide_high - wide_low > high - low  # right: wider
-    assert (wide_low + wide_high) / 2 == pytest.approx((low + high) / 2)
-    _drag(viewport, Qt.MouseButton.RightButton, centre, centre + QPoint(0, 60))
-    moved_low, moved_high = window.frame_view.window()
-    assert (moved_low + moved_high) / 2 > (wide_low + wide_high) / 2  # down: higher level
-    view_range = window.frame_view.view.viewRange()
-    assert window.frame_view.view.viewRange() == view_range  # windowing did not zoom
-
-    window.frame_view.set_window(10, 20)  # the histogram's handles set the same window
-    assert window.frame_view.image.levels.tolist() == [10, 20]
-    press(qtbot, window, Qt.Key.Key_I)
-    assert window.frame_view.inverted
-    press(qtbot, window, Qt.Key.Key_R)
-    assert not window.frame_view.inverted
-    assert window.frame_view.window() == pytest.approx(window.model.case.window)
-
-
-def test_wheel_zoom_pan_and_fit(qtbot, tmp_path, settings_path):
-    window = make_window(qtbot, settings_path)
-    open_case(qtbot, window, write_avi_case(tmp_path / "case"))
-    view = window.frame_view.view
-    fitted = np.array(view.viewRange())
-    viewport = window.frame_view.viewport()
-    centre = window.frame_view.mapFromScene(view.sceneBoundingRect().center())
-    for _ in range(3):
-        wheel = QWheelEvent(QPointF(centre), QPointF(viewport.mapToGlobal(centre)), QPoint(),
-                            QPoint(0, 120), Qt.MouseButton.NoButton,
-                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
-        QApplication.sendEvent(viewport, wheel)
-    (x0, x1), _ = view.viewRange()
-    assert x1 - x0 < 0.8 * (fitted[0][1] - fitted[0][0])  # zoomed in
-    before = view.viewRange()
-    _drag(viewport, Qt.MouseButton.LeftButton, centre, centre + QPoint(40, 0))
-    assert view.viewRange()[0][0] < before[0][0]  # the image moved right under the hand
-    press(qtbot, window, Qt.Key.Key_F)
-    np.testing.assert_allclose(view.viewRange(), fitted)
-
-
-def test_cursor_readout_names_pixel_value_and_millimetres(qtbot, tmp_path, settings_path):
-    window = make_window(qtbot, settings_path)
-    open_case(qtbot, window, write_dicom_case(tmp_path / "case"))
-    view = window.frame_view.view
-    scene_point = view.mapViewToScene(QPointF(30.5, 20.5))  # column 30, row 20
-    window.frame_view._on_mouse_moved(scene_point)
-    text = window.cursor_label.text()
-    value = int(window.model.case.video.frames[window.cine.index][20, 30])
-    assert f"x 30  y 20  value {value}" in text
-    assert f"{30 * SPACING_MM[1]:.1f}, {20 * SPACING_MM[0]:.1f} mm" in text
 
 
 # ----- key frame -----
@@ -408,84 +217,6 @@ def test_lesion_table_lists_sizes_and_a_row_centres_and_highlights_it(qtbot, tmp
     assert window.frame_view.overlays._highlighted == 2
 
 
-# ----- clinical values and the response -----
-def _type(qtbot, editor: QLineEdit, text: str) -> None:
-    editor.setFocus()
-    editor.selectAll()
-    qtbot.keyClicks(editor, text)
-    editor.editingFinished.emit()
-
-
-def test_clinical_form_validates_each_field_saves_and_updates_the_prediction(
-        qtbot, tmp_path, settings_path):
-    fake = FakeAnalysis()
-    case = write_avi_case(tmp_path / "case")
-    window = make_window(qtbot, settings_path, fake)
-    open_case(qtbot, window, case)
-    run_analysis(qtbot, window)
-    assert window.response_panel.call.text().startswith("Non-responder")
-    form = window.clinical_form
-    assert form.editors["age"].placeholderText() == "missing · 10–110"
-
-    _type(qtbot, form.editors["tbil"], "2,5")
-    _type(qtbot, form.editors["alb"], "4.1")  # g/dL typed into a g/L field
-    errors = form.errors()
-    assert set(errors) == {"tbil", "alb"}
-    assert "not a number" in errors["tbil"] and "out of range" in errors["alb"]
-    assert form._errors["alb"].isVisible() and "10 to 70 g/L" in form._errors["alb"].text()
-    assert form.values().alb is None  # an invalid entry is not used
-
-    with qtbot.waitSignal(window.analysis_finished, timeout=WAIT_MS):
-        _type(qtbot, form.editors["age"], "63")
-    assert fake.calls[-1]["clinical"].age == 63
-    qtbot.waitUntil(lambda: window.response_panel.call.text().startswith("Responder"))
-    assert "Age" not in window.response_panel.details.text()  # no longer missing
-    assert "Albumin" in window.response_panel.details.text()
-    sex = form.editors["sex"]
-    assert isinstance(sex, QComboBox)
-    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
-        sex.setCurrentIndex(sex.findData("F"))
-    qtbot.waitUntil(lambda: _saved_clinical(case) is not None and _saved_clinical(case).sex == "F",
-                    timeout=WAIT_MS)
-    assert read_case_state(case / "viewer").clinical == ClinicalVariables(age=63, sex="F")
-
-    again = make_window(qtbot, settings_path, fake)
-    open_case(qtbot, again, case)
-    assert again.clinical_form.editors["age"].text() == "63"
-    assert again.clinical_form.editors["sex"].currentData() == "F"
-    assert again.clinical_form.editors["alb"].text() == ""
-    assert "entered in the viewer" in again.clinical_form.source_label.text()
-    assert again.response_panel.call.text().startswith("Responder")
-    notes = [label.text() for label in again.response_panel.findChildren(QLabel)]
-    assert any("not for diagnosis" in text for text in notes)
-
-
-def _saved_clinical(case: Path) -> ClinicalVariables | None:
-    """The clinical values on disk; None while a background save is replacing the analysis
-    folder the state file named a moment ago."""
-    try:
-        return read_case_state(case / "viewer").clinical
-    except InputError:
-        return None
-
-
-def test_clinical_values_load_from_the_datasets_csv(qtbot, tmp_path, settings_path):
-    case = write_avi_case(tmp_path / "case9")
-    write_clinical_csv(tmp_path / "clinical.csv",
-                       {"case9": ClinicalRow(ClinicalVariables(age=58, hbv=1, crp=3.5))})
-    window = make_window(qtbot, settings_path)
-    open_case(qtbot, window, case)
-    form = window.clinical_form
-    assert form.editors["age"].text() == "58" and form.editors["crp"].text() == "3.5"
-    assert form.editors["hbv"].currentData() == 1
-    assert "clinical.csv" in form.source_label.text()
-
-    other = tmp_path / "elsewhere.csv"
-    write_clinical_csv(other, {"case9": ClinicalRow(ClinicalVariables(age=61))})
-    with qtbot.waitSignal(window.state_saved, timeout=WAIT_MS):
-        window.load_clinical_csv(other)
-    assert form.editors["age"].text() == "61" and form.editors["crp"].text() == ""
-    assert read_case_state(case / "viewer").clinical == ClinicalVariables(age=61)
 
 
 # ----- analysis control -----

@@ -17,7 +17,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox
 from test_gui_annotation_panel import click_message_box_button
 from test_gui_fixtures import N_FRAMES, SIDE, FakeAnalysis, run_frames, write_avi_case
-from test_gui_main_window import WAIT_MS, make_window, open_case, run_analysis
+from viewer_window import WAIT_MS, make_window, open_case, run_analysis
 
 from dsaviewer.core.binary_masks import label_components
 from dsaviewer.gui.annotation.tools import Tool

@@ -11,7 +11,7 @@ import pydicom
 import pytest
 from PySide6.QtCore import Qt
 from test_gui_fixtures import FakeAnalysis, run_frames, write_avi_case, write_dicom_case
-from test_gui_main_window import WAIT_MS, make_window, open_case, run_analysis
+from viewer_window import WAIT_MS, make_window, open_case, run_analysis
 
 from dsaviewer.gui.calibration_dialog import CalibrationDialog
 from dsaviewer.gui.docks.lesion_table import lesion_cells

@@ -10,18 +10,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from test_gui_fixtures import FakeAnalysis, write_avi_case
-from test_gui_main_window import WAIT_MS, make_window, open_case, press, run_analysis
+from viewer_window import WAIT_MS, make_window, open_case, press, run_analysis
 
 from dsaviewer.io.clinical import ClinicalVariables
 from dsaviewer.io.user_data import user_data_folder
 
 # The user's own Qt settings are never read or written (conftest).
 pytestmark = pytest.mark.usefixtures("private_qsettings")
-
-
-@pytest.fixture
-def settings_path(tmp_path) -> Path:
-    return tmp_path / "viewer.ini"
 
 
 def listing(folder: Path) -> list[str]:

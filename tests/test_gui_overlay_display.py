@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPainter
 from test_gui_fixtures import N_FRAMES, SIDE, FakeAnalysis, run_frames, write_avi_case
-from test_gui_main_window import make_window, open_case, run_analysis
+from viewer_window import make_window, open_case, run_analysis
 
 from dsaviewer.core.overlay_images import DEFAULT_HEAT_LOWER, LIVER_RGB, TUMOR_RGB, heat_rgba
 from dsaviewer.gui.annotation.tools import LABEL_RGB

@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 from test_gui_fixtures import FakeAnalysis, write_avi_case
-from test_gui_main_window import (
+from viewer_window import (
     WAIT_MS,
     make_window,
     open_case,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from test_gui_fixtures import run_frames, write_avi_case
-from test_gui_main_window import make_window, open_case
+from viewer_window import make_window, open_case
 
 CASES = 50
 DISTINCT = 5
