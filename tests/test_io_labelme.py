@@ -1,17 +1,25 @@
 """Labelme JSON: what we write reads back, what labelme writes reads in, and both programs turn
-every shape into the same pixels (checked against the real labelme package where installed)."""
+every shape into the same pixels (the real labelme package's side: test_io_labelme_package)."""
 
 from __future__ import annotations
 
-import base64
 import json
-import types
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from labelme_compat import import_labelme, labelme_masks
+from labelme_samples import (
+    HEIGHT,
+    WIDTH,
+    component_count,
+    frame,
+    hard_masks,
+    iou,
+    labelme_document,
+    png_b64,
+    read_shape_pixels,
+    write_json,
+)
 
 from dsaviewer.errors import InputError
 from dsaviewer.io.labelme import (
@@ -21,61 +29,6 @@ from dsaviewer.io.labelme import (
     read_labelme,
     write_labelme,
 )
-
-HEIGHT, WIDTH = 160, 200
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    return np.count_nonzero(a & b) / max(np.count_nonzero(a | b), 1)
-
-
-def hard_masks() -> dict[str, np.ndarray]:
-    """Every kind of component the writer must handle: a liver with a hole, a large tumor, a
-    thin diagonal one, one pixel, a 2-pixel sliver, a small disc and a ring."""
-    liver = np.zeros((HEIGHT, WIDTH), np.uint8)
-    cv2.ellipse(liver, (100, 85), (80, 60), 15, 0, 360, 1, -1)
-    cv2.circle(liver, (70, 80), 9, 0, -1)
-    tumor = np.zeros((HEIGHT, WIDTH), np.uint8)
-    cv2.circle(tumor, (130, 70), 22, 1, -1)
-    cv2.line(tumor, (20, 150), (120, 130), 1, 1)
-    tumor[5, 5] = 1
-    tumor[10:12, 190] = 1
-    cv2.circle(tumor, (30, 30), 3, 1, -1)
-    cv2.circle(tumor, (170, 130), 12, 1, 3)
-    return {"liver": liver.astype(bool), "tumor": tumor.astype(bool)}
-
-
-def component_count(mask: np.ndarray) -> int:
-    return cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[0] - 1
-
-
-def frame(dtype=np.uint8) -> np.ndarray:
-    top = np.iinfo(dtype).max
-    return np.linspace(0, top, HEIGHT * WIDTH).astype(dtype).reshape(HEIGHT, WIDTH)
-
-
-def write_json(path: Path, document: dict) -> Path:
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return path
-
-
-def labelme_document(shapes: list[dict], **overrides) -> dict:
-    document = {
-        "version": "5.9.1",
-        "flags": {},
-        "shapes": shapes,
-        "imagePath": "0000.png",
-        "imageData": None,
-        "imageHeight": HEIGHT,
-        "imageWidth": WIDTH,
-    }
-    document.update(overrides)
-    return document
-
-
-def png_b64(array: np.ndarray) -> str:
-    return base64.b64encode(cv2.imencode(".png", array)[1].tobytes()).decode("ascii")
-
 
 # --- writing and reading back ----------------------------------------------------------------
 
@@ -333,132 +286,6 @@ def test_missing_file_raises_input_error(tmp_path):
         read_labelme(tmp_path / "absent.json")
 
 
-# --- against the real labelme package (test-only; GPL, never shipped) ------------------------
-
-
-@pytest.fixture(scope="module")
-def labelme():
-    return import_labelme()
-
-
-@pytest.mark.parametrize("tolerance", [0.0, 1.0, 2.5])
-def test_labelme_reads_our_files_to_the_same_pixels(tmp_path, labelme, tolerance):
-    masks = hard_masks()
-    path = write_labelme(
-        tmp_path / "0009.json", frame(np.uint16), masks, {"key_frame": True}, tolerance
-    )
-
-    labelme.testing.assert_labelfile_sanity(str(path))
-    label_file = labelme.LabelFile(str(path))
-    assert label_file.flags == {"key_frame": True}
-    assert label_file.imagePath == "0009.png"
-    assert len(label_file.shapes) == sum(component_count(m) for m in masks.values())
-
-    theirs = labelme_masks(labelme, label_file, (HEIGHT, WIDTH))
-    ours = read_labelme(path).masks
-    for label in LABELS:
-        assert np.array_equal(ours[label], theirs[label]), label
-        assert iou(theirs[label], masks[label]) >= (1.0 if tolerance == 0 else 0.99)
-    for item in label_file.shapes:  # every shape on its own, against its component
-        one = labelme_masks(labelme, types.SimpleNamespace(shapes=[item]), (HEIGHT, WIDTH))
-        pixels = one[item["label"]]
-        components = cv2.connectedComponents(masks[item["label"]].astype(np.uint8))[1]
-        component = components == np.bincount(components[pixels]).argmax()
-        assert iou(pixels, component) >= 0.99
-
-
-def test_files_saved_by_labelme_import_exactly(tmp_path, labelme):
-    image = frame()
-    crop = np.zeros((9, 12), np.uint8)
-    cv2.circle(crop, (6, 4), 4, 1, -1)
-    crop[4, 6] = 0  # a hole: only a mask shape can hold it
-    shapes = [
-        {
-            "label": "liver",
-            "points": [[20.4, 15.7], [180.2, 20.9], [150.6, 140.1], [30, 120]],
-            "shape_type": "polygon",
-        },
-        {"label": "tumor", "points": [[60.5, 40.2], [90.9, 70.7]], "shape_type": "rectangle"},
-        {"label": "Tumor", "points": [[120.3, 100.8], [131.9, 93.2]], "shape_type": "circle"},
-        {
-            "label": "tumor",
-            "points": [[40, 130], [51, 138]],
-            "shape_type": "mask",
-            "mask": labelme.utils.img_arr_to_b64(crop),
-        },
-    ]
-    shapes = [s | {"group_id": None, "description": "", "flags": {}} for s in shapes]
-    for s in shapes:
-        s.setdefault("mask", None)
-    path = tmp_path / "0004.json"
-    ok, png = cv2.imencode(".png", image)
-    labelme.LabelFile().save(
-        str(path),
-        shapes,
-        "0004.png",
-        HEIGHT,
-        WIDTH,
-        imageData=png.tobytes(),
-        flags={"key_frame": False},
-    )
-
-    annotation = read_labelme(path)
-    theirs = labelme_masks(labelme, labelme.LabelFile(str(path)), (HEIGHT, WIDTH))
-    for label in LABELS:
-        assert np.array_equal(annotation.masks[label], theirs[label]), label
-    assert not annotation.masks["tumor"][134, 46]  # the hole survived
-    assert annotation.flags == {"key_frame": False}
-    assert annotation.image_shape == (HEIGHT, WIDTH)
-
-
-def test_random_shapes_rasterise_exactly_as_labelme(tmp_path, labelme):
-    """Pillow's scan-line fill has corner cases (self-crossing edges, vertices off the image,
-    fractional coordinates, degenerate circles); many random shapes exercise them."""
-    rng = np.random.default_rng(7)
-    height, width = 48, 64
-    for trial in range(240):
-        kind = ("polygon", "rectangle", "circle")[trial % 3]
-        count = int(rng.integers(3, 14)) if kind == "polygon" else 2
-        points = rng.uniform(-8, 72, (count, 2))
-        if trial % 2:
-            points = np.round(points)
-        if kind == "rectangle":  # labelme 5 hands Pillow the corners unsorted
-            points = np.sort(points, axis=0)
-        shape = {"label": "tumor", "points": points.tolist(), "shape_type": kind}
-        path = write_json(
-            tmp_path / f"{trial}.json",
-            labelme_document([shape], imageHeight=height, imageWidth=width),
-        )
-        theirs = labelme.utils.shape_to_mask((height, width), shape["points"], kind)
-        assert np.array_equal(read_labelme(path).masks["tumor"], theirs), shape
-
-
-def class_iou(classes: np.ndarray, expected: np.ndarray, value: int) -> float:
-    return iou(classes == value, expected == value)
-
-
-@pytest.mark.parametrize("tolerance", [None, 0.0, 1.0])
-def test_labelme_shapes_to_label_gives_back_every_class(tmp_path, labelme, tolerance):
-    """labelme's converters (shapes_to_label) paint later shapes over earlier ones: the liver
-    must come first or it buries the tumors, whatever order the masks are given in."""
-    masks = hard_masks()
-    masks["liver"] |= masks["tumor"]  # a liver mask holds its tumors
-    given = {"tumor": masks["tumor"], "liver": masks["liver"]}
-    path = write_labelme(tmp_path / "0001.json", frame(), given, tolerance_px=tolerance)
-
-    label_file = labelme.LabelFile(str(path))
-    names = {"_background_": 0, "liver": 1, "tumor": 2}
-    classes, _ = labelme.utils.shapes_to_label((HEIGHT, WIDTH), label_file.shapes, names)
-    expected = np.zeros((HEIGHT, WIDTH), np.int32)
-    expected[masks["liver"]] = 1
-    expected[masks["tumor"]] = 2
-    assert np.count_nonzero(classes == 2) > 0
-    for value in (1, 2):
-        assert class_iou(classes, expected, value) >= 0.99, value
-    labels = [shape["label"] for shape in label_file.shapes]
-    assert labels == sorted(labels)  # every liver shape before every tumor shape
-
-
 def test_reading_accepts_the_labels_in_any_order(tmp_path):
     masks = hard_masks()
     path = write_labelme(tmp_path / "0002.json", frame(), masks, tolerance_px=0)
@@ -478,9 +305,3 @@ def test_default_outlines_have_the_fewest_corners_within_one_percent():
     assert len(fewest["points"]) <= len(one_pixel["points"])
     painted = read_shape_pixels(fewest)
     assert iou(painted, disc) >= 0.99
-
-
-def read_shape_pixels(shape: dict) -> np.ndarray:
-    from dsaviewer.io.labelme import shape_mask
-
-    return shape_mask(shape, (HEIGHT, WIDTH))
