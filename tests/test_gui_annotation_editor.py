@@ -1,110 +1,38 @@
 """The mask editor driven with real mouse and key events on a pyqtgraph view: painting,
 erasing, polygons, fill, delete, undo/redo per frame, saving Labelme files that read back
-pixel for pixel (in labelme too), importing, accepting predictions, crash recovery and saving
-to places that cannot be written."""
+pixel for pixel (in labelme too), importing and accepting predictions."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
+from annotation_viewer import (
+    HEIGHT,
+    WIDTH,
+    click,
+    make_case,
+    make_viewer,
+    paint_something,
+    pixel,
+    rendered_rgb,
+    stroke,
+)
 from labelme_compat import import_labelme, labelme_masks
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox
 
 from dsaviewer.core.binary_masks import label_components
-from dsaviewer.gui.annotation.dialogs import confirm_close
-from dsaviewer.gui.annotation.editor import MaskEditor
 from dsaviewer.gui.annotation.tools import UNDO_LIMIT, Tool
 from dsaviewer.io.frame_labels import read_frame_labels, write_frame_labels
 from dsaviewer.io.labelme import read_labelme
-from dsaviewer.io.recovery import find_recovery, read_recovery
-from dsaviewer.io.writers import write_frame_folder
-
-FRAMES, HEIGHT, WIDTH = 5, 64, 80
-# pyqtgraph passes on at most 100 mouse moves a second; a real hand is no faster.
-MOVE_INTERVAL_MS = 12
-
-
-@dataclass
-class Viewer:
-    widget: pg.GraphicsLayoutWidget
-    view: pg.ViewBox
-    editor: MaskEditor
-    case: Path
-    frames: np.ndarray
-
-    def at(self, x: float, y: float):
-        """The widget position showing image point (x, y)."""
-        return self.widget.mapFromScene(self.view.mapViewToScene(QPointF(x, y)))
-
-    def masks(self, frame: int | None = None) -> dict[str, np.ndarray]:
-        annotation = self.editor.store.get(self.editor.frame if frame is None else frame)
-        return {label: mask.copy() for label, mask in annotation.masks.items()}
-
-
-def make_case(root: Path) -> tuple[Path, np.ndarray]:
-    # Flat grey frames, a different grey each, so a rendered overlay is easy to tell apart.
-    frames = np.stack([np.full((HEIGHT, WIDTH), 60 + 20 * t, np.uint8) for t in range(FRAMES)])
-    write_frame_folder(root / "frames", frames)
-    return root, frames
-
-
-def make_viewer(qtbot, case: Path, frames: np.ndarray, user_folder: Path) -> Viewer:
-    widget = pg.GraphicsLayoutWidget()
-    view = widget.addViewBox(lockAspect=True, invertY=True, enableMenu=False)
-    view.addItem(pg.ImageItem(frames[0], axisOrder="row-major", levels=(0, 255)))
-    editor = MaskEditor(view, widget, autosave_delay_ms=50, fallback_recovery_root=user_folder)
-    # Closing the case waits for recovery writes still queued; the view must still exist.
-    qtbot.addWidget(widget, before_close_func=lambda _widget: editor.close_case())
-    widget.resize(500, 420)
-    widget.show()
-    qtbot.waitExposed(widget)
-    view.setRange(xRange=(0, WIDTH), yRange=(0, HEIGHT), padding=0)
-    editor.open_case(case, frames, key_frame=2)
-    QTest.qWait(20)
-    return Viewer(widget, view, editor, case, frames)
 
 
 @pytest.fixture
 def viewer(qtbot, tmp_path):
     case, frames = make_case(tmp_path / "case1")
     return make_viewer(qtbot, case, frames, tmp_path / "user-recovery")
-
-
-def stroke(viewer: Viewer, points: list[tuple[float, float]]) -> None:
-    port = viewer.widget.viewport()
-    QTest.mousePress(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     viewer.at(*points[0]))
-    for point in points[1:]:
-        QTest.qWait(MOVE_INTERVAL_MS)
-        QTest.mouseMove(port, viewer.at(*point))
-    QTest.mouseRelease(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       viewer.at(*points[-1]))
-
-
-def click(viewer: Viewer, x: float, y: float) -> None:
-    QTest.mouseClick(viewer.widget.viewport(), Qt.MouseButton.LeftButton,
-                     Qt.KeyboardModifier.NoModifier, viewer.at(x, y))
-
-
-def recovered_frames(case: Path) -> list[int]:
-    recovery = find_recovery(case)
-    return [] if recovery is None else [frame.frame_index for frame in recovery.frames]
-
-
-def pixel(mask: np.ndarray, x: float, y: float) -> bool:
-    return bool(mask[int(y), int(x)])
-
-
-def rendered_rgb(viewer: Viewer, x: float, y: float) -> tuple[int, int, int]:
-    colour = viewer.widget.grab().toImage().pixelColor(viewer.at(x, y))
-    return colour.red(), colour.green(), colour.blue()
 
 
 # --- painting with the mouse ------------------------------------------------------------------
@@ -237,24 +165,6 @@ def test_escape_cancels_a_polygon_and_undo_takes_back_corners(viewer):
 # --- saving, Labelme, importing ---------------------------------------------------------------
 
 
-def paint_something(viewer: Viewer, frame: int) -> dict[str, np.ndarray]:
-    editor = viewer.editor
-    editor.set_frame(frame)
-    editor.set_tool(Tool.BRUSH)
-    editor.set_label("liver")
-    editor.set_radius(9)
-    stroke(viewer, [(15.5, 20.5), (60.5, 30.5), (40.5, 50.5)])
-    editor.set_label("tumor")
-    editor.set_radius(2.5)
-    stroke(viewer, [(30.5, 30.5), (34.5, 31.5)])
-    stroke(viewer, [(70.5, 5.5), (71.5, 5.5)])
-    editor.set_tool(Tool.ERASER)
-    editor.set_label("liver")
-    editor.set_radius(1.5)
-    click(viewer, 45.5, 35.5)  # a hole in the liver
-    return viewer.masks()
-
-
 def test_save_exports_labelme_that_reads_back_pixel_for_pixel(viewer):
     labelme = import_labelme()
     edited = paint_something(viewer, 2)
@@ -360,101 +270,3 @@ def test_accept_model_masks_and_copy_from_previous_frame(viewer):
     editor.set_frame(1)
     assert not editor.copy_from_previous()  # frame 0 has nothing
     assert editor.unsaved_frames() == [2]
-
-
-# --- no work lost -----------------------------------------------------------------------------
-
-
-def test_edits_are_copied_for_recovery_and_offered_after_a_crash(qtbot, viewer, tmp_path):
-    edited = paint_something(viewer, 1)
-    qtbot.waitUntil(lambda: find_recovery(viewer.case) is not None, timeout=3000)
-    viewer.editor.wait_for_recovery_writes()
-    (copy,) = find_recovery(viewer.case).frames
-    assert copy.frame_index == 1 and np.array_equal(copy.masks["liver"], edited["liver"])
-
-    # The program dies: no save, no close. A new session opens the same case.
-    other = make_viewer(qtbot, viewer.case, viewer.frames, tmp_path / "user-recovery")
-    report = other.editor.open_case(viewer.case, viewer.frames, key_frame=2)
-    assert [frame.frame_index for frame in report.recovered] == [1]
-    other.editor.restore(report.recovered)
-    other.editor.set_frame(1)
-    assert all(np.array_equal(other.masks()[k], edited[k]) for k in edited)
-    assert other.editor.unsaved_frames() == [1]  # restored, not yet saved
-    assert other.editor.save().ok
-    other.editor.wait_for_recovery_writes()
-    assert recovered_frames(viewer.case) == []
-    other.editor.close_case()
-
-
-def test_saving_where_nothing_can_be_written_keeps_the_edits(qtbot, viewer):
-    (viewer.case / "labels").write_text("a file where the labels folder should be")
-    edited = paint_something(viewer, 2)
-    report = viewer.editor.save()
-    assert not report.ok and 2 in report.failed and report.saved == ()
-    assert viewer.editor.has_unsaved_changes()
-    assert all(np.array_equal(viewer.masks()[k], edited[k]) for k in edited)
-    viewer.editor.save_recovery_now()
-    viewer.editor.wait_for_recovery_writes()
-    assert recovered_frames(viewer.case) == [2]
-
-    (viewer.case / "labels").unlink()  # the user frees the place and saves again
-    assert viewer.editor.save().saved == (2,)
-    viewer.editor.wait_for_recovery_writes()
-    assert recovered_frames(viewer.case) == []
-
-
-def test_an_unwritable_case_keeps_recovery_copies_in_the_user_folder(qtbot, tmp_path):
-    case, frames = make_case(tmp_path / "case2")
-    (case / "viewer").write_text("a file where the viewer folder should be")
-    viewer = make_viewer(qtbot, case, frames, tmp_path / "user-recovery")
-    failures = []
-    viewer.editor.message.connect(failures.append)
-    edited = paint_something(viewer, 0)
-    viewer.editor.save_recovery_now()
-    viewer.editor.wait_for_recovery_writes()
-    fallback = viewer.editor.recovery_dirs[1]
-    assert fallback.parent == tmp_path / "user-recovery"
-    (copy,) = read_recovery(fallback).frames
-    assert np.array_equal(copy.masks["tumor"], edited["tumor"])
-    assert not any("could not be copied" in text for text in failures)
-    viewer.editor.close_case()
-
-
-def test_closing_asks_and_does_what_was_answered(qtbot, viewer, monkeypatch):
-    paint_something(viewer, 0)
-    viewer.editor.save_recovery_now()
-    viewer.editor.wait_for_recovery_writes()
-    answers = []
-
-    def answer(button):
-        def ask(*args, **kwargs):
-            answers.append(args[2])
-            return button
-        monkeypatch.setattr(QMessageBox, "question", ask)
-
-    answer(QMessageBox.StandardButton.Cancel)
-    assert not confirm_close(viewer.widget, viewer.editor)
-    assert viewer.editor.is_open and "Frame(s) 1 " in answers[-1]  # index 0, counted from 1
-
-    (viewer.case / "labels").write_text("blocked")
-    monkeypatch.setattr(QMessageBox, "exec", lambda self: 0)  # the failure report
-    answer(QMessageBox.StandardButton.Save)
-    assert not confirm_close(viewer.widget, viewer.editor)  # could not save: stay open
-    assert viewer.editor.is_open and viewer.editor.has_unsaved_changes()
-
-    answer(QMessageBox.StandardButton.Discard)
-    assert confirm_close(viewer.widget, viewer.editor)
-    assert not viewer.editor.is_open
-    assert recovered_frames(viewer.case) == []  # discarded on purpose: nothing to offer
-
-
-def test_closing_without_an_answer_keeps_unsaved_edits_for_next_time(qtbot, viewer):
-    edited = paint_something(viewer, 4)
-    viewer.editor.close_case()  # e.g. another case opened: nothing is thrown away
-    assert recovered_frames(viewer.case) == [4]
-    report = viewer.editor.open_case(viewer.case, viewer.frames)
-    (frame,) = report.recovered
-    assert np.array_equal(frame.masks["liver"], edited["liver"])
-    viewer.editor.discard_recovered()
-    viewer.editor.wait_for_recovery_writes()
-    assert recovered_frames(viewer.case) == []
