@@ -51,5 +51,25 @@ def settings_path(tmp_path) -> Path:
     return tmp_path / "viewer.ini"
 
 
+@pytest.fixture
+def warnings(monkeypatch) -> list[tuple[str, str]]:
+    """The viewer's warning boxes of one test, as (title, text), instead of on screen."""
+    from PySide6.QtWidgets import QMessageBox
+
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(QMessageBox, "warning",
+                        lambda parent, title, text, *rest: shown.append((title, text)))
+    return shown
+
+
+@pytest.fixture
+def viewer(qtbot, tmp_path):
+    """The mask editor on a small frame-folder case (tests/annotation_viewer.py)."""
+    from annotation_viewer import make_case, make_viewer
+
+    case, frames = make_case(tmp_path / "case1")
+    return make_viewer(qtbot, case, frames, tmp_path / "user-recovery")
+
+
 # A real PACS (Orthanc) for the PACS tests; they skip where Orthanc is not installed.
 from orthanc_server import orthanc, own_orthanc  # noqa: E402, F401

@@ -12,8 +12,6 @@ from annotation_viewer import (
     HEIGHT,
     WIDTH,
     click,
-    make_case,
-    make_viewer,
     paint_something,
     pixel,
     rendered_rgb,
@@ -27,13 +25,6 @@ from dsaviewer.core.binary_masks import label_components
 from dsaviewer.gui.annotation.tools import UNDO_LIMIT, Tool
 from dsaviewer.io.frame_labels import read_frame_labels, write_frame_labels
 from dsaviewer.io.labelme import read_labelme
-
-
-@pytest.fixture
-def viewer(qtbot, tmp_path):
-    case, frames = make_case(tmp_path / "case1")
-    return make_viewer(qtbot, case, frames, tmp_path / "user-recovery")
-
 
 # --- painting with the mouse ------------------------------------------------------------------
 

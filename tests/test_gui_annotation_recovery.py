@@ -4,7 +4,6 @@ nothing can be written, closing with unsaved edits."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from annotation_viewer import (
     make_case,
     make_viewer,
@@ -15,12 +14,6 @@ from PySide6.QtWidgets import QMessageBox
 
 from dsaviewer.gui.annotation.dialogs import confirm_close
 from dsaviewer.io.recovery import find_recovery, read_recovery
-
-
-@pytest.fixture
-def viewer(qtbot, tmp_path):
-    case, frames = make_case(tmp_path / "case1")
-    return make_viewer(qtbot, case, frames, tmp_path / "user-recovery")
 
 
 def test_edits_are_copied_for_recovery_and_offered_after_a_crash(qtbot, viewer, tmp_path):

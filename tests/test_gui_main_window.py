@@ -13,7 +13,6 @@ from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QMessageBox,
 )
 from test_gui_fixtures import (
     FPS,
@@ -41,14 +40,6 @@ from dsaviewer.io.case_state import read_case_state
 
 # The user's own Qt settings are never read or written (conftest).
 pytestmark = pytest.mark.usefixtures("private_qsettings")
-
-
-@pytest.fixture
-def warnings(monkeypatch) -> list[tuple[str, str]]:
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *rest: shown.append((title, text)))
-    return shown
 
 
 # ----- opening -----

@@ -11,8 +11,8 @@ import pydicom
 import pytest
 from highdicom.seg import segread
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
-from test_gui_fixtures import PATIENT, FakeAnalysis, write_avi_case, write_dicom_case
+from test_gui_fixtures import PATIENT, write_avi_case, write_dicom_case
+from viewer_window import make_window, open_case, run_analysis
 
 from dsaviewer.gui.main_window import MainWindow
 from dsaviewer.gui.pacs.nodes import NamedNode, read_nodes, write_nodes
@@ -26,35 +26,26 @@ WAIT_MS = 20_000
 pytestmark = pytest.mark.usefixtures("private_qsettings")
 
 
-@pytest.fixture
-def warnings(monkeypatch) -> list[tuple[str, str]]:
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(QMessageBox, "warning",
-                        lambda parent, title, text, *rest: shown.append((title, text)))
-    return shown
-
-
-def make_window(qtbot, tmp_path: Path, orthanc=None) -> MainWindow:
-    settings = QSettings(str(tmp_path / "viewer.ini"), QSettings.Format.IniFormat)
+def make_pacs_window(qtbot, tmp_path: Path, orthanc=None) -> MainWindow:
+    """The viewer with ``orthanc`` as its one PACS node, and a cache of the test's own."""
+    settings_path = tmp_path / "viewer.ini"
     if orthanc is not None:
+        settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
         write_nodes(settings, [NamedNode("Test PACS", "ORTHANC", "127.0.0.1",
                                          orthanc.dicom_port)])
-    window = MainWindow(settings, analyze=FakeAnalysis())
+        settings.sync()
+    window = make_window(qtbot, settings_path)
     window.pacs.cache_dir = tmp_path / "cache"
-    qtbot.addWidget(window)
-    window.show()
     return window
 
 
 def open_and_analyse(qtbot, window: MainWindow, path: Path) -> None:
-    with qtbot.waitSignal(window.case_opened, timeout=WAIT_MS):
-        window.open_path(path)
-    with qtbot.waitSignal(window.analysis_finished, timeout=WAIT_MS):
-        window.run_analysis()
+    open_case(qtbot, window, path)
+    run_analysis(qtbot, window)
 
 
 def test_node_preferences_store_valid_nodes_and_echo_them(qtbot, tmp_path, orthanc) -> None:
-    window = make_window(qtbot, tmp_path)
+    window = make_pacs_window(qtbot, tmp_path)
     dialog = window.pacs.edit_nodes()
     dialog.add_row(NamedNode("Bad", "ORTHANC", "127.0.0.1", 0))
     dialog.accept()
@@ -76,7 +67,7 @@ def test_search_retrieve_and_open_a_series(qtbot, tmp_path, orthanc) -> None:
     dataset.PatientID = "GUI-1"
     dataset.save_as(run)
     send_files(orthanc.node(), [run])
-    window = make_window(qtbot, tmp_path, orthanc)
+    window = make_pacs_window(qtbot, tmp_path, orthanc)
     dialog = window.pacs.open_dialog()
     dialog.patient_id.setText("GUI-1")
     dialog.search_button.click()
@@ -96,7 +87,7 @@ def test_search_retrieve_and_open_a_series(qtbot, tmp_path, orthanc) -> None:
 
 
 def test_search_without_a_reachable_node_shows_why(qtbot, tmp_path, orthanc) -> None:
-    window = make_window(qtbot, tmp_path)
+    window = make_pacs_window(qtbot, tmp_path)
     write_nodes(window.settings, [NamedNode("Wrong", "NOT-THERE", "127.0.0.1",
                                             orthanc.dicom_port)])
     dialog = window.pacs.open_dialog()
@@ -107,7 +98,7 @@ def test_search_without_a_reachable_node_shows_why(qtbot, tmp_path, orthanc) -> 
 
 
 def test_export_to_dicom_writes_a_seg_of_the_shown_result(qtbot, tmp_path) -> None:
-    window = make_window(qtbot, tmp_path)
+    window = make_pacs_window(qtbot, tmp_path)
     open_and_analyse(qtbot, window, write_dicom_case(tmp_path / "case"))
     window.pacs.export_to(tmp_path / "export")
     qtbot.waitUntil(lambda: "Wrote 3 DICOM objects" in window.statusBar().currentMessage(),
@@ -123,7 +114,7 @@ def test_export_to_dicom_writes_a_seg_of_the_shown_result(qtbot, tmp_path) -> No
 
 
 def test_export_of_a_non_dicom_run_says_why(qtbot, tmp_path, warnings) -> None:
-    window = make_window(qtbot, tmp_path)
+    window = make_pacs_window(qtbot, tmp_path)
     open_and_analyse(qtbot, window, write_avi_case(tmp_path / "case"))
     window.pacs.export_to(tmp_path / "export")
     qtbot.waitUntil(lambda: bool(warnings), timeout=WAIT_MS)
@@ -132,7 +123,7 @@ def test_export_of_a_non_dicom_run_says_why(qtbot, tmp_path, warnings) -> None:
 
 
 def test_send_results_to_pacs(qtbot, tmp_path, orthanc) -> None:
-    window = make_window(qtbot, tmp_path, orthanc)
+    window = make_pacs_window(qtbot, tmp_path, orthanc)
     open_and_analyse(qtbot, window, write_dicom_case(tmp_path / "case"))
     window.pacs.send_to(0)
     qtbot.waitUntil(lambda: "Sent 3 DICOM objects" in window.statusBar().currentMessage(),
