@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 
 from dsaviewer.errors import InputError
 from training.synth.case_writer import read_truth_csv
-from training.synth.variety import FAMILIES
+from training.synth.variety import FAMILIES, parse_family_value
 
 Families = dict[str, dict[str, str]]  # case id -> {family: value}
 
@@ -46,12 +46,10 @@ def parse_held_out(items: Iterable[str]) -> dict[str, str]:
     """``["territory=segmental", ...]`` -> {family: value}, checked against FAMILIES."""
     held: dict[str, str] = {}
     for item in items:
-        family, _, value = item.partition("=")
-        if family not in FAMILIES or value not in FAMILIES[family]:
-            raise InputError(
-                f"held-out family {item!r} must be FAMILY=VALUE with a value of {FAMILIES}",
-                "command line",
-            )
+        try:
+            family, value = parse_family_value(item)
+        except ValueError as error:
+            raise InputError(f"held-out family: {error}", "command line") from None
         held[family] = value
     return held
 

@@ -18,7 +18,7 @@ from training.synth.options import (
     SynthOptions,
     broad_options,
 )
-from training.synth.variety import FAMILIES
+from training.synth.variety import parse_family_value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -171,10 +171,7 @@ def _frame_range(text: str) -> tuple[int, int]:
 
 
 def _family_value(text: str) -> tuple[str, str]:
-    family, _, value = text.partition("=")
-    if value not in FAMILIES.get(family, ()):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not FAMILY=VALUE with a value of "
-            + "; ".join(f"{name}: {', '.join(values)}" for name, values in FAMILIES.items())
-        )
-    return family, value
+    try:
+        return parse_family_value(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

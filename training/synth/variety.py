@@ -79,6 +79,18 @@ class Variety:
         return {name: getattr(self, name) for name in FAMILIES}
 
 
+def parse_family_value(text: str) -> tuple[str, str]:
+    """``"territory=segmental"`` -> ``("territory", "segmental")``; a ValueError naming every
+    family's values for anything else."""
+    family, _, value = text.partition("=")
+    if value not in FAMILIES.get(family, ()):
+        raise ValueError(
+            f"{text!r} is not FAMILY=VALUE with a value of "
+            + "; ".join(f"{name}: {', '.join(values)}" for name, values in FAMILIES.items())
+        )
+    return family, value
+
+
 def sample_variety(rng: np.random.Generator, forced: dict[str, str] | None = None) -> Variety:
     """Uniform over each family's values; ``forced`` fixes some families (tests, figures)."""
     forced = forced or {}
