@@ -115,10 +115,24 @@ def test_cascade_liver_probability_gates_the_tumor_input() -> None:
     torch.testing.assert_close(a, b)
 
 
+@pytest.mark.parametrize("liver_input", ["key_frame", "frames"])
+def test_the_liver_network_reads_the_frames_its_config_names(liver_input: str) -> None:
+    model = build_segmentation_model(replace(tiny("full"), liver_input=liver_input)).eval()
+    frames = torch.rand(1, 10, SIZE, SIZE)
+    earlier_changed = frames.clone()
+    earlier_changed[:, :-1] = torch.rand(1, 9, SIZE, SIZE)
+    with torch.no_grad():
+        same = torch.allclose(model(frames).liver_logits, model(earlier_changed).liver_logits)
+    assert same == (liver_input == "key_frame")
+
+
 def test_config_round_trips_through_json() -> None:
     for config in ABLATIONS.values():
         text = json.dumps(config.to_dict())
         assert SegmentationConfig.from_dict(json.loads(text)) == config
+    # Weights stored before the liver network could read the stack read the key frame.
+    stored = {k: v for k, v in ABLATIONS["full"].to_dict().items() if k != "liver_input"}
+    assert SegmentationConfig.from_dict(stored).liver_input == "key_frame"
 
 
 @pytest.mark.parametrize(
@@ -131,6 +145,8 @@ def test_config_round_trips_through_json() -> None:
         ({"backbone": "transformer"}, "backbone must be one of"),
         ({"temporal": "fd", "tdl_supervised": True}, "tdl_supervised needs temporal='tdl'"),
         ({"image_size": 100}, "multiple of 2\\*\\*depth"),
+        ({"liver_input": "video"}, "liver_input must be one of"),
+        ({"liver_input": "frames"}, "needs a liver network"),
     ],
 )
 def test_bad_stored_config_raises_input_error_naming_the_source(data: dict, message: str) -> None:
@@ -177,12 +193,14 @@ def test_weights_round_trip_through_a_weights_only_load(tmp_path: Path) -> None:
 ONNX_OUTPUTS = ["tumor_logits", "liver_logits", "temporal"]
 
 
-@pytest.fixture(scope="module")
-def onnx_export() -> tuple[torch.nn.Module, bytes]:
-    """The full model at 256×256 and its ONNX export (legacy TorchScript exporter, opset 17)."""
+@pytest.fixture(scope="module", params=["key_frame", "frames"])
+def onnx_export(request) -> tuple[torch.nn.Module, bytes]:
+    """The full model at 256×256 (its liver network reading the key frame or the stack) and
+    its ONNX export (legacy TorchScript exporter, opset 17)."""
     pytest.importorskip("onnx", reason="onnx is not installed; torch.onnx.export needs it")
     torch.manual_seed(0)
-    model = build_segmentation_model(ABLATIONS["full"]).eval()
+    model = build_segmentation_model(replace(ABLATIONS["full"], liver_input=request.param))
+    model.eval()
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter's notice

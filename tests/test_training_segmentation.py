@@ -155,6 +155,26 @@ def test_an_earlier_run_is_neither_overwritten_nor_resumed_differently(
                            resume=True, **QUIET)
 
 
+def test_a_checkpoint_older_than_a_config_field_resumes_with_the_fields_default(
+    records: list, tmp_path: Path
+) -> None:
+    config, settings = tiny("full"), options(epochs=2, tdl_warmup_epochs=0, checkpoint_every=2)
+    stop = StopRequest()
+
+    def interrupt(report: StepReport) -> None:
+        if report.global_step == 2:
+            stop.request()
+
+    first = train_segmentation(records, config, settings, tmp_path, CPU, on_step=interrupt,
+                               stop=stop, **QUIET)
+    assert first.stop_reason == "interrupted"
+    stored = load_checkpoint(tmp_path / "last.pt")
+    del stored["config"]["liver_input"]  # written before the liver network could read frames
+    save_checkpoint(tmp_path / "last.pt", stored)
+    resumed = train_segmentation(records, config, settings, tmp_path, CPU, resume=True, **QUIET)
+    assert resumed.global_step > first.global_step == 2
+
+
 def test_checkpoint_files_are_checked_on_load(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
         load_checkpoint(tmp_path / "missing.pt")

@@ -105,12 +105,15 @@ def check_resumable(
     source: str | Path,
 ) -> None:
     """InputError unless the checkpoint ``stored`` was written by a run with this model
-    config, these options (``run_control`` fields may differ) and this split of the cases."""
-    if stored["config"] != dict(config):
+    config, these options (``run_control`` fields may differ) and this split of the cases.
+
+    A field the checkpoint lacks was added to the config or options after it was written;
+    the resumed run read its default from the same checkpoint, the behaviour the run had."""
+    if any(stored["config"].get(name, value) != value for name, value in config.items()):
         raise InputError("was trained with another model config; resume with the same one",
                          source)
     changed = sorted(name for name, value in options.items()
-                     if name not in run_control and stored["options"].get(name) != value)
+                     if name not in run_control and stored["options"].get(name, value) != value)
     if changed:
         raise InputError(f"was trained with other options ({', '.join(changed)}); only "
                          f"{', '.join(run_control)} may change on resume", source)

@@ -18,7 +18,7 @@ from typing import Any
 
 from dsaviewer.errors import InputError
 from dsaviewer.inference.weights import load_weights
-from dsaviewer.models import ABLATIONS, BACKBONES, SegmentationConfig
+from dsaviewer.models import ABLATIONS, BACKBONES, LIVER_INPUTS, SegmentationConfig
 from training.augment import ROBUST, RobustAugmentation
 from training.cli_common import (
     add_dataset_arguments,
@@ -29,6 +29,7 @@ from training.cli_common import (
 )
 from training.ddp import distributed_processes
 from training.families import parse_held_out, without_held_out
+from training.initial_state import initial_state
 from training.loop_contract import StopRequest
 from training.torch_data import Augmentation
 from training.train_segmentation import (
@@ -56,7 +57,7 @@ _OPTION_ARGUMENTS = {
     "checkpoint_every": "checkpoint_every",
     "workers": "workers",
 }
-_CONFIG_ARGUMENTS = ("backbone", "base_width", "depth", "image_size")
+_CONFIG_ARGUMENTS = ("backbone", "base_width", "depth", "image_size", "liver_input")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +81,9 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--base-width", type=int)
     model.add_argument("--depth", type=int)
     model.add_argument("--image-size", type=int)
+    model.add_argument("--liver-input", choices=LIVER_INPUTS,
+                       help="what the liver network reads: the key frame (the papers') or "
+                            "the whole frame stack")
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +119,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                        help="never train on cases of this broad-mix family value (repeatable)")
     train.add_argument("--init-weights", type=Path,
                        help="start from the segmentation model of this weights folder (same "
-                            "model config), e.g. resources/weights")
+                            "model config, or one whose liver network read the key frame "
+                            "alone, widened to --liver-input frames), e.g. resources/weights")
     train.add_argument("--no-sync-bn", action="store_true",
                        help="keep BatchNorm per GPU under torchrun")
 
@@ -186,10 +191,13 @@ def _config_and_options(
 
 
 def _initial_state(weights_dir: str, config: SegmentationConfig) -> tuple[dict, str]:
-    """The segmentation state of a weights folder, which must hold ``config``'s model, and
-    the checksum its manifest gives for it."""
+    """The segmentation state of a weights folder, as the start of ``config``'s model (see
+    :func:`training.initial_state.initial_state`), and the checksum its manifest gives."""
     loaded = load_weights(weights_dir)
-    if loaded.segmentation_config != config:
-        raise InputError(f"its segmentation model differs from this run's: "
-                         f"{loaded.segmentation_config}", weights_dir)
-    return loaded.segmentation.state_dict(), loaded.manifest.segmentation.sha256
+    try:
+        state = initial_state(loaded.segmentation.state_dict(), loaded.segmentation_config,
+                              config)
+    except ValueError as error:
+        raise InputError(f"its segmentation model cannot start this run's "
+                         f"({error})", weights_dir) from error
+    return state, loaded.manifest.segmentation.sha256

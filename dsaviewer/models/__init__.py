@@ -11,7 +11,12 @@ from dsaviewer.models.factory import (
 )
 from dsaviewer.models.losses import LTDNetLoss, bce_dice_loss, dice_loss, ltdnet_loss
 from dsaviewer.models.ltdnet import DSALTDNet, SegmentationOutput
-from dsaviewer.models.ltdnet_config import ABLATIONS, TEMPORAL_MODES, SegmentationConfig
+from dsaviewer.models.ltdnet_config import (
+    ABLATIONS,
+    LIVER_INPUTS,
+    TEMPORAL_MODES,
+    SegmentationConfig,
+)
 from dsaviewer.models.resnet import ResNet18
 from dsaviewer.models.response import ResponseConfig, ResponseNet, response_image
 from dsaviewer.models.unet import UNet
@@ -20,6 +25,7 @@ from dsaviewer.models.unet_plusplus import UNetPlusPlus
 __all__ = [
     "ABLATIONS",
     "BACKBONES",
+    "LIVER_INPUTS",
     "TEMPORAL_MODES",
     "AttentionGate",
     "AttentionUNet",

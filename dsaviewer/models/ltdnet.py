@@ -6,7 +6,8 @@ Three sub-networks, each a backbone from one factory:
   difference, one map. Its output is a sigmoid: the frame difference it is supervised
   toward (``L1(TDL, FD)``) is an absolute difference of [0, 1] frames, so it lives in [0, 1],
   and a bounded map keeps the FFS inputs on one scale even when TDL is unsupervised.
-- LRS, ``liver_net``: the key frame → liver logits.
+- LRS, ``liver_net``: the key frame (or, with ``liver_input="frames"``, the whole stack) →
+  liver logits.
 - FFS, ``tumor_net``: [key frame, temporal channel, liver probability] (the channels the
   config uses) → tumor logits. With ``cascade`` the liver probability multiplies the key
   frame and temporal channel first (Gruber et al.'s two-step network, with the soft
@@ -59,7 +60,7 @@ class DSALTDNet(nn.Module):
             )
 
         self.temporal_net = backbone(config.n_frames) if config.temporal == "tdl" else None
-        self.liver_net = backbone(1) if config.has_liver_net else None
+        self.liver_net = backbone(config.liver_in_channels) if config.has_liver_net else None
         self.tumor_net = backbone(config.tumor_in_channels)
 
     def forward(self, frames: torch.Tensor, aux: torch.Tensor | None = None) -> SegmentationOutput:
@@ -81,7 +82,9 @@ class DSALTDNet(nn.Module):
 
         liver_logits = None
         if self.liver_net is not None:
-            liver_logits = self.liver_net(key_frame)
+            liver_logits = self.liver_net(
+                frames if self.config.liver_input == "frames" else key_frame
+            )
             liver_probability = torch.sigmoid(liver_logits)
             if self.config.cascade:
                 inputs = [channel * liver_probability for channel in inputs]

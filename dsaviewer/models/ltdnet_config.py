@@ -22,6 +22,10 @@ from dsaviewer.models.config_io import config_from_dict, config_to_dict
 # The other three are computed outside the network and passed in as ``aux``.
 TEMPORAL_MODES = ("none", "fd", "optical_flow", "background_subtraction", "tdl")
 AUX_TEMPORAL_MODES = ("fd", "optical_flow", "background_subtraction")
+# What the liver network reads: the key frame alone (the papers' LRS), or the whole stack
+# k-n+1..k. The liver label is the perfused territory, which the arterial tree outlines; in a
+# late key frame the tree has faded, and a low-dose key frame is noisy where the stack is not.
+LIVER_INPUTS = ("key_frame", "frames")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class SegmentationConfig:
     - ``tdl_supervised``: TDL is trained toward the frame difference (``temporal == "tdl"``).
     - ``use_lrs``: a liver network's probability map is an extra FFS input channel.
     - ``cascade``: Gruber's two-step: the liver probability multiplies the FFS inputs.
+    - ``liver_input``: what the liver network reads (see ``LIVER_INPUTS``).
     - ``n_frames``: frames k−n+1..k given to the network, the key frame last.
     - ``image_size``: side of the square model input the preprocessing produces.
     """
@@ -46,6 +51,7 @@ class SegmentationConfig:
     tdl_supervised: bool = False
     use_lrs: bool = False
     cascade: bool = False
+    liver_input: str = "key_frame"
     n_frames: int = 10
     image_size: int = 256
 
@@ -57,6 +63,11 @@ class SegmentationConfig:
             raise ValueError(f"temporal must be one of {TEMPORAL_MODES}, got {self.temporal!r}")
         if self.tdl_supervised and self.temporal != "tdl":
             raise ValueError(f"tdl_supervised needs temporal='tdl', got {self.temporal!r}")
+        if self.liver_input not in LIVER_INPUTS:
+            raise ValueError(f"liver_input must be one of {LIVER_INPUTS}, got {self.liver_input!r}")
+        if self.liver_input != "key_frame" and not self.has_liver_net:
+            raise ValueError(f"liver_input {self.liver_input!r} needs a liver network "
+                             "(use_lrs or cascade)")
         if self.n_frames < 1 or (self.temporal == "tdl" and self.n_frames < 2):
             raise ValueError(
                 f"n_frames must be at least 2 for TDL and 1 otherwise, got {self.n_frames}"
@@ -71,6 +82,11 @@ class SegmentationConfig:
     def has_liver_net(self) -> bool:
         """Whether a liver (LRS) network is part of the model."""
         return self.use_lrs or self.cascade
+
+    @property
+    def liver_in_channels(self) -> int:
+        """Input channels of the liver (LRS) network."""
+        return self.n_frames if self.liver_input == "frames" else 1
 
     @property
     def needs_aux(self) -> bool:

@@ -1,0 +1,88 @@
+"""Starting a run from trained weights of a slightly different model: a liver network that
+read the key frame alone, widened to read the whole frame stack without changing its output."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from dsaviewer.models import ABLATIONS, build_segmentation_model
+from training.__main__ import main as training_main
+from training.initial_state import initial_state
+from training.synth import write_dataset
+from training.synth.options import SynthOptions
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "resources" / "weights" / "segmentation.pt"
+KEY_FRAME = replace(ABLATIONS["full"], base_width=4, depth=3, image_size=64)
+STACK = replace(KEY_FRAME, liver_input="frames")
+
+
+def test_the_widened_liver_network_starts_with_the_key_frame_networks_outputs() -> None:
+    torch.manual_seed(0)
+    trained = build_segmentation_model(KEY_FRAME).eval()
+    widened = build_segmentation_model(STACK).eval()
+    widened.load_state_dict(initial_state(trained.state_dict(), KEY_FRAME, STACK))
+    frames = torch.rand(2, KEY_FRAME.n_frames, 64, 64)
+    with torch.no_grad():
+        before, after = trained(frames), widened(frames)
+        torch.testing.assert_close(after.liver_logits, before.liver_logits)
+        torch.testing.assert_close(after.tumor_logits, before.tumor_logits)
+        # The earlier frames are inputs now: weights on them change the liver output.
+        widened.liver_net.encoder.stem[0].weight[:, 0].fill_(0.5)
+        assert not torch.allclose(widened(frames).liver_logits, before.liver_logits)
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        (STACK, KEY_FRAME),  # narrowing would throw the earlier frames' weights away
+        (KEY_FRAME, replace(STACK, base_width=8)),
+        (KEY_FRAME, replace(KEY_FRAME, temporal="fd", tdl_supervised=False)),
+    ],
+)
+def test_any_other_change_of_model_is_refused(source, target) -> None:
+    state = build_segmentation_model(source).state_dict()
+    with pytest.raises(ValueError, match="only the liver input may change"):
+        initial_state(state, source, target)
+
+
+def test_train_seg_widens_the_shipped_liver_network_to_the_frame_stack(tmp_path) -> None:
+    data = tmp_path / "data"
+    write_dataset(data, n=2, seed=10, options=SynthOptions(
+        sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),)), workers=1)
+    out = tmp_path / "run"
+    code = training_main([
+        "train-seg", str(data), str(out), "--config", "full", "--base-width", "8",
+        "--image-size", "256", "--liver-input", "frames", "--epochs", "1",
+        "--tdl-warmup-epochs", "0", "--batch-size", "2", "--max-steps", "1", "--folds", "2",
+        "--threads", "1", "--init-weights", str(WEIGHTS.parent),
+    ])
+    assert code == 0
+    stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+    assert stored["config"]["liver_input"] == "frames"
+    shipped = torch.load(WEIGHTS, map_location="cpu", weights_only=True)["state_dict"]
+    name = "liver_net.encoder.stem.0.weight"
+    stem, trained = stored["model"][name], shipped[name]
+    assert stem.shape[1] == 10 and trained.shape[1] == 1
+    # One Adam step moves a weight by at most the learning rate: from zero on the earlier
+    # frames' channels, from the shipped weights on the key frame's.
+    step = 1.01 * stored["options"]["learning_rate"]
+    assert stem[:, :-1].abs().max() <= step
+    torch.testing.assert_close(stem[:, -1:], trained, atol=step, rtol=0)
+
+
+def test_train_seg_names_the_weights_that_cannot_start_the_run(tmp_path, capsys) -> None:
+    data = tmp_path / "data"
+    write_dataset(data, n=2, seed=10, options=SynthOptions(
+        sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),)), workers=1)
+    code = training_main([
+        "train-seg", str(data), str(tmp_path / "run"), "--config", "full",
+        "--base-width", "4", "--image-size", "256", "--max-steps", "1", "--threads", "1",
+        "--init-weights", str(WEIGHTS.parent),
+    ])
+    assert code != 0
+    error = capsys.readouterr().err
+    assert str(WEIGHTS.parent) in error and "cannot start this run" in error

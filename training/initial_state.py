@@ -1,0 +1,48 @@
+"""A trained segmentation model's weights as the start of a run whose model differs from it
+in one way this module knows how to bridge without changing what the model computes.
+
+The one bridge: a liver network that read the key frame alone (``liver_input="key_frame"``)
+becomes one that reads the whole stack (``"frames"``). Its first convolution gains the
+other frames' input channels with zero weights and keeps the trained weights on the key
+frame's channel (the stack's last), so the new model's outputs equal the old one's at step 0
+and training only has to learn what the earlier frames add.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+import torch
+
+from dsaviewer.models import SegmentationConfig, build_segmentation_model
+
+
+def initial_state(
+    state: Mapping[str, torch.Tensor],
+    source: SegmentationConfig,
+    target: SegmentationConfig,
+) -> dict[str, torch.Tensor]:
+    """``state`` (a model of ``source``) as the state of a model of ``target``.
+
+    Raises ValueError when the two configs differ in anything but the liver network's
+    input going from the key frame to the frames.
+    """
+    if source == target:
+        return dict(state)
+    widens_liver = (source.liver_input, target.liver_input) == ("key_frame", "frames")
+    if not widens_liver or dataclasses.replace(source, liver_input="frames") != target:
+        raise ValueError(f"a model of {source} cannot start a run of {target}: only the "
+                         "liver input may change, from the key frame to the frames")
+    expected = build_segmentation_model(target).state_dict()
+    adapted = dict(state)
+    for name, value in state.items():
+        if expected[name].shape == value.shape:
+            continue
+        if not name.startswith("liver_net.") or value.ndim != 4 or value.shape[1] != 1:
+            raise ValueError(f"{name}: shape {tuple(value.shape)} cannot become "
+                             f"{tuple(expected[name].shape)}")
+        widened = torch.zeros_like(expected[name])
+        widened[:, -1:] = value  # the key frame is the stack's last frame
+        adapted[name] = widened
+    return adapted
