@@ -3,8 +3,10 @@ fails (wrong AE title, closed port, a PACS that dies mid-transfer, cancel)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
+import socket
 import threading
 
 import numpy as np
@@ -14,7 +16,15 @@ from orthanc_server import closed_port
 from pydicom.uid import generate_uid
 
 from dsaviewer.errors import InputError
-from dsaviewer.io.pacs import PacsError, PacsNode, SeriesQuery, echo, find_series, study_of_series
+from dsaviewer.io.pacs import (
+    SETUP_ATTEMPTS,
+    PacsError,
+    PacsNode,
+    SeriesQuery,
+    echo,
+    find_series,
+    study_of_series,
+)
 from dsaviewer.io.pacs_get import PacsCancelled, get_series
 from dsaviewer.io.pacs_send import send_files
 from dsaviewer.io.video import load_video
@@ -97,6 +107,52 @@ def test_wrong_called_ae_title_is_refused_with_the_reason(orthanc) -> None:
 def test_unknown_calling_ae_title_is_refused_with_the_reason(orthanc) -> None:
     with pytest.raises(PacsError, match="refused the association.*Calling AE title.*STRANGER"):
         find_series(orthanc.node(calling_aet="STRANGER"), SeriesQuery())
+
+
+def test_a_refusal_names_its_reason_every_time(orthanc) -> None:
+    # Orthanc closes the connection right after its rejection; read in the other order the
+    # reason was lost on about 1 association in 20.
+    for _ in range(30):
+        with pytest.raises(PacsError, match="refused the association.*Called AE title"):
+            echo(orthanc.node(called_aet="NOT-ORTHANC"))
+
+
+@contextlib.contextmanager
+def tcp_listener(hang_up: bool):
+    """A TCP port that is no DICOM node: it hangs up at once or holds every connection
+    silently. Yields the port and the list of connections it took."""
+    server = socket.create_server(("127.0.0.1", 0))
+    taken: list[socket.socket] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                connection, _ = server.accept()
+                taken.append(connection)
+                if hang_up:
+                    connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield server.getsockname()[1], taken
+    finally:
+        server.close()
+        for connection in taken:
+            connection.close()
+
+
+def test_a_node_that_hangs_up_at_once_is_asked_again_then_named() -> None:
+    with tcp_listener(hang_up=True) as (port, taken):
+        with pytest.raises(PacsError, match="closed the association while it was being set up"):
+            echo(PacsNode("127.0.0.1", port, "ORTHANC", timeout_s=5))
+    assert len(taken) == SETUP_ATTEMPTS
+
+
+def test_a_port_that_never_answers_is_named_after_one_timeout() -> None:
+    with tcp_listener(hang_up=False) as (port, taken):
+        with pytest.raises(PacsError, match="gave no DICOM answer in 1 s"):
+            echo(PacsNode("127.0.0.1", port, "ORTHANC", timeout_s=1))
+    assert len(taken) == 1
 
 
 def test_closed_port_says_nothing_answered() -> None:
