@@ -142,16 +142,16 @@ def tcp_listener(hang_up: bool):
 
 
 def test_a_node_that_hangs_up_at_once_is_asked_again_then_named() -> None:
-    with tcp_listener(hang_up=True) as (port, taken):
-        with pytest.raises(PacsError, match="closed the association while it was being set up"):
-            echo(PacsNode("127.0.0.1", port, "ORTHANC", timeout_s=5))
+    closed = "closed the association while it was being set up"
+    with tcp_listener(hang_up=True) as (port, taken), pytest.raises(PacsError, match=closed):
+        echo(PacsNode("127.0.0.1", port, "ORTHANC", timeout_s=5))
     assert len(taken) == SETUP_ATTEMPTS
 
 
 def test_a_port_that_never_answers_is_named_after_one_timeout() -> None:
-    with tcp_listener(hang_up=False) as (port, taken):
-        with pytest.raises(PacsError, match="gave no DICOM answer in 1 s"):
-            echo(PacsNode("127.0.0.1", port, "ORTHANC", timeout_s=1))
+    silent = "gave no DICOM answer in 1 s"
+    with tcp_listener(hang_up=False) as (port, taken), pytest.raises(PacsError, match=silent):
+        echo(PacsNode("127.0.0.1", port, "ORTHANC", timeout_s=1))
     assert len(taken) == 1
 
 
