@@ -140,17 +140,24 @@ class ParametricPanel(QWidget):
         )
 
     def show_result(self, result: object) -> None:
-        """The analysis's masks become ready-made regions: tumor, liver, each lesion."""
+        """The analysis's masks become ready-made regions: tumor, liver, each lesion (made
+        off the UI thread: labelling a megapixel mask holds it for about 20 ms)."""
         if result is None or self.video is None:
             return
-        regions = {"tumor": result.tumor_mask, "liver": result.liver_mask & ~result.tumor_mask}
-        _, components = label_components(result.tumor_mask)
-        for lesion in getattr(result, "lesions", []):
-            row, column = lesion.contour[0]  # a pixel of the lesion names its component
-            regions[f"lesion {lesion.number}"] = components == components[row, column]
-        self.ready_regions = regions
-        self._fill_region_list()
-        self.refresh_curves()
+        request = self._request
+
+        def done(regions: dict[str, np.ndarray]) -> None:
+            if self._alive() and request == self._request:
+                self.ready_regions = regions
+                self._fill_region_list()
+                self.refresh_curves()
+
+        run_in_background(
+            lambda: result_regions(result),
+            done,
+            lambda error, _trace: self._alive() and self.status.setText(f"No regions: {error}"),
+            self._pool,
+        )
 
     def show_frame(self, index: int) -> None:
         self.frame = int(index)
@@ -262,3 +269,14 @@ class ParametricPanel(QWidget):
                                               "CSV (*.csv)" if kind == "csv" else "PNG (*.png)")
         if path:
             (self.export_csv if kind == "csv" else self.export_png)(path)
+
+
+def result_regions(result: object) -> dict[str, np.ndarray]:
+    """The regions an analysis result offers: its tumor, its liver without the tumor, and
+    each lesion by number."""
+    regions = {"tumor": result.tumor_mask, "liver": result.liver_mask & ~result.tumor_mask}
+    _, components = label_components(result.tumor_mask)
+    for lesion in getattr(result, "lesions", []):
+        row, column = lesion.contour[0]  # a pixel of the lesion names its component
+        regions[f"lesion {lesion.number}"] = components == components[row, column]
+    return regions
