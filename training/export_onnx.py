@@ -10,8 +10,10 @@ backend needs in its metadata, so the viewer runs it without torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -86,6 +88,18 @@ def export_onnx(weights_dir: str | Path, opset: int = OPSET) -> WeightsManifest:
     return read_manifest(folder)
 
 
+@contextlib.contextmanager
+def legacy_exporter_notices_silenced() -> Iterator[None]:
+    """The TorchScript exporter is chosen on purpose (its graphs run on every onnxruntime
+    provider): its deprecation notices, and the tracer's note that the models' input-shape
+    checks become constants, say nothing to act on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        yield
+
+
 def _export(
     folder: Path,
     manifest: WeightsManifest,
@@ -100,12 +114,7 @@ def _export(
     import onnx
 
     path = folder / ONNX_FILES[role]
-    with replace_atomically(path) as temporary, warnings.catch_warnings():
-        # The TorchScript exporter is chosen on purpose (its graphs run on every onnxruntime
-        # provider), and the models' input-shape checks are constants in a traced graph.
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
-        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
-        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+    with replace_atomically(path) as temporary, legacy_exporter_notices_silenced():
         torch.onnx.export(
             module.eval(),
             inputs,

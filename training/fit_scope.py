@@ -34,7 +34,7 @@ from dsaviewer.core.scope_input import SCOPE_CHANNELS, SCOPE_INPUT_SIZE
 from dsaviewer.inference.manifest import sha256_of
 from dsaviewer.inference.scope_score import SCOPE_FORMAT, SCOPE_FORMAT_VERSION, SCOPE_MANIFEST
 from dsaviewer.io.writers import replace_atomically
-from training.export_onnx import OPSET
+from training.export_onnx import OPSET, legacy_exporter_notices_silenced
 from training.families import parse_held_out
 from training.scope_inputs import ScopeInputs, collect_inputs
 
@@ -127,7 +127,7 @@ def write_scope_folder(out: Path, net: object, threshold: float, provenance: dic
     path = out / ONNX_FILE
     example = torch.zeros(1, len(SCOPE_CHANNELS), SCOPE_INPUT_SIZE, SCOPE_INPUT_SIZE)
     net.eval()  # type: ignore[attr-defined]
-    with replace_atomically(path) as temporary:
+    with replace_atomically(path) as temporary, legacy_exporter_notices_silenced():
         torch.onnx.export(net, (example,), str(temporary), input_names=["maps"],
                           output_names=["logit"], dynamic_axes={"maps": {0: "batch"},
                                                                 "logit": {0: "batch"}},
