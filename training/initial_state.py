@@ -30,8 +30,8 @@ def initial_state(
     """
     if source == target:
         return dict(state)
-    widens_liver = (source.liver_input, target.liver_input) == ("key_frame", "frames")
-    if not widens_liver or dataclasses.replace(source, liver_input="frames") != target:
+    # Given source != target, this holds only for a key-frame source and a frames target.
+    if dataclasses.replace(source, liver_input="frames") != target:
         raise ValueError(f"a model of {source} cannot start a run of {target}: only the "
                          "liver input may change, from the key frame to the frames")
     expected = build_segmentation_model(target).state_dict()
