@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from dsaviewer.core.metrics_detection import (
+    GroundTruthLesion,
     LesionDetection,
     lesion_detection,
     patient_level_confusion,
     pool_lesion_detections,
+    sensitivity_by_size,
 )
 from dsaviewer.errors import InputError
 
@@ -37,7 +39,11 @@ def test_hit_miss_and_spurious_components_are_counted():
         (55, 30, 57, 32),  # spurious
     )  # lesion 3 is missed
     result = lesion_detection(pred, GT)
-    assert result == LesionDetection(n_gt=3, n_detected=2, n_predicted=4, n_false_positive=2)
+    counts = (result.n_gt, result.n_detected, result.n_predicted, result.n_false_positive)
+    assert counts == (3, 2, 4, 2)
+    # Lesions in label order (row-major scan): 1 and 2 are hit, 3 is missed.
+    assert result.lesions == (GroundTruthLesion(100, True), GroundTruthLesion(100, True),
+                              GroundTruthLesion(100, False))
     assert result.sensitivity == pytest.approx(2 / 3)
     assert result.false_positive_ratio == pytest.approx(2 / 4)
 
@@ -67,6 +73,30 @@ def test_undefined_rates_are_nan_and_empty_prediction_detects_nothing():
     assert missed.sensitivity == 0.0 and math.isnan(missed.false_positive_ratio)
     spurious = lesion_detection(GT, empty)
     assert spurious.false_positive_ratio == 1.0 and math.isnan(spurious.sensitivity)
+
+
+def test_lesions_are_listed_when_nothing_is_predicted():
+    small_and_large = boxes((60, 60), (2, 2, 4, 4), (20, 20, 40, 40))
+    missed = lesion_detection(np.zeros((60, 60), dtype=bool), small_and_large)
+    assert missed.lesions == (GroundTruthLesion(4, False), GroundTruthLesion(400, False))
+
+
+def test_sensitivity_by_size_splits_lesions_by_equivalent_diameter():
+    # Discs of equal area: 4 px -> d 2.26, 50 px -> 7.98, 51 px -> 8.06, 400 px -> 22.6.
+    lesions = [GroundTruthLesion(4, False), GroundTruthLesion(50, True),
+               GroundTruthLesion(51, False), GroundTruthLesion(400, True),
+               GroundTruthLesion(400, True)]
+    small, middle, large = sensitivity_by_size(lesions, [8.0, 16.0])
+    assert (small.n_gt, small.n_detected) == (2, 1)
+    assert (middle.n_gt, middle.n_detected) == (1, 0)
+    assert (large.n_gt, large.n_detected) == (2, 2)
+    assert math.isnan(sensitivity_by_size([], [8.0])[0].sensitivity)
+
+
+@pytest.mark.parametrize("edges", [[8.0, 8.0], [16.0, 8.0], [0.0, 8.0]])
+def test_sensitivity_by_size_refuses_edges_that_are_not_increasing(edges):
+    with pytest.raises(InputError, match="lesion size classes"):
+        sensitivity_by_size([], edges)
 
 
 def test_pooling_counts_over_all_lesions():

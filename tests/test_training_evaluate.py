@@ -104,6 +104,26 @@ def test_segmentation_report_has_both_columns(evaluations: tuple) -> None:
     assert [c["case_id"] for c in document["cases"]] == ["a", "b", "c"]
 
 
+def test_lesion_sensitivity_is_read_by_lesion_size(evaluations: tuple) -> None:
+    raw, post, _, _ = evaluations
+    # The fixture's three lesions are 10x10 (disc diameter 11.3 px): one class, 1 of 3 found.
+    assert [row.key for row in raw.by_size] == ["diameter 8-16 px"]
+    assert raw.by_size[0].interval.estimate == pytest.approx(1 / 3)
+    assert raw.by_size[0].note == "1 of 3 lesions"
+    # A 2x2 nodule (d 2.3 px) missed beside a 20x20 mass (d 22.6 px) found.
+    nodule, mass = box(slice(8, 10), slice(8, 10)), box(slice(25, 45), slice(25, 45))
+    found = evaluate_segmentation([case("d", nodule | mass)], {"d": prediction(mass)},
+                                  postprocess=False, n_resamples=50)
+    rows = {row.key: (row.interval.estimate, row.note) for row in found.by_size}
+    assert rows == {"diameter < 8 px": (0.0, "0 of 1 lesions"),
+                    "diameter 16-32 px": (1.0, "1 of 1 lesions")}
+    text = segmentation_markdown([raw, post], "Segmentation")
+    assert "| Lesion-level sensitivity, diameter 8-16 px | 33.3 % (" in text
+    document = found.to_dict()
+    assert document["lesion_sensitivity_by_size"]["diameter < 8 px"]["estimate"] == 0.0
+    assert document["cases"][0]["lesions"]["ground_truth"] == [[4, False], [400, True]]
+
+
 LABELS = np.array([1, 1, 0, 0, 1, 0])
 PROBABILITIES = np.array([0.9, 0.4, 0.35, 0.1, 0.8, 0.6])
 TRUE_PROBABILITIES = np.array([0.7, 0.6, 0.5, 0.2, 0.9, 0.3])

@@ -15,6 +15,9 @@ Rows and how they are read (all at probability 0.5):
 - HD95 and ASSD (pixels of the model image): over cases where both masks are non-empty; the
   cases where exactly one is empty (infinite distance) are counted beside.
 - Liver Dice: models with a liver network.
+- Lesion-level sensitivity by size: the same pooled rate within classes of ground-truth
+  lesion diameter (of the disc of equal area, in pixels of the model image): small nodules
+  are where a model of a 256-px image fails first, and the mean over all lesions hides it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dsaviewer.core.metrics_detection import (
     LesionDetection,
     lesion_detection,
     pool_lesion_detections,
+    sensitivity_by_size,
 )
 from dsaviewer.core.metrics_segmentation import (
     average_symmetric_surface_distance,
@@ -41,6 +45,10 @@ from dsaviewer.core.metrics_segmentation import (
 from training.dataset import CaseRecord
 from training.report import format_interval, markdown_table
 from training.seg_predictions import KeyFramePrediction
+
+# Diameter classes of ground-truth lesions, px of the model image: at 256 px over a
+# 30-40 cm field, 8 px is about 1 cm.
+LESION_DIAMETER_EDGES_PX = (8.0, 16.0, 32.0)
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class SegmentationEvaluation:
     postprocessed: bool
     rows: tuple[MetricRow, ...]
     cases: tuple[CaseSegmentation, ...]
+    by_size: tuple[MetricRow, ...] = ()  # lesion-level sensitivity per diameter class
 
     def row(self, key: str) -> MetricRow:
         return next(row for row in self.rows if row.key == key)
@@ -89,6 +98,9 @@ class SegmentationEvaluation:
             "postprocessed": self.postprocessed,
             "metrics": {row.key: {"label": row.label, **row.interval._asdict(),
                                   "n_used": row.n_used, "note": row.note} for row in self.rows},
+            "lesion_sensitivity_by_size": {
+                row.key: {"label": row.label, **row.interval._asdict(), "note": row.note}
+                for row in self.by_size},
             "cases": [_case_dict(case) for case in self.cases],
         }
 
@@ -197,7 +209,35 @@ def summarise_cases(
     ]
     if any(case.liver_dice is not None for case in cases):
         rows.append(mean_row("liver_dice", "Liver Dice", [c.liver_dice for c in cases], False))
-    return SegmentationEvaluation(postprocessed, tuple(rows), tuple(cases))
+    return SegmentationEvaluation(postprocessed, tuple(rows), tuple(cases),
+                                  _sensitivity_by_size_rows(cases, n_resamples, seed))
+
+
+def _size_labels(edges: Sequence[float]) -> list[str]:
+    bounds = [f"{e:g}" for e in edges]
+    return ([f"< {bounds[0]} px"] + [f"{a}-{b} px" for a, b in zip(bounds, bounds[1:],
+                                                                 strict=False)]
+            + [f">= {bounds[-1]} px"])
+
+
+def _sensitivity_by_size_rows(
+    cases: Sequence[CaseSegmentation], n_resamples: int, seed: int,
+    edges: Sequence[float] = LESION_DIAMETER_EDGES_PX,
+) -> tuple[MetricRow, ...]:
+    """Lesion-level sensitivity per diameter class; the CI resamples cases, as above."""
+    per_case = [sensitivity_by_size(case.lesions.lesions, edges) for case in cases]
+    rows = []
+    for index, label in enumerate(_size_labels(edges)):
+        pooled = pool_lesion_detections(classes[index] for classes in per_case)
+        if pooled.n_gt == 0:
+            continue
+        interval = bootstrap_ci(
+            lambda idx, i=index: pool_lesion_detections(per_case[k][i] for k in idx).sensitivity,
+            len(cases), n_resamples=n_resamples, seed=seed)
+        rows.append(MetricRow(f"diameter {label}", f"Lesion-level sensitivity, diameter {label}",
+                              interval, True, len(cases),
+                              f"{pooled.n_detected} of {pooled.n_gt} lesions"))
+    return tuple(rows)
 
 
 def segmentation_markdown(
@@ -213,6 +253,10 @@ def segmentation_markdown(
         notes = "; ".join(dict.fromkeys(e.row(row.key).note for e in evaluations if
                                         e.row(row.key).note))
         rows.append([row.label, *cells, notes])
+    for row in evaluations[0].by_size:
+        others = [next((r for r in e.by_size if r.key == row.key), None) for e in evaluations]
+        rows.append([row.label, *(format_interval(r.interval, True) if r else "" for r in others),
+                     "; ".join(dict.fromkeys(r.note for r in others if r))])
     text = f"# {title}\n\n"
     if description:
         text += description + "\n\n"
@@ -226,6 +270,8 @@ def _case_dict(case: CaseSegmentation) -> dict[str, object]:
                    "fn": case.pixels.fn},
         "lesions": {"n_gt": case.lesions.n_gt, "n_detected": case.lesions.n_detected,
                     "n_predicted": case.lesions.n_predicted,
-                    "n_false_positive": case.lesions.n_false_positive},
+                    "n_false_positive": case.lesions.n_false_positive,
+                    "ground_truth": [[lesion.area_px, lesion.detected]
+                                     for lesion in case.lesions.lesions]},
         "hd95": case.hd95, "assd": case.assd, "liver_dice": case.liver_dice,
     }

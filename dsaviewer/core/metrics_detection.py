@@ -9,8 +9,9 @@ truth). Pass e.g. ``min_iou=0.1`` for the stricter rule some challenges use.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,19 @@ from dsaviewer.errors import InputError
 
 
 @dataclass(frozen=True)
+class GroundTruthLesion:
+    """One ground-truth lesion: its size and whether a predicted component matched it."""
+
+    area_px: int
+    detected: bool
+
+    @property
+    def diameter_px(self) -> float:
+        """Diameter of the disc of the same area: the size a reader would call it."""
+        return 2.0 * math.sqrt(self.area_px / math.pi)
+
+
+@dataclass(frozen=True)
 class LesionDetection:
     """Lesion counts of one case, or of many pooled with :func:`pool_lesion_detections`."""
 
@@ -28,6 +42,8 @@ class LesionDetection:
     n_detected: int  # ground-truth lesions matched by at least one predicted component
     n_predicted: int  # predicted components
     n_false_positive: int  # predicted components matching no ground-truth lesion
+    # Each ground-truth lesion (when known), so sensitivity can be read by lesion size.
+    lesions: tuple[GroundTruthLesion, ...] = ()
 
     @property
     def sensitivity(self) -> float:
@@ -48,7 +64,9 @@ def lesion_detection(pred: np.ndarray, gt: np.ndarray, min_iou: float = 0.0) -> 
     n_pred, pred_labels = label_components(p)
     n_gt, gt_labels = label_components(g)
     if n_pred == 0 or n_gt == 0:
-        return LesionDetection(n_gt=n_gt, n_detected=0, n_predicted=n_pred, n_false_positive=n_pred)
+        areas = np.bincount(gt_labels.ravel(), minlength=n_gt + 1)[1:]
+        return LesionDetection(n_gt=n_gt, n_detected=0, n_predicted=n_pred, n_false_positive=n_pred,
+                               lesions=tuple(GroundTruthLesion(int(a), False) for a in areas))
     # Pixel counts of every (gt label, pred label) pair, background row/column included.
     joint = np.bincount(
         gt_labels.ravel().astype(np.int64) * (n_pred + 1) + pred_labels.ravel(),
@@ -59,12 +77,14 @@ def lesion_detection(pred: np.ndarray, gt: np.ndarray, min_iou: float = 0.0) -> 
     pred_area = joint[:, 1:].sum(axis=0)
     union = gt_area[:, None] + pred_area[None, :] - intersection
     matches = (intersection > 0) & (intersection > min_iou * union)
-    n_detected = int(matches.any(axis=1).sum())
+    detected = matches.any(axis=1)
     return LesionDetection(
         n_gt=n_gt,
-        n_detected=n_detected,
+        n_detected=int(detected.sum()),
         n_predicted=n_pred,
         n_false_positive=int((~matches.any(axis=0)).sum()),
+        lesions=tuple(GroundTruthLesion(int(area), bool(found))
+                      for area, found in zip(gt_area, detected, strict=True)),
     )
 
 
@@ -76,7 +96,24 @@ def pool_lesion_detections(per_case: Iterable[LesionDetection]) -> LesionDetecti
         n_detected=sum(case.n_detected for case in cases),
         n_predicted=sum(case.n_predicted for case in cases),
         n_false_positive=sum(case.n_false_positive for case in cases),
+        lesions=tuple(lesion for case in cases for lesion in case.lesions),
     )
+
+
+def sensitivity_by_size(
+    lesions: Iterable[GroundTruthLesion], diameter_edges_px: Sequence[float]
+) -> list[LesionDetection]:
+    """The lesions split into size classes by their diameter (class i: edges[i-1] <= d <
+    edges[i]; len(edges) + 1 classes), each as the detection counts of its lesions alone
+    (predicted components belong to no class: they are left at 0)."""
+    edges = list(diameter_edges_px)
+    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)) or any(e <= 0 for e in edges):
+        raise InputError(f"must be positive and increasing, got {edges}", "lesion size classes")
+    classes: list[list[GroundTruthLesion]] = [[] for _ in range(len(edges) + 1)]
+    for lesion in lesions:
+        classes[bisect.bisect_right(edges, lesion.diameter_px)].append(lesion)
+    return [LesionDetection(n_gt=len(c), n_detected=sum(x.detected for x in c), n_predicted=0,
+                            n_false_positive=0, lesions=tuple(c)) for c in classes]
 
 
 def patient_level_confusion(
