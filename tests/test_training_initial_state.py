@@ -45,8 +45,20 @@ def test_the_widened_liver_network_starts_with_the_key_frame_networks_outputs() 
 )
 def test_any_other_change_of_model_is_refused(source, target) -> None:
     state = build_segmentation_model(source).state_dict()
-    with pytest.raises(ValueError, match="only the liver input may change"):
+    with pytest.raises(ValueError, match="only the input size and the liver input"):
         initial_state(state, source, target)
+
+
+def test_a_run_at_another_input_size_starts_from_the_same_weights() -> None:
+    finer = replace(STACK, image_size=128)
+    trained = build_segmentation_model(KEY_FRAME)
+    state = initial_state(trained.state_dict(), KEY_FRAME, finer)
+    model = build_segmentation_model(finer).eval()
+    model.load_state_dict(state)
+    assert torch.equal(state["tumor_net.encoder.stem.0.weight"],
+                       trained.state_dict()["tumor_net.encoder.stem.0.weight"])
+    with torch.no_grad():
+        assert model(torch.rand(1, finer.n_frames, 128, 128)).tumor_logits.shape[-1] == 128
 
 
 def test_train_seg_widens_the_shipped_liver_network_to_the_frame_stack(tmp_path) -> None:

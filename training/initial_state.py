@@ -1,11 +1,14 @@
 """A trained segmentation model's weights as the start of a run whose model differs from it
-in one way this module knows how to bridge without changing what the model computes.
+in the ways this module knows how to bridge.
 
-The one bridge: a liver network that read the key frame alone (``liver_input="key_frame"``)
-becomes one that reads the whole stack (``"frames"``). Its first convolution gains the
-other frames' input channels with zero weights and keeps the trained weights on the key
-frame's channel (the stack's last), so the new model's outputs equal the old one's at step 0
-and training only has to learn what the earlier frames add.
+- The input size (``image_size``): the networks are fully convolutional, so the same weights
+  run at any size; a run at a finer size starts from what was learnt at the coarser one
+  (the objects appear larger in pixels, which the run has to learn).
+- A liver network that read the key frame alone (``liver_input="key_frame"``) becomes one
+  that reads the whole stack (``"frames"``). Its first convolution gains the other frames'
+  input channels with zero weights and keeps the trained weights on the key frame's channel
+  (the stack's last), so the new model's outputs equal the old one's at step 0 and training
+  only has to learn what the earlier frames add.
 """
 
 from __future__ import annotations
@@ -25,15 +28,17 @@ def initial_state(
 ) -> dict[str, torch.Tensor]:
     """``state`` (a model of ``source``) as the state of a model of ``target``.
 
-    Raises ValueError when the two configs differ in anything but the liver network's
-    input going from the key frame to the frames.
+    Raises ValueError when the two configs differ in anything but the input size and the
+    liver network's input going from the key frame to the frames.
     """
+    source = dataclasses.replace(source, image_size=target.image_size)
     if source == target:
         return dict(state)
     # Given source != target, this holds only for a key-frame source and a frames target.
     if dataclasses.replace(source, liver_input="frames") != target:
         raise ValueError(f"a model of {source} cannot start a run of {target}: only the "
-                         "liver input may change, from the key frame to the frames")
+                         "input size and the liver input (from the key frame to the frames) "
+                         "may change")
     expected = build_segmentation_model(target).state_dict()
     adapted = dict(state)
     for name, value in state.items():
