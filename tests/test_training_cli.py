@@ -220,6 +220,24 @@ def test_ablation_scores_each_row_on_a_held_out_set(dataset: Path, tmp_path: Pat
     assert "## On the held-out test set" in (out / "ablation.md").read_text()
 
 
+def test_evaluate_seg_scores_on_a_finer_grid(dataset: Path, seg_run: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    common = [str(dataset), "--checkpoint", str(seg_run / "best.pt"), "--split", "validation",
+              "--resamples", "20", *FAST[:4]]
+    assert main(["evaluate-seg", common[0], str(tmp_path / "model"), *common[1:]]) == 0
+    assert main(["evaluate-seg", common[0], str(tmp_path / "fine"), *common[1:],
+                 "--score-size", "128"]) == 0
+    for name, size in (("model", 64), ("fine", 128)):
+        report = json.loads((tmp_path / name / "segmentation.json").read_text())
+        pixels = report["postprocessed"]["cases"][0]["pixels"]
+        assert sum(pixels.values()) == size * size
+        assert len(report["postprocessed"]["cases"]) == 4
+    assert "scored at 128 px" in (tmp_path / "fine" / "segmentation.md").read_text()
+    assert main(["evaluate-seg", common[0], str(tmp_path / "bad"), *common[1:],
+                 "--score-size", "0"]) == 2
+    assert "--score-size" in capsys.readouterr().err
+
+
 def test_bad_arguments_are_reported(dataset: Path, tmp_path: Path,
                                     capsys: pytest.CaptureFixture) -> None:
     assert main(["train-seg", str(dataset), str(tmp_path), "--fold", "5", *FAST]) == 2

@@ -3,6 +3,11 @@
     python -m training evaluate-seg TEST_DATA OUT --checkpoint SEG/best.pt
     python -m training evaluate-seg DATA OUT --checkpoint SEG/best.pt --split validation
     python -m training evaluate-seg TEST_A TEST_B OUT --checkpoint SEG/best.pt  (one pooled set)
+    python -m training evaluate-seg TEST OUT --checkpoint SEG/best.pt --score-size 512
+
+--score-size scores on a finer grid than the model's: the probability maps are resized to it,
+as the viewer resizes them to the frame, then thresholded and post-processed there, against
+the truth drawn at that size. Models of different input sizes compare on one grid that way.
 
 Writes OUT/segmentation.md and OUT/segmentation.json (with per-case values).
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 
+from dsaviewer.errors import InputError
 from training.cli_common import prediction_cache, read_records
 from training.cli_evaluation import (
     add_evaluation_arguments,
@@ -26,16 +32,30 @@ from training.seg_predictions import cached_key_frame_predictions, load_trained_
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_evaluation_arguments(parser, "folder for the report", "segmentation best.pt (or last.pt)")
+    parser.add_argument("--score-size", type=int, default=None, metavar="PX",
+                        help="score masks and truth at PX x PX (default: the model's input "
+                             "size); the model still reads its own size")
 
 
 def run(args: argparse.Namespace) -> int:
     runtime, context = evaluation_context(args)
     trained = load_trained_segmentation(args.checkpoint)
+    score_size = trained.config.image_size if args.score_size is None else args.score_size
+    if score_size < 1:
+        raise InputError(f"must be a positive number of pixels, got {score_size}", "--score-size")
     records = select_split(read_records(args.data, trained.config.image_size, args, context),
                            args.split, trained.stored["split"]["validation"],
                            args.checkpoint)
     predictions = cached_key_frame_predictions(args.checkpoint, records, prediction_cache(args),
                                                runtime)
+    if score_size != trained.config.image_size:
+        model_ids = [record.case_id for record in records]
+        records = select_split(read_records(args.data, score_size, args, context), args.split,
+                               trained.stored["split"]["validation"], args.checkpoint)
+        if [record.case_id for record in records] != model_ids:
+            raise InputError(f"the cases read at {score_size} px differ from those read at "
+                             f"the model's {trained.config.image_size} px", "--score-size")
+        predictions = {case_id: p.resized(score_size) for case_id, p in predictions.items()}
     evaluations = [
         evaluate_segmentation(records, predictions, postprocess, args.resamples,
                               args.bootstrap_seed)
@@ -45,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     data = ", ".join(f"`{folder}`" for folder in args.data)
     description = (f"Checkpoint `{args.checkpoint}` ({config}), data "
                    f"{data}, split {args.split}. Key frames at model size "
-                   f"{trained.config.image_size} px, threshold 0.5; post-processing as the "
-                   "viewer does it (Lambert et al.).")
+                   f"{trained.config.image_size} px, scored at {score_size} px, threshold 0.5; "
+                   "post-processing as the viewer does it (Lambert et al.).")
     args.out.mkdir(parents=True, exist_ok=True)
     markdown = segmentation_markdown(evaluations, "Segmentation (DSA-Net Table 2)", description)
     families = read_families(args.data)

@@ -16,8 +16,9 @@ Rows and how they are read (all at probability 0.5):
   cases where exactly one is empty (infinite distance) are counted beside.
 - Liver Dice: models with a liver network.
 - Lesion-level sensitivity by size: the same pooled rate within classes of ground-truth
-  lesion diameter (of the disc of equal area, in pixels of the model image): small nodules
-  are where a model of a 256-px image fails first, and the mean over all lesions hides it.
+  lesion diameter (of the disc of equal area, in pixels of the image scored, the model's
+  unless ``evaluate-seg --score-size``): small nodules are where a model of a 256-px image
+  fails first, and the mean over all lesions hides it.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from training.dataset import CaseRecord
 from training.report import format_interval, markdown_table
 from training.seg_predictions import KeyFramePrediction
 
-# Diameter classes of ground-truth lesions, px of the model image: at 256 px over a
+# Diameter classes of ground-truth lesions, px of the image scored: at 256 px over a
 # 30-40 cm field, 8 px is about 1 cm.
 LESION_DIAMETER_EDGES_PX = (8.0, 16.0, 32.0)
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
@@ -43,6 +44,16 @@ class KeyFramePrediction:
 
     tumor: np.ndarray
     liver: np.ndarray | None
+
+    def resized(self, size: int) -> KeyFramePrediction:
+        """The maps at ``size`` x ``size``, linearly resized as the viewer brings them to the
+        frame before it thresholds and post-processes them."""
+        def resize(probability: np.ndarray) -> np.ndarray:
+            return cv2.resize(probability.astype(np.float32), (size, size),
+                              interpolation=cv2.INTER_LINEAR)
+
+        return KeyFramePrediction(resize(self.tumor),
+                                  None if self.liver is None else resize(self.liver))
 
     def masks(self, postprocess: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Boolean tumor and liver masks at 0.5, post-processed as the viewer does if asked."""
