@@ -61,20 +61,22 @@ def test_a_run_at_another_input_size_starts_from_the_same_weights() -> None:
         assert model(torch.rand(1, finer.n_frames, 128, 128)).tumor_logits.shape[-1] == 128
 
 
-def test_train_seg_widens_the_shipped_liver_network_to_the_frame_stack(tmp_path) -> None:
+def test_train_seg_widens_the_shipped_liver_network_to_the_frame_stack_at_another_size(
+        tmp_path) -> None:
     data = tmp_path / "data"
     write_dataset(data, n=2, seed=10, options=SynthOptions(
         sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),)), workers=1)
     out = tmp_path / "run"
     code = training_main([
         "train-seg", str(data), str(out), "--config", "full", "--base-width", "8",
-        "--image-size", "256", "--liver-input", "frames", "--epochs", "1",
+        "--image-size", "128", "--liver-input", "frames", "--epochs", "1",
         "--tdl-warmup-epochs", "0", "--batch-size", "2", "--max-steps", "1", "--folds", "2",
         "--threads", "1", "--init-weights", str(WEIGHTS.parent),
     ])
     assert code == 0
     stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
     assert stored["config"]["liver_input"] == "frames"
+    assert stored["config"]["image_size"] == 128  # the shipped weights' is 256
     shipped = torch.load(WEIGHTS, map_location="cpu", weights_only=True)["state_dict"]
     name = "liver_net.encoder.stem.0.weight"
     stem, trained = stored["model"][name], shipped[name]
