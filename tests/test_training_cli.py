@@ -238,6 +238,28 @@ def test_evaluate_seg_scores_on_a_finer_grid(dataset: Path, seg_run: Path, tmp_p
     assert "--score-size" in capsys.readouterr().err
 
 
+def test_evaluate_seg_scores_only_the_cases_read_at_both_sizes(
+        dataset: Path, seg_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(dataset, data, ignore=shutil.ignore_patterns(".cache"))
+    # A liver of one pixel between the 64-px model grid's sampling points: the case has a
+    # liver at 128 px and none at 64, so it can be scored at one size only.
+    case = sorted(p for p in data.iterdir() if p.is_dir())[0]
+    for label in (case / "labels").glob("*.json"):
+        document = json.loads(label.read_text())
+        for shape in document["shapes"]:
+            if shape["label"] == "liver":
+                shape["points"] = [[61.0, 61.0]] * 3
+        label.write_text(json.dumps(document))
+    assert main(["evaluate-seg", str(data), str(tmp_path / "out"), "--checkpoint",
+                 str(seg_run / "best.pt"), "--score-size", "128", "--resamples", "20",
+                 *FAST[:4]]) == 0
+    report = json.loads((tmp_path / "out" / "segmentation.json").read_text())
+    scored = [c["case_id"] for c in report["postprocessed"]["cases"]]
+    assert len(scored) == 11 and case.name not in scored
+    assert f"read at only one: {case.name}" in capsys.readouterr().out
+
+
 def test_bad_arguments_are_reported(dataset: Path, tmp_path: Path,
                                     capsys: pytest.CaptureFixture) -> None:
     assert main(["train-seg", str(dataset), str(tmp_path), "--fold", "5", *FAST]) == 2

@@ -23,11 +23,17 @@ from training.cli_evaluation import (
     evaluation_context,
     select_split,
 )
+from training.dataset import CaseRecord
+from training.ddp import DistributedContext
 from training.evaluate_families import SEG_COLUMNS, family_markdown, segmentation_by_family
 from training.evaluate_segmentation import evaluate_segmentation, segmentation_markdown
 from training.families import family_groups, held_out_groups, read_families
 from training.report import write_json, write_text
-from training.seg_predictions import cached_key_frame_predictions, load_trained_segmentation
+from training.seg_predictions import (
+    KeyFramePrediction,
+    cached_key_frame_predictions,
+    load_trained_segmentation,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,13 +55,7 @@ def run(args: argparse.Namespace) -> int:
     predictions = cached_key_frame_predictions(args.checkpoint, records, prediction_cache(args),
                                                runtime)
     if score_size != trained.config.image_size:
-        model_ids = [record.case_id for record in records]
-        records = select_split(read_records(args.data, score_size, args, context), args.split,
-                               trained.stored["split"]["validation"], args.checkpoint)
-        if [record.case_id for record in records] != model_ids:
-            raise InputError(f"the cases read at {score_size} px differ from those read at "
-                             f"the model's {trained.config.image_size} px", "--score-size")
-        predictions = {case_id: p.resized(score_size) for case_id, p in predictions.items()}
+        records, predictions = _on_score_grid(records, predictions, score_size, args, context)
     evaluations = [
         evaluate_segmentation(records, predictions, postprocess, args.resamples,
                               args.bootstrap_seed)
@@ -88,3 +88,24 @@ def run(args: argparse.Namespace) -> int:
     })
     print(markdown)
     return 0
+
+
+def _on_score_grid(
+    records: list[CaseRecord], predictions: dict[str, KeyFramePrediction], score_size: int,
+    args: argparse.Namespace, context: DistributedContext,
+) -> tuple[list[CaseRecord], dict[str, KeyFramePrediction]]:
+    """The cases drawn at ``score_size`` and the maps resized to it. A case whose labels
+    vanish at one of the two sizes (a liver of a few pixels) is read at only one: only the
+    cases read at both are scored, and the others are named."""
+    fine = {record.case_id: record for record in read_records(args.data, score_size, args,
+                                                              context)}
+    model_ids = {record.case_id for record in records}
+    left_out = sorted(model_ids - fine.keys())  # read at the model's size only
+    if args.split == "all":
+        left_out += sorted(fine.keys() - model_ids)  # read at the score size only
+    if left_out:
+        print(f"scoring the cases read at both {score_size} px and the model's size; left "
+              f"out, read at only one: {', '.join(left_out)}")
+    scored = [fine[record.case_id] for record in records if record.case_id in fine]
+    return scored, {record.case_id: predictions[record.case_id].resized(score_size)
+                    for record in scored}
