@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -89,7 +89,9 @@ class SegmentationEvaluation:
     postprocessed: bool
     rows: tuple[MetricRow, ...]
     cases: tuple[CaseSegmentation, ...]
-    by_size: tuple[MetricRow, ...] = ()  # lesion-level sensitivity per diameter class
+    # Lesion-level sensitivity per diameter class: evaluate_segmentation fills it, the
+    # per-family tables (summarise_cases alone) do not need it.
+    by_size: tuple[MetricRow, ...] = ()
 
     def row(self, key: str) -> MetricRow:
         return next(row for row in self.rows if row.key == key)
@@ -140,7 +142,8 @@ def evaluate_segmentation(
         truth = next(label for label in record.labelled if label.frame_index == record.key_frame)
         tumor, liver = predictions[record.case_id].masks(postprocess)
         cases.append(case_segmentation(record.case_id, tumor, truth.tumor, liver, truth.liver))
-    return summarise_cases(cases, postprocess, n_resamples, seed)
+    summary = summarise_cases(cases, postprocess, n_resamples, seed)
+    return replace(summary, by_size=sensitivity_by_size_rows(cases, n_resamples, seed))
 
 
 def summarise_cases(
@@ -210,8 +213,7 @@ def summarise_cases(
     ]
     if any(case.liver_dice is not None for case in cases):
         rows.append(mean_row("liver_dice", "Liver Dice", [c.liver_dice for c in cases], False))
-    return SegmentationEvaluation(postprocessed, tuple(rows), tuple(cases),
-                                  _sensitivity_by_size_rows(cases, n_resamples, seed))
+    return SegmentationEvaluation(postprocessed, tuple(rows), tuple(cases))
 
 
 def _size_labels(edges: Sequence[float]) -> list[str]:
@@ -221,23 +223,27 @@ def _size_labels(edges: Sequence[float]) -> list[str]:
             + [f">= {bounds[-1]} px"])
 
 
-def _sensitivity_by_size_rows(
-    cases: Sequence[CaseSegmentation], n_resamples: int, seed: int,
+def sensitivity_by_size_rows(
+    cases: Sequence[CaseSegmentation], n_resamples: int = 1000, seed: int = 0,
     edges: Sequence[float] = LESION_DIAMETER_EDGES_PX,
 ) -> tuple[MetricRow, ...]:
-    """Lesion-level sensitivity per diameter class; the CI resamples cases, as above."""
-    per_case = [sensitivity_by_size(case.lesions.lesions, edges) for case in cases]
+    """Lesion-level sensitivity per diameter class, pooled over ``cases``; the CI resamples
+    cases, as the other rows do. A class without lesions gets no row."""
+    # (case, class, [lesions, found]): the resamples only sum counts.
+    counts = np.array([[(c.n_gt, c.n_detected) for c in sensitivity_by_size(case.lesions.lesions,
+                                                                            edges)]
+                       for case in cases]).reshape(len(cases), len(edges) + 1, 2)
     rows = []
     for index, label in enumerate(_size_labels(edges)):
-        pooled = pool_lesion_detections(classes[index] for classes in per_case)
-        if pooled.n_gt == 0:
+        lesions, found = counts[:, index, 0], counts[:, index, 1]
+        if not lesions.sum():
             continue
         interval = bootstrap_ci(
-            lambda idx, i=index: pool_lesion_detections(per_case[k][i] for k in idx).sensitivity,
-            len(cases), n_resamples=n_resamples, seed=seed)
+            lambda idx, n=lesions, f=found: f[idx].sum() / n[idx].sum() if n[idx].sum()
+            else math.nan, len(cases), n_resamples=n_resamples, seed=seed)
         rows.append(MetricRow(f"diameter {label}", f"Lesion-level sensitivity, diameter {label}",
                               interval, True, len(cases),
-                              f"{pooled.n_detected} of {pooled.n_gt} lesions"))
+                              f"{found.sum()} of {lesions.sum()} lesions"))
     return tuple(rows)
 
 

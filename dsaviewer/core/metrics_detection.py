@@ -42,7 +42,8 @@ class LesionDetection:
     n_detected: int  # ground-truth lesions matched by at least one predicted component
     n_predicted: int  # predicted components
     n_false_positive: int  # predicted components matching no ground-truth lesion
-    # Each ground-truth lesion (when known), so sensitivity can be read by lesion size.
+    # Each ground-truth lesion of one case (lesion_detection lists them), so sensitivity can
+    # be read by lesion size; pooled counts leave it empty, as bootstraps pool thousands of times.
     lesions: tuple[GroundTruthLesion, ...] = ()
 
     @property
@@ -89,14 +90,14 @@ def lesion_detection(pred: np.ndarray, gt: np.ndarray, min_iou: float = 0.0) -> 
 
 
 def pool_lesion_detections(per_case: Iterable[LesionDetection]) -> LesionDetection:
-    """Sum the counts of many cases: lesion-level rates are over all lesions, not per case."""
+    """Sum the counts of many cases: lesion-level rates are over all lesions, not per case.
+    The per-lesion list is not carried over (read sizes per case: :func:`sensitivity_by_size`)."""
     cases = list(per_case)
     return LesionDetection(
         n_gt=sum(case.n_gt for case in cases),
         n_detected=sum(case.n_detected for case in cases),
         n_predicted=sum(case.n_predicted for case in cases),
         n_false_positive=sum(case.n_false_positive for case in cases),
-        lesions=tuple(lesion for case in cases for lesion in case.lesions),
     )
 
 
