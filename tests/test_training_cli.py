@@ -40,7 +40,7 @@ def seg_run(dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("seg") / "run"
     code = main(["train-seg", str(dataset), str(out), "--config", "full", *TINY_MODEL,
                  "--epochs", "2", "--tdl-warmup-epochs", "1", "--batch-size", "8",
-                 "--folds", "3", *FAST])
+                 "--folds", "3", "--lesion-weighting", "12", *FAST])
     assert code == 0
     return out
 
@@ -52,6 +52,8 @@ def test_train_seg_writes_a_resumable_run_and_viewer_weights(seg_run: Path) -> N
     assert summary["stop_reason"] == "finished" and summary["config"]["temporal"] == "tdl"
     assert summary["split"] == {"fold": 0, "n_folds": 3, "train_cases": 8, "validation_cases": 4}
     assert load_weights(seg_run / "weights").segmentation_config.base_width == 4
+    weighting = load_checkpoint(seg_run / "last.pt")["options"]["lesion_weighting"]
+    assert weighting == {"reference_diameter_px": 12.0, "max_weight": 10.0, "margin_px": 2}
 
 
 def test_evaluate_seg_reports_table_2(dataset: Path, seg_run: Path, tmp_path: Path,

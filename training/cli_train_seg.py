@@ -30,6 +30,7 @@ from training.cli_common import (
 from training.ddp import distributed_processes
 from training.families import parse_held_out, without_held_out
 from training.initial_state import initial_state
+from training.lesion_weights import LesionWeighting
 from training.loop_contract import StopRequest
 from training.torch_data import Augmentation
 from training.train_segmentation import (
@@ -115,6 +116,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--robust-augmentation", action="store_true",
                        help="gamma, noise, blur, resolution, scale, elastic and cutout "
                        "(training/augment.py ROBUST)")
+    train.add_argument("--lesion-weighting", type=float, default=0.0, metavar="DIAMETER_PX",
+                       help="weigh each labelled lesion smaller than a disc of this diameter "
+                            "(pixels of the model input) up in the tumor BCE, by reference "
+                            "area / its area (training/lesion_weights.py; off)")
+    train.add_argument("--lesion-max-weight", type=float, default=LesionWeighting.max_weight,
+                       help=f"cap of that weight ({LesionWeighting.max_weight:g})")
     train.add_argument("--hold-out", action="append", default=[], metavar="FAMILY=VALUE",
                        help="never train on cases of this broad-mix family value (repeatable)")
     train.add_argument("--init-weights", type=Path,
@@ -140,6 +147,7 @@ def training_options(args: argparse.Namespace) -> SegmentationTrainingOptions:
                 args.intensity_jitter,
                 ROBUST if args.robust_augmentation else RobustAugmentation(),
             ),
+            lesion_weighting=LesionWeighting(args.lesion_weighting, args.lesion_max_weight),
             sync_batchnorm=not args.no_sync_bn,
             held_out=tuple(parse_held_out(args.hold_out).items()),
             init_weights=str(args.init_weights) if args.init_weights else None,

@@ -28,6 +28,7 @@ from dsaviewer.core.difference import temporal_stack
 from dsaviewer.models import SegmentationConfig
 from training.augment import RobustAugmentation, robust_augment
 from training.dataset import CaseRecord, make_samples
+from training.lesion_weights import LesionWeighting, lesion_balanced_weights
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ class SegmentationDataset(Dataset):
     """One item per labelled frame of ``records`` (key frames only if asked).
 
     An item is a dict of float32 tensors: ``frames`` ``(n_frames, S, S)``, ``tumor``,
-    ``liver``, ``fd`` and, when the config reads one, ``aux``, each ``(1, S, S)``; plus
-    ``item`` (the item's index, to find its case again).
+    ``liver``, ``fd``, when the config reads one ``aux``, and with ``lesion_weighting`` on
+    ``tumor_weight`` (training/lesion_weights.py), each ``(1, S, S)``; plus ``item`` (the
+    item's index, to find its case again).
 
     Optical flow and background subtraction cost 15-20 ms an item (a 256 px training step
     of the key-frame model takes about 300 ms on one CPU core), so without augmentation, which
@@ -70,10 +72,12 @@ class SegmentationDataset(Dataset):
         key_frames_only: bool = False,
         augmentation: Augmentation | None = None,
         seed: int = 0,
+        lesion_weighting: LesionWeighting | None = None,
     ) -> None:
         self.records = list(records)
         self.config = config
         self.augmentation = augmentation or Augmentation()
+        self.lesion_weighting = lesion_weighting or LesionWeighting()
         self.seed = seed
         self.epoch = 0
         self._aux_cache: dict[int, np.ndarray] = {}
@@ -129,6 +133,9 @@ class SegmentationDataset(Dataset):
             "fd": torch.from_numpy(sample.fd[None]),
             "item": torch.tensor(item),
         }
+        if self.lesion_weighting.enabled:  # from the mask the model is scored on: augmented
+            weights = lesion_balanced_weights(sample.tumor, self.lesion_weighting)
+            batch["tumor_weight"] = torch.from_numpy(weights[None])
         aux = self._aux_cache.get(item)
         if aux is None:
             aux = temporal_channel(self.config.temporal, frames01, label.frame_index)

@@ -36,6 +36,7 @@ from training.checkpoint import load_checkpoint
 from training.dataset import CaseRecord
 from training.ddp import unwrap_model
 from training.device import RuntimeOptions
+from training.lesion_weights import LesionWeighting
 from training.loop_contract import (
     LAST_CHECKPOINT,
     StepOutput,
@@ -81,6 +82,8 @@ class SegmentationTrainingOptions:
     checkpoint_every: int = 100
     workers: int = 0
     augmentation: Augmentation = field(default_factory=Augmentation)
+    # Small lesions weigh more in the tumor BCE (training/lesion_weights.py); off by default.
+    lesion_weighting: LesionWeighting = field(default_factory=LesionWeighting)
     sync_batchnorm: bool = True
     patience: int | None = None  # validations without a better tumor Dice before stopping
     # Parameter-name prefixes that learn (e.g. "tumor_net."); None: every parameter. The
@@ -114,6 +117,7 @@ class SegmentationTrainingOptions:
     def from_dict(cls, data: Mapping[str, Any]) -> SegmentationTrainingOptions:
         values = dict(data)
         values["augmentation"] = Augmentation(**values.get("augmentation", {}))
+        values["lesion_weighting"] = LesionWeighting(**values.get("lesion_weighting", {}))
         if values.get("trainable") is not None:
             values["trainable"] = tuple(values["trainable"])
         values["held_out"] = tuple(tuple(pair) for pair in values.get("held_out", ()))
@@ -176,7 +180,8 @@ def train_segmentation(
                         options.split_seed)
     by_id = {record.case_id: record for record in records}
     train_set = SegmentationDataset([by_id[c] for c in split.train], config,
-                                    augmentation=options.augmentation, seed=options.seed)
+                                    augmentation=options.augmentation, seed=options.seed,
+                                    lesion_weighting=options.lesion_weighting)
     val_set = SegmentationDataset([by_id[c] for c in split.validation], config,
                                   key_frames_only=True)
 

@@ -32,10 +32,16 @@ def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0) -
     return (1 - (2 * overlap + smooth) / (total + smooth)).mean()
 
 
-def bce_dice_loss(logits: torch.Tensor, target: torch.Tensor, a: float = 0.5) -> torch.Tensor:
-    """``a·BCE + (1−a)·Dice`` (papers' Eq. 2 and 3); BCE is the mean over pixels."""
+def bce_dice_loss(
+    logits: torch.Tensor, target: torch.Tensor, a: float = 0.5, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``a·BCE + (1−a)·Dice`` (papers' Eq. 2 and 3); BCE is the mean over pixels, of each
+    pixel's loss times ``weight`` when given (target-shaped, e.g. lesion-balanced weights)."""
     _check_same_shape(logits, target)
-    bce = F.binary_cross_entropy_with_logits(logits.float(), target.float())
+    if weight is not None:
+        _check_same_shape(weight, target)
+        weight = weight.float()
+    bce = F.binary_cross_entropy_with_logits(logits.float(), target.float(), weight=weight)
     return a * bce + (1 - a) * dice_loss(logits, target)
 
 
@@ -70,9 +76,11 @@ def ltdnet_loss(
     """The paper's Eq. 4 for whatever sub-networks ``config`` has.
 
     ``batch`` holds ``(B, 1, H, W)`` targets: ``"tumor"`` always, ``"liver"`` when the model
-    has a liver network, ``"fd"`` (the frame difference k−9 → k) when TDL is supervised.
+    has a liver network, ``"fd"`` (the frame difference k−9 → k) when TDL is supervised, and
+    optionally ``"tumor_weight"``, per-pixel weights of the tumor BCE.
     """
-    tumor = bce_dice_loss(outputs.tumor_logits, _target(batch, "tumor", "the tumor mask"), a)
+    tumor = bce_dice_loss(outputs.tumor_logits, _target(batch, "tumor", "the tumor mask"), a,
+                          batch.get("tumor_weight"))
     total = tumor
     liver = None
     if outputs.liver_logits is not None:
