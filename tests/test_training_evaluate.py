@@ -63,6 +63,9 @@ def test_table_2_rows_match_hand_computed_values(evaluations: tuple) -> None:
     raw, _, truth_a, pred_a = evaluations
     # Case a: 80 overlapping pixels, 116 predicted, 200 true, 4096 in all.
     assert estimate(raw, "dice") == pytest.approx((160 / 316 + 1.0 + 0.0) / 3)
+    # Had the missed lesions been found: a's second lesion (100 px) and c's whole tumor move
+    # from false negatives to true positives (a: tp 180, fp 36, fn 20; c: perfect).
+    assert estimate(raw, "dice_missed_found") == pytest.approx((360 / 416 + 1.0 + 1.0) / 3)
     assert estimate(raw, "accuracy") == pytest.approx(
         ((4096 - 36 - 120) / 4096 + 1.0 + (4096 - 100) / 4096) / 3)
     # Per-patient pixel sensitivity: undefined for b (no tumor), 0 for c.
