@@ -27,6 +27,7 @@ COMMANDS = {
     "synth-negatives": "training.synth.negatives_cli",
     "fit-scope": "training.fit_scope",
     "evaluate-scope": "training.evaluate_scope",
+    "lesion-visibility": "training.cli_lesion_visibility",
 }
 
 

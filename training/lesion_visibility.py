@@ -1,0 +1,116 @@
+"""Can a labelled lesion be seen in what the model reads? A check of the labels, not of a model.
+
+A lesion's contrast is the mean of the frame inside it minus the mean of a 3-px ring around
+it. The same shape placed at every free position of the perfused liver (no labelled tumor
+within 3 px) gives the contrasts that the background alone produces: vessels, parenchymal
+blush, noise. The lesion's score ``z`` is its contrast in robust standard deviations (1.4826
+MAD) from their median, in the frame of the stack k-9..k (the frames TDL reads) where it
+stands out most. An observer who is told where to look cannot tell a lesion with
+``|z| < 3`` from background; no model should be expected to find it. Where the liver has too
+few free positions the exposed field stands in; a lesion too large to be placed anywhere
+else (``z`` infinite) counts as visible.
+
+The tumor Dice ceiling of a case is the Dice of a prediction that finds every visible lesion
+exactly and nothing else: ``2|V| / (|T| + |V|)``, V the visible lesions' pixels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from dsaviewer.core.binary_masks import label_components
+from training.dataset import CaseRecord
+
+Z_VISIBLE = 3.0
+STACK = 10  # frames k-9..k, what TDL reads
+RING_PX = 3
+MIN_POSITIONS = 30  # background placements a robust spread needs
+# After subtraction the collimated edge and the black beyond the field read 0 (of 255).
+FIELD_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class LesionVisibility:
+    area_px: int
+    z: float  # inf: too large to place elsewhere; nan: no exposed pixels to measure
+
+    @property
+    def visible(self) -> bool:
+        return bool(abs(self.z) >= Z_VISIBLE) if not math.isnan(self.z) else False
+
+
+@dataclass(frozen=True)
+class CaseVisibility:
+    case_id: str
+    tumor_px: int
+    lesions: tuple[LesionVisibility, ...]  # in label_components order, as evaluate-seg lists them
+
+    @property
+    def dice_ceiling(self) -> float:
+        visible = sum(lesion.area_px for lesion in self.lesions if lesion.visible)
+        return 1.0 if self.tumor_px == 0 else 2 * visible / (self.tumor_px + visible)
+
+
+def case_visibility(record: CaseRecord) -> CaseVisibility:
+    """The visibility of each lesion labelled on ``record``'s key frame."""
+    key = next(label for label in record.labelled if label.frame_index == record.key_frame)
+    frames = record.clip[max(0, record.key_frame - STACK + 1):record.key_frame + 1]
+    frames = frames.astype(np.float32)
+    tumor = np.asarray(key.tumor, bool)
+    exposed = frames[-1] > FIELD_LEVEL
+    ring_kernel = np.ones((2 * RING_PX + 1,) * 2, np.uint8)
+    near_tumor = cv2.dilate(tumor.astype(np.uint8), ring_kernel) > 0
+    field = cv2.erode(exposed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    free_liver = np.asarray(key.liver, bool) & field & ~near_tumor
+    free_field = field & ~near_tumor
+    count, labels = label_components(tumor)
+    lesions = tuple(
+        LesionVisibility(int((labels == i).sum()),
+                         lesion_z(frames, labels == i, exposed, (free_liver, free_field)))
+        for i in range(1, count + 1))
+    return CaseVisibility(record.case_id, int(tumor.sum()), lesions)
+
+
+def lesion_z(
+    frames: np.ndarray, lesion: np.ndarray, exposed: np.ndarray,
+    free_regions: tuple[np.ndarray, ...],
+) -> float:
+    """The lesion's contrast in robust SDs of the same shape's contrast at the free positions
+    of the first of ``free_regions`` that has :data:`MIN_POSITIONS` of them."""
+    ring_kernel = np.ones((2 * RING_PX + 1,) * 2, np.uint8)
+    ys, xs = np.nonzero(lesion)
+    top, left = ys.min() - RING_PX, xs.min() - RING_PX
+    bottom, right = ys.max() + RING_PX + 1, xs.max() + RING_PX + 1
+    inner = np.zeros((bottom - top, right - left), np.uint8)
+    inner[ys - top, xs - left] = 1
+    ring = (cv2.dilate(inner, ring_kernel) > 0) & (inner == 0)
+    footprint = ((inner > 0) | ring).astype(np.float32)
+    # Correlating with this zero-sum kernel gives the contrast at every placement at once.
+    kernel = (inner / inner.sum() - ring / ring.sum()).astype(np.float32)
+    positions = None
+    for region in free_regions:
+        covered = cv2.filter2D(region.astype(np.float32), -1, footprint,
+                               borderType=cv2.BORDER_CONSTANT)
+        candidate = covered >= footprint.sum() - 0.5
+        if candidate.sum() >= MIN_POSITIONS:
+            positions = candidate
+            break
+    if positions is None:
+        return math.inf
+    # The lesion's own contrast from its exposed pixels only: the black beyond a collimator
+    # next to it is not contrast.
+    around = (cv2.dilate(lesion.astype(np.uint8), ring_kernel) > 0) & ~lesion & exposed
+    inside = lesion & exposed
+    if not inside.any() or around.sum() < 3:
+        return math.nan
+    scores = []
+    for frame in frames:
+        background = cv2.filter2D(frame, -1, kernel, borderType=cv2.BORDER_CONSTANT)[positions]
+        median = float(np.median(background))
+        spread = 1.4826 * float(np.median(np.abs(background - median))) + 1e-6
+        scores.append((frame[inside].mean() - frame[around].mean() - median) / spread)
+    return float(scores[int(np.argmax(np.abs(scores)))])
