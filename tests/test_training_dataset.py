@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -72,6 +73,30 @@ def test_second_read_comes_from_the_cache_without_decoding(dataset, tmp_path, mo
         assert a.case_id == b.case_id and a.key_frame == b.key_frame
         assert np.array_equal(a.clip, b.clip)
         assert np.array_equal(a.labelled[0].tumor, b.labelled[0].tumor)
+
+
+def test_two_processes_filling_one_cache_at_once_both_read_every_case(dataset, tmp_path,
+                                                                       monkeypatch):
+    # A second process (another pid) caches the same case while this one is between writing
+    # its temporary file and moving it into place: a run and its held-out twin started together.
+    real_savez, real_getpid = np.savez, os.getpid
+    other_process = []
+
+    def savez_then_another_process_caches(file, **arrays):
+        real_savez(file, **arrays)
+        if not other_process:
+            other_process.append(True)
+            os.getpid = lambda: real_getpid() + 1
+            try:
+                other = read_dataset(dataset, size=SIZE, cache_dir=tmp_path, workers=1)
+            finally:
+                os.getpid = real_getpid
+            assert not other.rejected and len(other.records) == 3
+
+    monkeypatch.setattr(dataset_module.np, "savez", savez_then_another_process_caches)
+    report = read_dataset(dataset, size=SIZE, cache_dir=tmp_path, workers=1)
+    assert other_process and not report.rejected and len(report.records) == 3
+    assert not list(tmp_path.glob("*.tmp.npz"))
 
 
 def test_a_malformed_case_is_reported_by_name_and_the_others_still_load(dataset, tmp_path):

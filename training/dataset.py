@@ -226,7 +226,9 @@ def _fingerprint(case: Case, size: int) -> str:
 
 
 def _write_cache(cache_file: Path, record: CaseRecord) -> None:
-    temporary = cache_file.with_suffix(".tmp.npz")
+    # A temporary name of this process's own: two runs reading one dataset into an empty
+    # cache at once (a run and its held-out twin) write the same case at the same moment.
+    temporary = cache_file.with_name(f"{cache_file.stem}.{os.getpid()}.tmp.npz")
     np.savez(
         temporary,
         clip=record.clip,
