@@ -28,6 +28,7 @@ from training.dataset import CaseRecord
 Z_VISIBLE = 3.0
 STACK = 10  # frames k-9..k, what TDL reads
 RING_PX = 3
+RING_KERNEL = np.ones((2 * RING_PX + 1,) * 2, np.uint8)
 MIN_POSITIONS = 30  # background placements a robust spread needs
 # After subtraction the collimated edge and the black beyond the field read 0 (of 255).
 FIELD_LEVEL = 3
@@ -40,7 +41,7 @@ class LesionVisibility:
 
     @property
     def visible(self) -> bool:
-        return bool(abs(self.z) >= Z_VISIBLE) if not math.isnan(self.z) else False
+        return not math.isnan(self.z) and abs(self.z) >= Z_VISIBLE
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,7 @@ def case_visibility(record: CaseRecord) -> CaseVisibility:
     frames = frames.astype(np.float32)
     tumor = np.asarray(key.tumor, bool)
     exposed = frames[-1] > FIELD_LEVEL
-    ring_kernel = np.ones((2 * RING_PX + 1,) * 2, np.uint8)
-    near_tumor = cv2.dilate(tumor.astype(np.uint8), ring_kernel) > 0
+    near_tumor = cv2.dilate(tumor.astype(np.uint8), RING_KERNEL) > 0
     field = cv2.erode(exposed.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
     free_liver = np.asarray(key.liver, bool) & field & ~near_tumor
     free_field = field & ~near_tumor
@@ -81,13 +81,12 @@ def lesion_z(
 ) -> float:
     """The lesion's contrast in robust SDs of the same shape's contrast at the free positions
     of the first of ``free_regions`` that has :data:`MIN_POSITIONS` of them."""
-    ring_kernel = np.ones((2 * RING_PX + 1,) * 2, np.uint8)
     ys, xs = np.nonzero(lesion)
     top, left = ys.min() - RING_PX, xs.min() - RING_PX
     bottom, right = ys.max() + RING_PX + 1, xs.max() + RING_PX + 1
     inner = np.zeros((bottom - top, right - left), np.uint8)
     inner[ys - top, xs - left] = 1
-    ring = (cv2.dilate(inner, ring_kernel) > 0) & (inner == 0)
+    ring = (cv2.dilate(inner, RING_KERNEL) > 0) & (inner == 0)
     footprint = ((inner > 0) | ring).astype(np.float32)
     # Correlating with this zero-sum kernel gives the contrast at every placement at once.
     kernel = (inner / inner.sum() - ring / ring.sum()).astype(np.float32)
@@ -103,7 +102,7 @@ def lesion_z(
         return math.inf
     # The lesion's own contrast from its exposed pixels only: the black beyond a collimator
     # next to it is not contrast.
-    around = (cv2.dilate(lesion.astype(np.uint8), ring_kernel) > 0) & ~lesion & exposed
+    around = (cv2.dilate(lesion.astype(np.uint8), RING_KERNEL) > 0) & ~lesion & exposed
     inside = lesion & exposed
     if not inside.any() or around.sum() < 3:
         return math.nan
