@@ -91,6 +91,10 @@ def test_the_command_reports_visibility_next_to_what_a_model_found(
         assert 0.0 <= case["dice_ceiling"] <= 1.0
     text = (out / "visibility.md").read_text()
     assert "| abs z | lesions | median area (px) | found |" in text
+    class_rows = [line.split(" | ") for line in text.splitlines()
+                  if line.startswith(("| 0 to", "| 3 to", "| 5 to", "| 10 to", "| >= 20"))]
+    n_lesions = sum(len(case["lesions"]) for case in report["cases"])
+    assert len(class_rows) == 5 and sum(int(row[1]) for row in class_rows) == n_lesions
     assert "| all cases with tumor |" in text
 
     # An evaluation scored at another size lists other lesions: refused, and why.

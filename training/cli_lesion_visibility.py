@@ -14,6 +14,7 @@ Writes OUT/visibility.md and OUT/visibility.json (per case and per lesion).
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import math
 from pathlib import Path
@@ -83,9 +84,8 @@ def visibility_markdown(cases: list[CaseVisibility], groups: dict[str, list[str]
                for case in cases for i, lesion in enumerate(case.lesions)]
     n_visible = sum(lesion.visible for lesion, _ in lesions)
     rows = []
-    for low, high in zip(Z_CLASSES[:-1], Z_CLASSES[1:], strict=True):
-        members = [(lesion, hit) for lesion, hit in lesions if low <= abs(lesion.z) < high
-                   or (high == math.inf and abs(lesion.z) == math.inf)]
+    for index, (low, high) in enumerate(zip(Z_CLASSES[:-1], Z_CLASSES[1:], strict=True)):
+        members = [(lesion, hit) for lesion, hit in lesions if _z_class(lesion.z) == index]
         row = [f"{low:g} to {high:g}" if high < math.inf else f">= {low:g}", str(len(members)),
                str(int(np.median([m.area_px for m, _ in members]))) if members else "-"]
         if found is not None:
@@ -109,6 +109,12 @@ def visibility_markdown(cases: list[CaseVisibility], groups: dict[str, list[str]
         markdown_table(header, rows), "",
         "## Tumor Dice ceiling set by visibility (every visible lesion found exactly)", "",
         markdown_table(["cases", "n", "mean ceiling"], ceiling_rows), ""])
+
+
+def _z_class(z: float) -> int:
+    """The row of :data:`Z_CLASSES` a lesion falls in; one that cannot be measured (no
+    exposed pixels, z nan) is not visible and goes in the first."""
+    return 0 if math.isnan(z) else bisect.bisect_right(Z_CLASSES[1:-1], abs(z))
 
 
 def _mean_ceiling(cases) -> str:

@@ -68,11 +68,12 @@ def case_visibility(record: CaseRecord) -> CaseVisibility:
     free_liver = np.asarray(key.liver, bool) & field & ~near_tumor
     free_field = field & ~near_tumor
     count, labels = label_components(tumor)
-    lesions = tuple(
-        LesionVisibility(int((labels == i).sum()),
-                         lesion_z(frames, labels == i, exposed, (free_liver, free_field)))
-        for i in range(1, count + 1))
-    return CaseVisibility(record.case_id, int(tumor.sum()), lesions)
+    lesions = []
+    for index in range(1, count + 1):
+        lesion = labels == index
+        z = lesion_z(frames, lesion, exposed, (free_liver, free_field))
+        lesions.append(LesionVisibility(int(lesion.sum()), z))
+    return CaseVisibility(record.case_id, int(tumor.sum()), tuple(lesions))
 
 
 def lesion_z(
