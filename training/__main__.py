@@ -25,6 +25,7 @@ COMMANDS = {
     "synth-figure": "training.synth.figure",
     "plots": "training.cli_plots",
     "synth-negatives": "training.synth.negatives_cli",
+    "datasets": "training.synth.recipes_cli",
     "fit-scope": "training.fit_scope",
     "evaluate-scope": "training.evaluate_scope",
     "lesion-visibility": "training.cli_lesion_visibility",

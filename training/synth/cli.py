@@ -81,13 +81,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no line per case")
 
 
+def synth_options(args: argparse.Namespace) -> SynthOptions:
+    """The generator options that synth's parsed arguments ask for (ValueError if they
+    contradict each other)."""
+    make = broad_options if args.mix == "broad" else SynthOptions
+    if len(dict(args.family)) != len(args.family):
+        raise ValueError(f"--family gives one family two values: {args.family}")
+    extra = {"families": tuple(args.family)} if args.family else {}
+    return make(sizes=args.sizes, formats=args.formats, frames=args.frames, **extra)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
-        make = broad_options if args.mix == "broad" else SynthOptions
-        if len(dict(args.family)) != len(args.family):
-            raise ValueError(f"--family gives one family two values: {args.family}")
-        extra = {"families": tuple(args.family)} if args.family else {}
-        options = make(sizes=args.sizes, formats=args.formats, frames=args.frames, **extra)
+        options = synth_options(args)
     except ValueError as error:
         print(f"synth: {error}", file=sys.stderr)
         return 2
