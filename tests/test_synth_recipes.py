@@ -11,6 +11,7 @@ from training.__main__ import main as training_main
 from training.synth import recipes
 from training.synth.case_writer import read_manifest
 from training.synth.recipes import DatasetRecipe, find_recipe
+from training.synth.version import GENERATOR_VERSION
 
 TINY = "--n 2 --seed 9 --sizes 256x256 --formats png"
 
@@ -84,6 +85,32 @@ def test_datasets_refuses_a_folder_of_the_users_and_leaves_it(tmp_path, tiny_rec
     err = capsys.readouterr().err
     assert "not empty and holds no synthetic dataset" in err and "not made: tiny_default" in err
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ({"seed": 10}, "holds another dataset (seed 10"),
+        ({"generator_version": "2026-11-30"}, "made by generator version 2026-11-30, not"),
+        ({"generator_version": None}, "does not record its generator version"),
+    ],
+)
+def test_a_different_dataset_is_kept_unless_remade(tmp_path, tiny_recipes, capsys, change, said):
+    assert training_main(["datasets", str(tmp_path), "tiny_default"]) == 0
+    manifest_path = tmp_path / "tiny_default" / "synth.json"
+    manifest = json.loads(manifest_path.read_text())
+    for key, value in change.items():
+        manifest.pop(key) if value is None else manifest.__setitem__(key, value)
+    manifest_path.write_text(json.dumps(manifest))
+    capsys.readouterr()
+
+    assert training_main(["datasets", str(tmp_path), "tiny_default"]) == 1
+    assert said in capsys.readouterr().err
+    assert json.loads(manifest_path.read_text()) == manifest  # left as it was
+
+    assert training_main(["datasets", str(tmp_path), "tiny_default", "--remake"]) == 0
+    remade = json.loads(manifest_path.read_text())
+    assert remade["seed"] == 9 and remade["generator_version"] == GENERATOR_VERSION
 
 
 def test_datasets_names_an_unknown_recipe(tmp_path, tiny_recipes, capsys) -> None:

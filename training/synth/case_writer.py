@@ -25,6 +25,7 @@ from dsaviewer.io.writers import replace_atomically, write_avi, write_dicom_xa, 
 from training.synth.case import SyntheticCase
 from training.synth.options import SynthOptions
 from training.synth.variety import FAMILIES
+from training.synth.version import GENERATOR_VERSION
 
 CLINICAL_CSV = "clinical.csv"
 TRUTH_CSV = "truth.csv"
@@ -180,6 +181,7 @@ def write_manifest(
         "format": MANIFEST_FORMAT,
         "version": 1,
         "generator": "training.synth",
+        "generator_version": GENERATOR_VERSION,
         "seed": seed,
         "indices": [indices[0], indices[-1] + 1] if indices else [0, 0],
         "options": asdict(options),

@@ -5,8 +5,11 @@ python -m training datasets data broad_test test_internal --workers 2
 python -m training datasets data all
 
 Each NAME is written to OUT/NAME with its recipe's synth command. A folder that already
-holds exactly that dataset (same seed, cases and options) is kept; one that holds another
-synthetic dataset is made again; any other non-empty folder is refused, as by synth.
+holds exactly that dataset (same seed, cases, options and generator version) is kept. One
+that holds another synthetic dataset, or this one from another generator version, is named
+and left as it is unless --remake says to replace it: a test set made again silently would
+no longer be the set earlier results were measured on. Any other non-empty folder is
+refused, as by synth.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from training.synth import cli as synth_cli
 from training.synth.case_writer import read_manifest
 from training.synth.recipes import RECIPES, DatasetRecipe, find_recipe
+from training.synth.version import GENERATOR_VERSION
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("names", nargs="*", metavar="NAME", help="recipe names, or 'all'")
     parser.add_argument("--list", action="store_true", help="print the recipes and stop")
     parser.add_argument("--workers", type=int, default=1, help="processes to use (default 1)")
+    parser.add_argument("--remake", action="store_true",
+                        help="replace a synthetic dataset in OUT/NAME that differs from the recipe")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,8 +57,14 @@ def run(args: argparse.Namespace) -> int:
     for recipe in recipes:
         folder = Path(args.out) / recipe.name
         synth_args = synth_arguments(recipe, folder, args.workers)
-        if already_made(folder, synth_args):
+        difference = difference_from_recipe(folder, synth_args)
+        if difference is None:
             print(f"datasets: {folder} already holds {recipe.name}; kept", file=sys.stderr)
+            continue
+        if difference not in (MISSING, INCOMPLETE) and not args.remake:
+            print(f"datasets: {folder} {difference}; kept as it is (--remake replaces it)",
+                  file=sys.stderr)
+            failed.append(recipe.name)
             continue
         print(f"datasets: making {folder}: synth {recipe.synth_arguments}", file=sys.stderr)
         if synth_cli.run(synth_args) != 0:
@@ -71,18 +83,31 @@ def synth_arguments(recipe: DatasetRecipe, folder: Path, workers: int) -> argpar
     )
 
 
-def already_made(folder: Path, synth_args: argparse.Namespace) -> bool:
-    """Whether ``folder``'s manifest records this very dataset: seed, case range and options
-    (compared as the manifest stores them, in JSON)."""
+MISSING = "holds no synthetic dataset"
+INCOMPLETE = "lacks some of its case folders"  # the same set, made again whole
+
+
+def difference_from_recipe(folder: Path, synth_args: argparse.Namespace) -> str | None:
+    """None if ``folder``'s manifest records this very dataset (seed, case range, options as
+    JSON stores them, generator version, every case folder present); else what differs."""
     manifest = read_manifest(folder)
     if manifest is None:
-        return False
+        return MISSING
     options = json.loads(json.dumps(asdict(synth_cli.synth_options(synth_args))))
+    indices = [synth_args.start, synth_args.start + synth_args.n]
+    if (manifest.get("seed"), manifest.get("indices")) != (synth_args.seed, indices):
+        return (f"holds another dataset (seed {manifest.get('seed')}, cases "
+                f"{manifest.get('indices')}; the recipe: seed {synth_args.seed}, cases {indices})")
+    if manifest.get("options") != options:
+        return "holds a dataset of the same seed with other options"
+    version = manifest.get("generator_version")
+    if version is None:
+        return ("does not record its generator version (written before versions were "
+                "recorded): its cases may differ from the recipe's")
+    if version != GENERATOR_VERSION:
+        return (f"was made by generator version {version}, not {GENERATOR_VERSION}: other "
+                "cases from the same seed")
     cases = manifest.get("cases", [])
-    return (
-        manifest.get("seed") == synth_args.seed
-        and manifest.get("indices") == [synth_args.start, synth_args.start + synth_args.n]
-        and manifest.get("options") == options
-        and len(cases) == synth_args.n
-        and all((folder / str(case_id)).is_dir() for case_id in cases)
-    )
+    if len(cases) != synth_args.n or not all((folder / str(case)).is_dir() for case in cases):
+        return INCOMPLETE
+    return None

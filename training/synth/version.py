@@ -1,0 +1,11 @@
+"""Which generator wrote a dataset.
+
+A dataset is reproducible from (seed, case indices, options) only while the generator draws
+and renders the same way. Every dataset's synth.json records GENERATOR_VERSION, so a set made
+again from its recipe (``python -m training datasets``) is known to hold the cases of the set
+a result was measured on, or known not to. tests/test_synth_version.py holds the digests of
+two small cases; when a change makes them fail, the generator writes other cases: set this
+to the date of that change and update the digests.
+"""
+
+GENERATOR_VERSION = "2026-12-06"
