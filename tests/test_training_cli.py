@@ -155,6 +155,18 @@ def _check_combine_weights(segmentation: Path, response: Path, tmp_path: Path) -
     assert main(["combine-weights", str(out), "--segmentation", str(segmentation),
                  "--response", str(segmentation)]) == 2  # OUT exists; and no response there
 
+    # A calibrated response: the calibration is dropped and the threshold goes back to the
+    # model's scale, so every call is the one the uncalibrated model made.
+    calibrated = read_manifest(tmp_path / "calibrated")
+    assert calibrated.response.calibration is not None
+    assert calibrated.response.threshold != pytest.approx(resp.response.threshold)
+    out = tmp_path / "combined_calibrated"
+    assert main(["combine-weights", str(out), "--segmentation", str(segmentation),
+                 "--response", str(tmp_path / "calibrated")]) == 0
+    combined = read_manifest(out)
+    assert combined.response.calibration is None
+    assert combined.response.threshold == pytest.approx(resp.response.threshold)
+
 
 def _check_calibrate_response(dataset: Path, weights_dir: Path, tmp_path: Path) -> None:
     """calibrate-response writes a calibrated copy; the program shows the calibrated

@@ -20,7 +20,7 @@ import shutil
 from pathlib import Path
 
 from dsaviewer.core.metrics_classification import calibration_bins
-from dsaviewer.core.probability_calibration import IDENTITY, fit_platt, platt
+from dsaviewer.core.probability_calibration import fit_platt, model_scale_threshold, platt
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import read_manifest, write_manifest
 from training.cli_common import (
@@ -71,10 +71,9 @@ def run(args: argparse.Namespace) -> int:
     before = calibration_bins(labels, probabilities, 10).expected_calibration_error
     after = calibration_bins(labels, calibrated, 10).expected_calibration_error
 
-    old_slope, old_intercept = manifest.response.calibration or IDENTITY
     # The stored threshold is on the shown scale: back to the model's, then through the new map.
-    model_threshold = platt(manifest.response.threshold, 1.0 / old_slope,
-                            -old_intercept / old_slope)
+    model_threshold = model_scale_threshold(manifest.response.threshold,
+                                            manifest.response.calibration)
     threshold = float(platt(model_threshold, slope, intercept))
     response = dataclasses.replace(manifest.response, calibration=(slope, intercept),
                                    threshold=threshold)

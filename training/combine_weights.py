@@ -7,8 +7,8 @@ the key frame and the tumor mask, so check it on the new masks (``evaluate-respo
 ``--checkpoint OUT/response.pt``) before shipping the pair. OUT's provenance records both
 folders' commands and keeps the segmentation folder's evaluation. The model files (and
 their ONNX exports) are copied byte for byte, so OUT's checksums are theirs; the response
-model keeps its operating threshold and drops any calibration (which belonged to the other
-masks: run ``calibrate-response`` on the pair).
+model drops any calibration (which belonged to the other masks: run ``calibrate-response`` on
+the pair) and keeps its calls: a calibrated threshold is taken back to the model's scale.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+from dsaviewer.core.probability_calibration import model_scale_threshold
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import ModelEntry, Provenance, WeightsManifest, write_manifest
 from dsaviewer.inference.weights import load_weights
@@ -59,12 +60,19 @@ def run(args: argparse.Namespace) -> int:
     _copy(response.manifest.response, args.response, args.out)
     write_manifest(args.out, WeightsManifest(
         segmentation=segmentation.manifest.segmentation,
-        response=dataclasses.replace(response.manifest.response, calibration=None),
+        response=uncalibrated(response.manifest.response),
         provenance=provenance,
     ))
     print(f"combine-weights: segmentation of {args.segmentation}, response of "
           f"{args.response} -> {args.out}")
     return 0
+
+
+def uncalibrated(entry: ModelEntry) -> ModelEntry:
+    """The response entry without its calibration, its threshold taken back to the model's
+    scale so that every call stays what it was."""
+    threshold = model_scale_threshold(entry.threshold, entry.calibration)
+    return dataclasses.replace(entry, calibration=None, threshold=threshold)
 
 
 def _copy(entry: ModelEntry, source: Path, out: Path) -> None:

@@ -24,6 +24,14 @@ def platt(probability: float | np.ndarray, slope: float, intercept: float
     return float(result) if np.ndim(result) == 0 else result
 
 
+def model_scale_threshold(threshold: float, calibration: tuple[float, float] | None) -> float:
+    """The threshold on the model's own probability whose calibrated value is ``threshold``
+    (the inverse of :func:`platt`): what a stored threshold means once its calibration is
+    dropped or replaced."""
+    slope, intercept = calibration or IDENTITY
+    return float(platt(threshold, 1.0 / slope, -intercept / slope))
+
+
 def fit_platt(probabilities: np.ndarray, labels: np.ndarray, iterations: int = 100
               ) -> tuple[float, float]:
     """(slope, intercept) minimising the log loss of :func:`platt` on ``labels`` (0/1), by
