@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from dsaviewer.inference.weights import write_weights
 from dsaviewer.models import ABLATIONS, build_segmentation_model
 from training.__main__ import main as training_main
 from training.initial_state import initial_state
@@ -61,31 +62,69 @@ def test_a_run_at_another_input_size_starts_from_the_same_weights() -> None:
         assert model(torch.rand(1, finer.n_frames, 128, 128)).tumor_logits.shape[-1] == 128
 
 
-def test_train_seg_widens_the_shipped_liver_network_to_the_frame_stack_at_another_size(
-        tmp_path) -> None:
-    data = tmp_path / "data"
-    write_dataset(data, n=2, seed=10, options=SynthOptions(
-        sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),)), workers=1)
-    out = tmp_path / "run"
+def _weights_folder(folder: Path, config) -> Path:
+    torch.manual_seed(0)
+    write_weights(folder, build_segmentation_model(config), config, None, None, None,
+                  {"training_command": "a test's random model"})
+    return folder
+
+
+def _train_one_step(data: Path, out: Path, weights: Path, *extra: str) -> dict:
     code = training_main([
-        "train-seg", str(data), str(out), "--config", "full", "--base-width", "8",
-        "--image-size", "128", "--liver-input", "frames", "--epochs", "1",
-        "--tdl-warmup-epochs", "0", "--batch-size", "2", "--max-steps", "1", "--folds", "2",
-        "--threads", "1", "--init-weights", str(WEIGHTS.parent),
+        "train-seg", str(data), str(out), "--config", "full", "--base-width", "4",
+        "--depth", "3", "--epochs", "1", "--tdl-warmup-epochs", "0", "--batch-size", "2",
+        "--max-steps", "1", "--folds", "2", "--threads", "1", "--init-weights", str(weights),
+        *extra,
     ])
     assert code == 0
-    stored = torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+    return torch.load(out / "last.pt", map_location="cpu", weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def two_cases(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("data")
+    write_dataset(data, n=2, seed=10, options=SynthOptions(
+        sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),)), workers=1)
+    return data
+
+
+def test_train_seg_widens_a_key_frame_liver_network_to_the_frame_stack_at_another_size(
+        two_cases, tmp_path) -> None:
+    weights = _weights_folder(tmp_path / "key_frame", KEY_FRAME)
+    stored = _train_one_step(two_cases, tmp_path / "run", weights,
+                             "--image-size", "128", "--liver-input", "frames")
     assert stored["config"]["liver_input"] == "frames"
-    assert stored["config"]["image_size"] == 128  # the shipped weights' is 256
-    shipped = torch.load(WEIGHTS, map_location="cpu", weights_only=True)["state_dict"]
+    assert stored["config"]["image_size"] == 128  # the weights' is 64
+    start = torch.load(weights / "segmentation.pt", map_location="cpu",
+                       weights_only=True)["state_dict"]
     name = "liver_net.encoder.stem.0.weight"
-    stem, trained = stored["model"][name], shipped[name]
+    stem, trained = stored["model"][name], start[name]
     assert stem.shape[1] == 10 and trained.shape[1] == 1
     # One Adam step moves a weight by at most the learning rate: from zero on the earlier
-    # frames' channels, from the shipped weights on the key frame's.
+    # frames' channels, from the starting weights on the key frame's.
     step = 1.01 * stored["options"]["learning_rate"]
     assert stem[:, :-1].abs().max() <= step
     torch.testing.assert_close(stem[:, -1:], trained, atol=step, rtol=0)
+
+
+@pytest.mark.parametrize("config", [KEY_FRAME, STACK], ids=["key_frame", "frames"])
+def test_without_liver_input_a_run_keeps_the_starting_weights_liver_input(
+        two_cases, tmp_path, config) -> None:
+    weights = _weights_folder(tmp_path / "weights", config)
+    stored = _train_one_step(two_cases, tmp_path / "run", weights, "--image-size", "64")
+    assert stored["config"]["liver_input"] == config.liver_input
+
+
+def test_a_frame_stack_liver_network_cannot_be_narrowed_to_the_key_frame(
+        two_cases, tmp_path, capsys) -> None:
+    weights = _weights_folder(tmp_path / "frames", STACK)
+    code = training_main([
+        "train-seg", str(two_cases), str(tmp_path / "run"), "--config", "full",
+        "--base-width", "4", "--depth", "3", "--image-size", "64", "--liver-input", "key_frame",
+        "--max-steps", "1", "--threads", "1", "--init-weights", str(weights),
+    ])
+    assert code != 0
+    assert "cannot start this run" in capsys.readouterr().err
 
 
 def test_train_seg_names_the_weights_that_cannot_start_the_run(tmp_path, capsys) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from dsaviewer.errors import InputError
+from dsaviewer.inference.manifest import read_manifest
 from dsaviewer.inference.weights import load_weights
 from dsaviewer.models import ABLATIONS, BACKBONES, LIVER_INPUTS, SegmentationConfig
 from training.augment import ROBUST, RobustAugmentation
@@ -84,7 +85,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--image-size", type=int)
     model.add_argument("--liver-input", choices=LIVER_INPUTS,
                        help="what the liver network reads: the key frame (the papers') or "
-                            "the whole frame stack")
+                            "the whole frame stack (default: as in --init-weights, else the "
+                            "key frame)")
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -195,7 +197,14 @@ def _config_and_options(
         config, options = stored_run(args.out)
         run_control = {k: v for k, v in given_options(args).items() if k in options.RUN_CONTROL}
         return config, dataclasses.replace(options, **run_control)
-    return config_for(args.config, args), training_options(args)
+    config = config_for(args.config, args)
+    if args.init_weights and args.liver_input is None:
+        # A run started from trained weights continues their liver network as it was.
+        entry = read_manifest(args.init_weights).segmentation
+        if entry is not None:
+            start = SegmentationConfig.from_dict(entry.config, source=args.init_weights)
+            config = dataclasses.replace(config, liver_input=start.liver_input)
+    return config, training_options(args)
 
 
 def _initial_state(weights_dir: str, config: SegmentationConfig) -> tuple[dict, str]:
