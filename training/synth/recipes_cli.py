@@ -26,6 +26,10 @@ from training.synth.case_writer import read_manifest
 from training.synth.recipes import RECIPES, DatasetRecipe, find_recipe
 from training.synth.version import GENERATOR_VERSION
 
+# What a folder can hold that the recipe simply makes (again): nothing, or part of this set.
+MISSING = "holds no synthetic dataset"
+INCOMPLETE = "lacks some of its case folders"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = __doc__
@@ -81,10 +85,6 @@ def synth_arguments(recipe: DatasetRecipe, folder: Path, workers: int) -> argpar
     return parser.parse_args(
         [str(folder), *shlex.split(recipe.synth_arguments), "--workers", str(workers), "--quiet"]
     )
-
-
-MISSING = "holds no synthetic dataset"
-INCOMPLETE = "lacks some of its case folders"  # the same set, made again whole
 
 
 def difference_from_recipe(folder: Path, synth_args: argparse.Namespace) -> str | None:
