@@ -10,7 +10,9 @@ import pytest
 from training.__main__ import main as training_main
 from training.synth import recipes
 from training.synth.case_writer import read_manifest
+from training.synth.cli import synth_options
 from training.synth.recipes import DatasetRecipe, find_recipe
+from training.synth.recipes_cli import synth_arguments
 from training.synth.version import GENERATOR_VERSION
 
 TINY = "--n 2 --seed 9 --sizes 256x256 --formats png"
@@ -32,6 +34,8 @@ def tiny_recipes(monkeypatch):
 def test_every_recipe_is_a_valid_synth_command_with_its_own_seed(tmp_path, capsys) -> None:
     names = [recipe.name for recipe in recipes.RECIPES]
     assert len(set(names)) == len(names)
+    for recipe in recipes.RECIPES:  # synth's own parser and option checks accept each one
+        synth_options(synth_arguments(recipe, tmp_path / recipe.name, workers=1))
     assert training_main(["datasets", "--list"]) == 0
     listed = capsys.readouterr().out
     for recipe in recipes.RECIPES:

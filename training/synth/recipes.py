@@ -1,17 +1,18 @@
 """The named synthetic datasets that the weights' manifests and docs/evaluation*.md are
 measured on, each as the one ``synth`` command (fixed seed) that makes it.
 
-The generator is deterministic in (seed, case index, options), so a set made again from its
-recipe holds the same cases, and a result in the docs can be checked or a run continued on a
-machine that has none of the data: ``python -m training datasets data broad_test``.
+The generator is deterministic in (seed, case index, options) under one generator version
+(training/synth/version.py), so a set made again from its recipe under the version its
+synth.json records holds the same cases, and a result in the docs can be checked or a run
+continued on a machine that has none of the data: ``python -m training datasets data
+broad_test``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The broad mix's frame sizes: the papers' 1021 x 788 less often than in their cohort, since
-# the families (magnification, partly outside, territory) change the field more than the size.
+# The frame sizes every broad-mix set of the evaluation was made with.
 BROAD_SIZES = "512x512:0.6,1021x788:0.25,1024x1024:0.15"
 
 
@@ -23,7 +24,7 @@ class DatasetRecipe:
 
 
 RECIPES: tuple[DatasetRecipe, ...] = (
-    # Training data of the shipped weights (see resources/weights/manifest.json).
+    # Training and calibration data (the shipped weights' manifest and the runs in the docs).
     DatasetRecipe("default_train", "--n 300 --seed 1", "segmentation training, the papers' mix"),
     DatasetRecipe("broad_train", f"--mix broad --n 600 --seed 11 --sizes {BROAD_SIZES}",
                   "segmentation training, the broad mix"),
