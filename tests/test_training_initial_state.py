@@ -1,5 +1,6 @@
 """Starting a run from trained weights of a slightly different model: a liver network that
-read the key frame alone, widened to read the whole frame stack without changing its output."""
+read the key frame alone, widened to read the whole frame stack, or a network with more
+channels, each without changing the outputs it starts from."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 
 from dsaviewer.inference.weights import write_weights
 from dsaviewer.models import ABLATIONS, build_segmentation_model
+from dsaviewer.models.backbones import BACKBONES
 from training.__main__ import main as training_main
 from training.initial_state import initial_state
 from training.synth import write_dataset
@@ -37,17 +39,58 @@ def test_the_widened_liver_network_starts_with_the_key_frame_networks_outputs() 
 
 
 @pytest.mark.parametrize(
-    ("source", "target"),
+    ("source", "target", "reason"),
     [
-        (STACK, KEY_FRAME),  # narrowing would throw the earlier frames' weights away
-        (KEY_FRAME, replace(STACK, base_width=8)),
-        (KEY_FRAME, replace(KEY_FRAME, temporal="fd", tdl_supervised=False)),
+        # narrowing would throw the earlier frames' weights away
+        (STACK, KEY_FRAME, "only the input size, the liver input"),
+        (KEY_FRAME, replace(KEY_FRAME, temporal="fd", tdl_supervised=False),
+         "only the input size, the liver input"),
+        # so would a narrower network its channels
+        (replace(STACK, base_width=8), STACK, "can only start a wider one"),
+        (replace(STACK, norm="group"), replace(STACK, norm="group", base_width=8),
+         "group normalisation"),
     ],
 )
-def test_any_other_change_of_model_is_refused(source, target) -> None:
+def test_any_other_change_of_model_is_refused(source, target, reason) -> None:
     state = build_segmentation_model(source).state_dict()
-    with pytest.raises(ValueError, match="only the input size and the liver input"):
+    with pytest.raises(ValueError, match=reason):
         initial_state(state, source, target)
+
+
+@pytest.mark.parametrize("backbone", sorted(BACKBONES))
+@pytest.mark.parametrize("norm", ["batch", "instance"])
+def test_a_wider_network_starts_with_the_narrow_networks_outputs(backbone, norm) -> None:
+    narrow_config = replace(KEY_FRAME, backbone=backbone, norm=norm)
+    wide_config = replace(STACK, backbone=backbone, norm=norm, base_width=6)
+    torch.manual_seed(0)
+    narrow = build_segmentation_model(narrow_config)
+    wide = build_segmentation_model(wide_config)
+    wide.load_state_dict(initial_state(narrow.state_dict(), narrow_config, wide_config))
+    frames = torch.rand(2, KEY_FRAME.n_frames, 64, 64)
+    for mode in ("eval", "train"):  # running statistics, and a batch's own
+        getattr(narrow, mode)(), getattr(wide, mode)()
+        with torch.no_grad():
+            before, after = narrow(frames), wide(frames)
+        for name in ("tumor_logits", "liver_logits", "temporal"):
+            torch.testing.assert_close(getattr(after, name), getattr(before, name),
+                                       atol=1e-4, rtol=1e-4)
+
+
+def test_the_new_channels_are_computed_and_feed_the_outputs_once_trained() -> None:
+    wide_config = replace(KEY_FRAME, base_width=8)
+    narrow = build_segmentation_model(KEY_FRAME).eval()
+    wide = build_segmentation_model(wide_config).eval()
+    wide.load_state_dict(initial_state(narrow.state_dict(), KEY_FRAME, wide_config))
+    stem = wide.tumor_net.encoder.stem[0].weight  # (8 channels out, 3 in): 0, 2, 4, 6 old
+    torch.testing.assert_close(stem[::2], narrow.tumor_net.encoder.stem[0].weight)
+    assert stem[1::2].abs().sum() > 0  # new channels read the input from the start
+    head = wide.tumor_net.head.weight  # 1 out, 8 in: nothing read from a new channel yet
+    assert torch.count_nonzero(head[:, 1::2]) == 0
+    frames = torch.rand(1, KEY_FRAME.n_frames, 64, 64)
+    with torch.no_grad():
+        before = wide(frames).tumor_logits
+        head[:, 1::2] = 0.5
+        assert not torch.allclose(wide(frames).tumor_logits, before)
 
 
 def test_a_run_at_another_input_size_starts_from_the_same_weights() -> None:
@@ -139,3 +182,19 @@ def test_train_seg_names_the_weights_that_cannot_start_the_run(tmp_path, capsys)
     assert code != 0
     error = capsys.readouterr().err
     assert str(WEIGHTS.parent) in error and "cannot start this run" in error
+
+
+def test_train_seg_widens_the_starting_weights_to_the_base_width_asked_for(
+        two_cases, tmp_path) -> None:
+    weights = _weights_folder(tmp_path / "narrow", STACK)
+    stored = _train_one_step(two_cases, tmp_path / "run", weights, "--image-size", "64",
+                             "--base-width", "6")
+    assert stored["config"]["base_width"] == 6
+    start = torch.load(weights / "segmentation.pt", map_location="cpu",
+                       weights_only=True)["state_dict"]
+    name = "tumor_net.encoder.stem.0.weight"
+    assert start[name].shape[0] == 4 and stored["model"][name].shape[0] == 6
+    # The trained channels sit at floor(i * 6 / 4) = 0, 1, 3, 4, moved by one Adam step at most.
+    step = 1.01 * stored["options"]["learning_rate"]
+    torch.testing.assert_close(stored["model"][name][[0, 1, 3, 4]], start[name],
+                               atol=step, rtol=0)

@@ -129,7 +129,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     train.add_argument("--init-weights", type=Path,
                        help="start from the segmentation model of this weights folder (same "
                             "model config, or one whose liver network read the key frame "
-                            "alone, widened to --liver-input frames), e.g. resources/weights")
+                            "alone, widened to --liver-input frames, or a narrower one, "
+                            "widened to --base-width with its outputs kept), e.g. "
+                            "resources/weights")
     train.add_argument("--no-sync-bn", action="store_true",
                        help="keep BatchNorm per GPU under torchrun")
 

@@ -9,6 +9,8 @@ in the ways this module knows how to bridge.
   input channels with zero weights and keeps the trained weights on the key frame's channel
   (the stack's last), so the new model's outputs equal the old one's at step 0 and training
   only has to learn what the earlier frames add.
+- A wider model (a larger ``base_width``) keeps the trained channels and their outputs and
+  adds new ones (see :mod:`training.wider_model`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Mapping
 import torch
 
 from dsaviewer.models import SegmentationConfig, build_segmentation_model
+from training.wider_model import wider_state
 
 
 def initial_state(
@@ -28,17 +31,28 @@ def initial_state(
 ) -> dict[str, torch.Tensor]:
     """``state`` (a model of ``source``) as the state of a model of ``target``.
 
-    Raises ValueError when the two configs differ in anything but the input size and the
-    liver network's input going from the key frame to the frames.
+    Raises ValueError when the two configs differ in anything but the input size, the liver
+    network's input going from the key frame to the frames, and a larger base width.
     """
     source = dataclasses.replace(source, image_size=target.image_size)
-    if source == target:
-        return dict(state)
-    # Given source != target, this holds only for a key-frame source and a frames target.
-    if dataclasses.replace(source, liver_input="frames") != target:
+    bridged = dataclasses.replace(source, liver_input=target.liver_input,
+                                  base_width=target.base_width)
+    if bridged != target or (source.liver_input, target.liver_input) == ("frames", "key_frame"):
         raise ValueError(f"a model of {source} cannot start a run of {target}: only the "
-                         "input size and the liver input (from the key frame to the frames) "
-                         "may change")
+                         "input size, the liver input (from the key frame to the frames) "
+                         "and the base width (to a wider one) may change")
+    adapted = dict(state)
+    if source.liver_input != target.liver_input:
+        adapted = _liver_reads_frames(
+            adapted, dataclasses.replace(target, base_width=source.base_width))
+    if source.base_width != target.base_width:
+        adapted = wider_state(adapted, source.base_width, target)
+    return adapted
+
+
+def _liver_reads_frames(
+    state: Mapping[str, torch.Tensor], target: SegmentationConfig
+) -> dict[str, torch.Tensor]:
     expected = build_segmentation_model(target).state_dict()
     adapted = dict(state)
     for name, value in state.items():
