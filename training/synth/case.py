@@ -25,6 +25,7 @@ from training.synth.ground_truth import (
     FrameLabels,
     choose_key_frame,
     frame_labels,
+    key_frame_completeness,
 )
 from training.synth.layers import (
     SparseLayer,
@@ -280,9 +281,7 @@ def generate_case(
     video = render_video(scene, times, motion, display, noise_rng or streams["noise"])
     lap("render")
 
-    completeness = np.ones(len(times))
-    for timing in stain_timings:
-        completeness = np.minimum(completeness, timing.completeness(times))
+    completeness = key_frame_completeness(times, stain_timings, blush)
     moving = motion.moving()
     key_frame = choose_key_frame(video.change, completeness, moving)
     labels = tuple(

@@ -5,7 +5,9 @@ complete and most stable): among the frames the DSA-LTDNet rule considers (the l
 at least 9 frames in (so the 10-frame temporal stack k-9..k exists; in runs shorter than 12
 frames from frame 1, see :func:`first_key_frame_candidate`) and at least 2 before
 the end (k+1 and k+2 are labelled too), not moving, and with the stain at least 90 % as
-complete as it gets among them, the *stable* ones are those whose image changes visibly
+complete as it gets among them (the least complete tumor stain; in a run where no tumor stains,
+the perfused liver's parenchymal blush, see :func:`key_frame_completeness`), the *stable* ones
+are those whose image changes visibly
 from its neighbours (noiseless change beyond what noise hides, see
 :data:`training.synth.render.VISIBLE_CHANGE`) by at most ``STABLE_TOLERANCE`` x the least
 change plus ``STABLE_MARGIN``; of those the latest, where the stain is most complete.
@@ -20,6 +22,7 @@ import numpy as np
 
 from training.synth.layers import liver_mask, polygon_mask
 from training.synth.liver import Liver
+from training.synth.timing import Parenchyma, StainTiming, parenchymal_level
 from training.synth.tumors import Tumor
 from training.synth.view import View
 
@@ -60,6 +63,23 @@ def choose_key_frame(change: np.ndarray, completeness: np.ndarray, moving: np.nd
     scores = 0.5 * (change[candidates - 1] + change[candidates])
     stable = candidates[scores <= STABLE_TOLERANCE * scores.min() + STABLE_MARGIN]
     return int(stable.max())
+
+
+def key_frame_completeness(
+    times: np.ndarray, stains: list[StainTiming], blush: Parenchyma
+) -> np.ndarray:
+    """How complete, 0..1, the stain the key frame is chosen for is in each frame at ``times``:
+    the least complete tumor stain, or in a run without a tumor stain in view (no tumor, or
+    none in the injected territory) the liver's parenchymal blush against its peak. Counting
+    such a run as complete everywhere made the stillest frames, those before the contrast
+    arrives, its key frame, with a liver label over a field that shows no liver.
+    """
+    if not stains:
+        return parenchymal_level(times, blush) / blush.amplitude
+    completeness = np.ones(len(times))
+    for timing in stains:
+        completeness = np.minimum(completeness, timing.completeness(times))
+    return completeness
 
 
 def first_key_frame_candidate(count: int) -> int:

@@ -8,4 +8,4 @@ two small cases; when a change makes them fail, the generator writes other cases
 to the date of that change and update the digests.
 """
 
-GENERATOR_VERSION = "2026-12-06"
+GENERATOR_VERSION = "2026-12-07"
