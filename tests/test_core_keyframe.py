@@ -141,3 +141,25 @@ def test_bad_arguments_are_refused() -> None:
         select_key_frame(np.zeros((2, 3, 4, 5)))
     with pytest.raises(KeyError):
         select_key_frame(moving(30)).score_of(3)
+
+
+def test_frames_before_the_contrast_arrives_are_passed_over_in_a_short_run() -> None:
+    # A 10-frame run: frames 0-2 show the mask (noise alone), the vessels fill from frame 3
+    # to 5 and stay. The stillest frames are those before the contrast, and the papers' rule
+    # alone would take frame 1.
+    rng = np.random.default_rng(4)
+    vessels = rng.random(SHAPE) < 0.2
+    frames = (128 + rng.normal(0, 1.0, (10, *SHAPE))).astype(np.float32)
+    frames[1] = frames[2] = frames[0]
+    for t in range(3, 10):
+        frames[t][vessels] -= 20.0 * min(t - 2, 3)
+    choice = select_key_frame(frames)
+    assert int(choice.candidates[np.nanargmin(choice.scores)]) == 1
+    assert choice.index >= 5
+    np.testing.assert_array_equal(choice.candidates[choice.before_contrast], [0, 1, 2])
+
+
+def test_a_still_noisy_run_has_no_frame_before_the_contrast() -> None:
+    choice = select_key_frame(moving(12))
+    assert not choice.before_contrast.any()
+    assert choice.index == int(choice.candidates[np.nanargmin(choice.scores)])

@@ -3,6 +3,11 @@
 Over the last 15 frames, sum the absolute difference image of each pair of adjacent frames; a
 frame's score is the mean of the sums just before and just after it; the key frame is the one
 with the lowest score: the most stable, complete tumour stain.
+
+One addition to the papers' rule: a frame the contrast has not reached yet is no candidate.
+The papers' runs are long enough that their last 15 frames all follow the injection; in a
+short low-rate run (8-16 frames at 1-2 frames/s) the window starts at the first frames, and
+the frames before the contrast arrives, which change least of all, would win.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ from dsaviewer.core.preprocess import FieldBox, as_frame_stack
 from dsaviewer.errors import InputError
 
 KEY_FRAME_WINDOW = 15
+# A frame differs from frame 0 by its noise alone until the contrast arrives. Where the run's
+# largest difference from frame 0 exceeds the smallest by CONTRAST_DYNAMICS x (the contrast
+# came: in a still noisy run they are about equal), frames within PRE_CONTRAST_FRACTION of the
+# way from the smallest to the largest are frames before it.
+CONTRAST_DYNAMICS = 1.5
+PRE_CONTRAST_FRACTION = 0.25
 
 # Where a key frame comes from: the one vocabulary of the pipeline, its results, the viewer,
 # the command line and the saved state. The names are stored in result.json and state.json.
@@ -43,6 +54,8 @@ class KeyFrameChoice:
     index: int
     candidates: np.ndarray
     scores: np.ndarray
+    # Per candidate: passed over because the contrast had not reached it (see the module).
+    before_contrast: np.ndarray | None = None
 
     def score_of(self, frame_index: int) -> float:
         """The score of one candidate frame; KeyError for a frame outside the window."""
@@ -94,9 +107,35 @@ def select_key_frame(
     scores = (before + after) / 2.0
     if np.isnan(scores).all():  # two frames: no frame has neighbours on both sides
         scores = np.nanmean(np.stack([before, after]), axis=0)
+    before_contrast = _before_contrast(stack, candidates)
+    eligible = np.where(before_contrast, np.nan, scores)
+    if np.isnan(eligible).all():
+        eligible, before_contrast = scores, np.zeros_like(before_contrast)
     return KeyFrameChoice(
-        index=int(candidates[np.nanargmin(scores)]), candidates=candidates, scores=scores
+        index=int(candidates[np.nanargmin(eligible)]), candidates=candidates, scores=scores,
+        before_contrast=before_contrast,
     )
+
+
+def _before_contrast(stack: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Which candidates come before the contrast arrives (see PRE_CONTRAST_FRACTION)."""
+    if stack.shape[0] < 3:
+        return np.zeros(candidates.size, dtype=bool)
+    # On an 8x coarser copy: the noise averages out, the vessels and the blush stay.
+    coarse = [_coarse(frame) for frame in stack]
+    from_first = np.array([_l1_difference(frame, coarse[0]) for frame in coarse[1:]])
+    least, most = float(from_first.min()), float(from_first.max())
+    if most <= CONTRAST_DYNAMICS * least:
+        return np.zeros(candidates.size, dtype=bool)
+    reached = np.zeros(stack.shape[0])
+    reached[1:] = (from_first - least) / (most - least)
+    return reached[candidates] < PRE_CONTRAST_FRACTION
+
+
+def _coarse(frame: np.ndarray) -> np.ndarray:
+    height, width = frame.shape
+    size = (max(1, width // 8), max(1, height // 8))
+    return cv2.resize(frame.astype(np.float32), size, interpolation=cv2.INTER_AREA)
 
 
 def _l1_difference(a: np.ndarray, b: np.ndarray) -> float:
