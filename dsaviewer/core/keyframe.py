@@ -48,7 +48,8 @@ class KeyFrameChoice:
     ``index`` and ``candidates`` are frame indices into the whole video; ``scores[i]`` is the
     score of frame ``candidates[i]``: the mean of the absolute differences, summed over the
     pixels, of the pairs just before and just after it (NaN for a frame without a neighbour
-    on each side; see :func:`select_key_frame` for two- and one-frame videos).
+    on each side; see :func:`select_key_frame` for two- and one-frame videos). ``index`` is
+    the lowest-scoring candidate the contrast has reached, so not always the lowest score.
     """
 
     index: int
