@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from slow_run_options import slow_run_options
 
 from training.synth import generate_case
 from training.synth.ground_truth import key_frame_completeness
-from training.synth.options import broad_options
 from training.synth.timing import Parenchyma, StainTiming, parenchymal_level
 
-TUMOR_FREE_SLOW = broad_options(
-    sizes=(((256, 256), 1.0),),
-    formats=(("avi", 1.0),),
-    families=(
-        ("territory", "left_hepatic"),
-        ("liver", "typical"),
-        ("phenotype", "none"),
-        ("distractor", "none"),
-        ("acquisition", "slow"),
-    ),
-)
+TUMOR_FREE_SLOW = slow_run_options(territory="left_hepatic", phenotype="none")
 BLUSH = Parenchyma(onset=1.0, peak=4.0, shape=2.0, amplitude=0.1)
 
 

@@ -11,11 +11,11 @@ defensible). The floor sits 2.4 standard errors under 85 % for 24 cases.
 from __future__ import annotations
 
 import numpy as np
+from slow_run_options import slow_run_options
 
 from dsaviewer.core.keyframe import select_key_frame
 from dsaviewer.core.preprocess import find_field
 from training.synth import SynthOptions, generate_case
-from training.synth.options import broad_options
 
 AGREEMENT_FLOOR = 0.65
 
@@ -34,11 +34,7 @@ def test_rule_agrees_with_the_generators_key_frame_on_most_cases() -> None:
 def test_the_rule_waits_for_the_contrast_in_short_low_rate_runs() -> None:
     # 8-16 frames at 1-2 frames/s: the window of 15 reaches back to the frames before the
     # contrast arrives (frame contrast_frame), which the papers' rule alone often took.
-    options = broad_options(
-        sizes=(((256, 256), 1.0),), formats=(("avi", 1.0),),
-        families=(("territory", "proper_hepatic"), ("liver", "typical"),
-                  ("phenotype", "none"), ("distractor", "none"), ("acquisition", "slow")),
-    )
+    options = slow_run_options(phenotype="none")
     for index in range(8):
         case = generate_case(7, index, options)
         choice = select_key_frame(case.frames, field=find_field(case.frames))

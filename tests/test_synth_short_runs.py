@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from slow_run_options import slow_run_options
 from test_inference_fixtures import write_tiny_weights
 
 from dsaviewer.analyze_cli import main as analyze_main
@@ -17,21 +18,10 @@ from training.synth import generate_case
 from training.synth.acquisition import sample_acquisition
 from training.synth.case_writer import write_case
 from training.synth.ground_truth import choose_key_frame, first_key_frame_candidate
-from training.synth.options import broad_options
 from training.synth.variety import sample_variety
 from training.synth.variety_case import fps_range_for, vary_acquisition
 
-SHORT = broad_options(
-    sizes=(((256, 256), 1.0),),
-    formats=(("avi", 1.0),),
-    families=(
-        ("territory", "proper_hepatic"),
-        ("liver", "typical"),
-        ("phenotype", "classic"),
-        ("distractor", "none"),
-        ("acquisition", "slow"),
-    ),
-)
+SHORT = slow_run_options()
 EIGHT_FRAME_INDEX = 18  # case 18 of seed 4 with SHORT is an 8-frame run
 
 
