@@ -29,7 +29,6 @@ from dsaviewer.models import SegmentationConfig, build_segmentation_model
 _OUTPUT_DIMENSION: dict[type[nn.Module], int] = {
     nn.Conv2d: 0,
     nn.ConvTranspose2d: 1,
-    nn.Linear: 0,
     nn.BatchNorm2d: 0,
     nn.InstanceNorm2d: 0,
 }

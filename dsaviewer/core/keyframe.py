@@ -56,7 +56,7 @@ class KeyFrameChoice:
     candidates: np.ndarray
     scores: np.ndarray
     # Per candidate: passed over because the contrast had not reached it (see the module).
-    before_contrast: np.ndarray | None = None
+    before_contrast: np.ndarray
 
     def score_of(self, frame_index: int) -> float:
         """The score of one candidate frame; KeyError for a frame outside the window."""
@@ -92,7 +92,8 @@ def select_key_frame(
     first = max(0, count - window)
     candidates = np.arange(first, count)
     if count == 1:
-        return KeyFrameChoice(index=0, candidates=candidates, scores=np.array([np.nan]))
+        return KeyFrameChoice(index=0, candidates=candidates, scores=np.array([np.nan]),
+                              before_contrast=np.zeros(1, dtype=bool))
 
     # pair_sums[j] = sum |F[j+1] - F[j]| for the pairs touching a candidate: j from first-1.
     pairs_from = max(0, first - 1)
