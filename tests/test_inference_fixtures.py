@@ -30,8 +30,9 @@ PLATEAU_KEY_FRAME = 10
 SPACING_MM = (0.3, 0.25)
 
 
-def tiny_config(ablation: str = "full"):
-    return replace(ABLATIONS[ablation], base_width=4, depth=2, image_size=MODEL_SIZE)
+def tiny_config(ablation: str = "full", liver_input: str | None = None):
+    config = replace(ABLATIONS[ablation], base_width=4, depth=2, image_size=MODEL_SIZE)
+    return config if liver_input is None else replace(config, liver_input=liver_input)
 
 
 def write_tiny_weights(
@@ -41,11 +42,13 @@ def write_tiny_weights(
     tumor_bias: float | None = None,
     liver_bias: float | None = None,
     with_response: bool = True,
+    liver_input: str | None = None,
 ) -> Path:
     """Random-initialised weights in ``folder``. ``tumor_bias`` / ``liver_bias`` make that
-    network's output constant (head weights zeroed, bias = the given logit)."""
+    network's output constant (head weights zeroed, bias = the given logit); ``liver_input``
+    replaces the ablation's."""
     torch.manual_seed(seed)
-    config = tiny_config(ablation)
+    config = tiny_config(ablation, liver_input)
     segmentation = build_segmentation_model(config)
     for net, bias in ((segmentation.tumor_net, tumor_bias), (segmentation.liver_net, liver_bias)):
         if bias is not None:

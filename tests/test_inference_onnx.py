@@ -25,9 +25,11 @@ from training.__main__ import main as training_main  # noqa: E402
 PROBABILITY_TOLERANCE = 1e-5
 
 
-@pytest.fixture(scope="module", params=["full", "kf_fd"])
+@pytest.fixture(scope="module", params=["full", "kf_fd", "full+frames_and_run"])
 def exported(request, tmp_path_factory):
-    folder = write_tiny_weights(tmp_path_factory.mktemp(request.param), ablation=request.param)
+    ablation, _, liver_input = request.param.partition("+")
+    folder = write_tiny_weights(tmp_path_factory.mktemp(ablation), ablation=ablation,
+                                liver_input=liver_input or None)
     assert training_main(["export-onnx", str(folder)]) == 0
     return folder
 
@@ -41,6 +43,9 @@ def test_export_records_the_graphs_and_checksums_in_the_manifest(exported) -> No
 
 
 def test_onnx_and_torch_backends_agree(exported) -> None:
+    # What the graph's metadata says of its inputs is what the PyTorch model reads.
+    assert load_backend(exported, "onnx").segmentation == load_backend(
+        exported, "torch").segmentation
     video = synthetic_video()
     clinical = {"age": 58, "sex": "F", "hbv": 1, "afp": 350.0, "bclc": "B"}
     reference = analyze(video, clinical=clinical, weights=load_backend(exported, "torch"))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from dsaviewer.core.run_maps import RUN_MAPS
 from dsaviewer.errors import InputError
 from dsaviewer.models import (
     ABLATIONS,
@@ -33,6 +34,8 @@ def inputs(config: SegmentationConfig, batch: int = 2, seed: int = 0) -> dict[st
     args = {"frames": frames}
     if config.needs_aux:
         args["aux"] = torch.rand(batch, 1, SIZE, SIZE, generator=generator)
+    if config.reads_run_maps:
+        args["run_maps"] = torch.rand(batch, len(RUN_MAPS), SIZE, SIZE, generator=generator)
     return args
 
 
@@ -115,15 +118,33 @@ def test_cascade_liver_probability_gates_the_tumor_input() -> None:
     torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize("liver_input", ["key_frame", "frames"])
-def test_the_liver_network_reads_the_frames_its_config_names(liver_input: str) -> None:
-    model = build_segmentation_model(replace(tiny("full"), liver_input=liver_input)).eval()
-    frames = torch.rand(1, 10, SIZE, SIZE)
-    earlier_changed = frames.clone()
-    earlier_changed[:, :-1] = torch.rand(1, 9, SIZE, SIZE)
+@pytest.mark.parametrize("liver_input", ["key_frame", "frames", "frames_and_run"])
+def test_the_liver_network_reads_the_inputs_its_config_names(liver_input: str) -> None:
+    config = replace(tiny("full"), liver_input=liver_input)
+    model = build_segmentation_model(config).eval()
+    given = inputs(config, batch=1)
+    earlier_changed = dict(given, frames=given["frames"].clone())
+    earlier_changed["frames"][:, :-1] = torch.rand(1, 9, SIZE, SIZE)
     with torch.no_grad():
-        same = torch.allclose(model(frames).liver_logits, model(earlier_changed).liver_logits)
+        liver = model(**given).liver_logits
+        same = torch.allclose(liver, model(**earlier_changed).liver_logits)
+        if config.reads_run_maps:
+            other_run = dict(given, run_maps=torch.rand(1, len(RUN_MAPS), SIZE, SIZE))
+            assert not torch.allclose(liver, model(**other_run).liver_logits)
     assert same == (liver_input == "key_frame")
+
+
+def test_run_maps_are_required_exactly_when_the_liver_network_reads_them() -> None:
+    frames = torch.rand(1, 10, SIZE, SIZE)
+    run_model = build_segmentation_model(replace(tiny("full"), liver_input="frames_and_run"))
+    with pytest.raises(ValueError, match="needs run_maps"):
+        run_model(frames)
+    with pytest.raises(ValueError, match="needs run_maps"):
+        run_model(frames, None, torch.rand(1, 1, SIZE, SIZE))
+    with pytest.raises(ValueError, match="does not use them"):
+        build_segmentation_model(tiny("full"))(frames, None, torch.rand(1, 2, SIZE, SIZE))
+    with pytest.raises(ValueError, match="needs a liver network"):
+        replace(tiny("kf_tdl"), liver_input="frames_and_run")
 
 
 def test_config_round_trips_through_json() -> None:

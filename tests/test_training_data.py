@@ -10,6 +10,7 @@ import torch
 from training_fixtures import tiny_record, tiny_records
 
 from dsaviewer.core.alternative_inputs import background_subtraction, optical_flow_magnitude
+from dsaviewer.core.run_maps import run_maps
 from dsaviewer.models import ABLATIONS
 from training.splits import split_cases
 from training.torch_data import (
@@ -85,6 +86,18 @@ def test_aux_channel_is_the_configured_temporal_input(temporal: str) -> None:
     }[temporal]()
     np.testing.assert_allclose(aux, expected, atol=1e-6)
     assert aux.max() > 0
+
+
+def test_run_maps_are_of_the_whole_clip_as_augmented() -> None:
+    records = tiny_records(2)
+    config = dataclasses.replace(ABLATIONS["full"], base_width=4, depth=3, image_size=64,
+                                 liver_input="frames_and_run")
+    plain = SegmentationDataset(records, config)
+    item = plain[0]
+    np.testing.assert_allclose(item["run_maps"].numpy(), run_maps(records[0].frames01()))
+    assert "run_maps" not in SegmentationDataset(records, TINY)[0]
+    flipped = SegmentationDataset(records, config, augmentation=Augmentation(horizontal_flip=1.0))
+    torch.testing.assert_close(flipped[0]["run_maps"], item["run_maps"].flip(-1))
 
 
 def test_augmentation_is_reproducible_per_epoch_and_flips_frames_with_masks() -> None:

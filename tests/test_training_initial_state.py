@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from dsaviewer.core.run_maps import RUN_MAPS
 from dsaviewer.inference.weights import write_weights
 from dsaviewer.models import ABLATIONS, build_segmentation_model
 from dsaviewer.models.backbones import BACKBONES
@@ -21,6 +22,7 @@ from training.synth.options import SynthOptions
 WEIGHTS = Path(__file__).resolve().parents[1] / "resources" / "weights" / "segmentation.pt"
 KEY_FRAME = replace(ABLATIONS["full"], base_width=4, depth=3, image_size=64)
 STACK = replace(KEY_FRAME, liver_input="frames")
+RUN = replace(KEY_FRAME, liver_input="frames_and_run")
 
 
 def test_the_widened_liver_network_starts_with_the_key_frame_networks_outputs() -> None:
@@ -38,11 +40,31 @@ def test_the_widened_liver_network_starts_with_the_key_frame_networks_outputs() 
         assert not torch.allclose(widened(frames).liver_logits, before.liver_logits)
 
 
+@pytest.mark.parametrize("source", [KEY_FRAME, STACK], ids=["key_frame", "frames"])
+def test_a_liver_network_given_the_run_maps_starts_with_its_outputs(source) -> None:
+    torch.manual_seed(0)
+    trained = build_segmentation_model(source).eval()
+    widened = build_segmentation_model(RUN).eval()
+    widened.load_state_dict(initial_state(trained.state_dict(), source, RUN))
+    frames = torch.rand(2, RUN.n_frames, 64, 64)
+    run_maps = torch.rand(2, len(RUN_MAPS), 64, 64)
+    with torch.no_grad():
+        before, after = trained(frames), widened(frames, None, run_maps)
+        torch.testing.assert_close(after.liver_logits, before.liver_logits)
+        torch.testing.assert_close(after.tumor_logits, before.tumor_logits)
+        stem = widened.liver_net.encoder.stem[0].weight
+        assert torch.count_nonzero(stem[:, RUN.n_frames:]) == 0  # the run maps: new, zero
+        stem[:, RUN.n_frames:].fill_(0.5)
+        assert not torch.allclose(widened(frames, None, run_maps).liver_logits,
+                                  before.liver_logits)
+
+
 @pytest.mark.parametrize(
     ("source", "target", "reason"),
     [
         # narrowing would throw the earlier frames' weights away
         (STACK, KEY_FRAME, "only the input size, the liver input"),
+        (RUN, STACK, "only the input size, the liver input"),
         (KEY_FRAME, replace(KEY_FRAME, temporal="fd", tdl_supervised=False),
          "only the input size, the liver input"),
         # so would a narrower network its channels

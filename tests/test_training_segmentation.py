@@ -55,9 +55,12 @@ def test_training_lowers_the_loss(records: list, tmp_path: Path) -> None:
     assert float(loss_after) < float(loss_before) - 0.01
 
 
-@pytest.mark.parametrize("name", sorted(ABLATIONS))
+@pytest.mark.parametrize("name", [*sorted(ABLATIONS), "full+frames_and_run"])
 def test_every_ablation_row_trains(records: list, tmp_path: Path, name: str) -> None:
-    config = tiny(name)
+    ablation, _, liver_input = name.partition("+")
+    config = tiny(ablation)
+    if liver_input:
+        config = dataclasses.replace(config, liver_input=liver_input)
     torch.manual_seed(0)
     initial = build_segmentation_model(config).state_dict()
     result = train_segmentation(records, config, options(max_steps=2), tmp_path, CPU, **QUIET)

@@ -84,9 +84,10 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--depth", type=int)
     model.add_argument("--image-size", type=int)
     model.add_argument("--liver-input", choices=LIVER_INPUTS,
-                       help="what the liver network reads: the key frame (the papers') or "
-                            "the whole frame stack (default: as in --init-weights, else the "
-                            "key frame)")
+                       help="what the liver network reads: the key frame (the papers'), "
+                            "the whole frame stack, or the stack and maps of the whole run "
+                            "(frames_and_run; default: as in --init-weights, else the key "
+                            "frame)")
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -128,8 +129,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                        help="never train on cases of this broad-mix family value (repeatable)")
     train.add_argument("--init-weights", type=Path,
                        help="start from the segmentation model of this weights folder (same "
-                            "model config, or one whose liver network read the key frame "
-                            "alone, widened to --liver-input frames, or a narrower one, "
+                            "model config, or one whose liver network reads less, given the "
+                            "--liver-input's new channels, or a narrower one, "
                             "widened to --base-width with its outputs kept), e.g. "
                             "resources/weights")
     train.add_argument("--no-sync-bn", action="store_true",

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from dsaviewer.core.run_maps import RUN_MAPS
 from dsaviewer.inference.manifest import (
     RESPONSE,
     SEGMENTATION,
@@ -61,17 +62,23 @@ def export_onnx(weights_dir: str | Path, opset: int = OPSET) -> WeightsManifest:
     weights = load_weights(folder)
     config = weights.segmentation_config
     size = config.image_size
-    frames = torch.rand(1, config.n_frames, size, size)
-    inputs = (frames, torch.rand(1, 1, size, size)) if config.needs_aux else (frames,)
+    examples = {
+        "frames": torch.rand(1, config.n_frames, size, size),
+        "aux": torch.rand(1, 1, size, size),
+        "run_maps": torch.rand(1, len(RUN_MAPS), size, size),
+    }
+    input_names = segmentation_input_names(weights.segmentation)
+    inputs = tuple(examples[name] for name in input_names)
     spec = {
         "n_frames": config.n_frames,
         "image_size": size,
         "temporal": config.temporal,
         "has_liver": config.has_liver_net,
+        "run_maps": config.reads_run_maps,
     }
     manifest = _export(
         folder, weights.manifest, SEGMENTATION, SegmentationProbabilities(weights.segmentation),
-        inputs, segmentation_input_names(weights.segmentation),
+        inputs, input_names,
         segmentation_output_names(weights.segmentation), spec, opset,
     )
     if weights.response is not None:

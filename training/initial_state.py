@@ -5,10 +5,11 @@ in the ways this module knows how to bridge.
   run at any size; a run at a finer size starts from what was learnt at the coarser one
   (the objects appear larger in pixels, which the run has to learn).
 - A liver network that read the key frame alone (``liver_input="key_frame"``) becomes one
-  that reads the whole stack (``"frames"``). Its first convolution gains the other frames'
-  input channels with zero weights and keeps the trained weights on the key frame's channel
-  (the stack's last), so the new model's outputs equal the old one's at step 0 and training
-  only has to learn what the earlier frames add.
+  that reads the whole stack (``"frames"``), and one that read either becomes one that reads
+  the stack and the run maps (``"frames_and_run"``). Its first convolution gains the new
+  input channels with zero weights and keeps the trained weights on the channels it read
+  (the key frame is the stack's last), so the new model's outputs equal the old one's at
+  step 0 and training only has to learn what the new inputs add.
 - A wider model (a larger ``base_width``) keeps the trained channels and their outputs and
   adds new ones (see :mod:`training.wider_model`).
 """
@@ -20,7 +21,7 @@ from collections.abc import Mapping
 
 import torch
 
-from dsaviewer.models import SegmentationConfig, build_segmentation_model
+from dsaviewer.models import LIVER_INPUTS, SegmentationConfig, build_segmentation_model
 from training.wider_model import wider_state
 
 
@@ -32,36 +33,43 @@ def initial_state(
     """``state`` (a model of ``source``) as the state of a model of ``target``.
 
     Raises ValueError when the two configs differ in anything but the input size, the liver
-    network's input going from the key frame to the frames, and a larger base width.
+    network's input gaining inputs (key frame → frames → frames and run maps), and a larger
+    base width.
     """
     source = dataclasses.replace(source, image_size=target.image_size)
     bridged = dataclasses.replace(source, liver_input=target.liver_input,
                                   base_width=target.base_width)
-    if bridged != target or (source.liver_input, target.liver_input) == ("frames", "key_frame"):
+    if bridged != target or (LIVER_INPUTS.index(source.liver_input)
+                             > LIVER_INPUTS.index(target.liver_input)):
         raise ValueError(f"a model of {source} cannot start a run of {target}: only the "
-                         "input size, the liver input (from the key frame to the frames) "
-                         "and the base width (to a wider one) may change")
+                         "input size, the liver input (from the key frame to the frames to "
+                         "the frames and run maps) and the base width (to a wider one) may "
+                         "change")
     adapted = dict(state)
     if source.liver_input != target.liver_input:
-        adapted = _liver_reads_frames(
-            adapted, dataclasses.replace(target, base_width=source.base_width))
+        adapted = _liver_reads_more(
+            adapted, source, dataclasses.replace(target, base_width=source.base_width))
     if source.base_width != target.base_width:
         adapted = wider_state(adapted, source.base_width, target)
     return adapted
 
 
-def _liver_reads_frames(
-    state: Mapping[str, torch.Tensor], target: SegmentationConfig
+def _liver_reads_more(
+    state: Mapping[str, torch.Tensor], source: SegmentationConfig, target: SegmentationConfig
 ) -> dict[str, torch.Tensor]:
     expected = build_segmentation_model(target).state_dict()
+    # Where the source's input channels sit among the target's: the key frame is the stack's
+    # last frame, and the stack comes before the run maps.
+    start = target.n_frames - 1 if source.liver_input == "key_frame" else 0
     adapted = dict(state)
     for name, value in state.items():
         if expected[name].shape == value.shape:
             continue
-        if not name.startswith("liver_net.") or value.ndim != 4 or value.shape[1] != 1:
+        if (not name.startswith("liver_net.") or value.ndim != 4
+                or value.shape[1] != source.liver_in_channels):
             raise ValueError(f"{name}: shape {tuple(value.shape)} cannot become "
                              f"{tuple(expected[name].shape)}")
         widened = torch.zeros_like(expected[name])
-        widened[:, -1:] = value  # the key frame is the stack's last frame
+        widened[:, start:start + value.shape[1]] = value
         adapted[name] = widened
     return adapted

@@ -33,7 +33,7 @@ from dsaviewer.models import DSALTDNet, SegmentationConfig, build_segmentation_m
 from training.checkpoint import load_model_checkpoint, load_trained_model
 from training.dataset import CaseRecord
 from training.device import RuntimeOptions, prepare_batch_tensor, prepare_model, select_device
-from training.torch_data import SegmentationDataset
+from training.torch_data import SegmentationDataset, model_inputs
 
 THRESHOLD = 0.5
 
@@ -101,11 +101,10 @@ def predict_key_frames(
     predictions: dict[str, KeyFramePrediction] = {}
     with torch.inference_mode():
         for batch in DataLoader(dataset, batch_size=batch_size):
-            frames = prepare_batch_tensor(batch["frames"], device, channels_last)
-            aux = batch.get("aux")
-            if aux is not None:
-                aux = prepare_batch_tensor(aux, device, channels_last)
-            output = model(frames, aux)
+            inputs = [None if tensor is None
+                      else prepare_batch_tensor(tensor, device, channels_last)
+                      for tensor in model_inputs(batch)]
+            output = model(*inputs)
             tumor = torch.sigmoid(output.tumor_logits.float())[:, 0].cpu().numpy()
             liver = (None if output.liver_logits is None
                      else torch.sigmoid(output.liver_logits.float())[:, 0].cpu().numpy())

@@ -5,8 +5,8 @@ Segmentation items are labelled frames: the key frame and, for training, the k+1
 the annotators also labelled (the papers' augmentation). Validation and evaluation use key
 frames only. Each item carries what any loss may need: the ``n_frames`` stack (key frame
 last), the hand-made temporal channel ``aux`` when the config reads one (FD, optical flow or
-background subtraction, computed exactly as the viewer computes it), the tumor and liver
-masks and the frame difference (the TDL target).
+background subtraction, computed exactly as the viewer computes it), the run maps when the
+liver network reads them, the tumor and liver masks and the frame difference (the TDL target).
 
 Optional photometric / geometric jitter is off by default: the anatomy of a DSA run is
 oriented (the liver on the patient's right, catheter from below), and the papers rotate
@@ -25,6 +25,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from dsaviewer.core.alternative_inputs import temporal_channel
 from dsaviewer.core.difference import temporal_stack
+from dsaviewer.core.run_maps import run_maps
 from dsaviewer.models import SegmentationConfig
 from training.augment import RobustAugmentation, robust_augment
 from training.dataset import CaseRecord, make_samples
@@ -56,7 +57,8 @@ class SegmentationDataset(Dataset):
     """One item per labelled frame of ``records`` (key frames only if asked).
 
     An item is a dict of float32 tensors: ``frames`` ``(n_frames, S, S)``, ``tumor``,
-    ``liver``, ``fd``, when the config reads one ``aux``, and with ``lesion_weighting`` on
+    ``liver``, ``fd``, when the config reads one ``aux``, when it reads them ``run_maps``
+    ``(len(RUN_MAPS), S, S)``, and with ``lesion_weighting`` on
     ``tumor_weight`` (training/lesion_weights.py), each ``(1, S, S)``; plus ``item`` (the
     item's index, to find its case again).
 
@@ -143,7 +145,15 @@ class SegmentationDataset(Dataset):
                 self._aux_cache[item] = aux
         if aux is not None:
             batch["aux"] = torch.from_numpy(aux[None].astype(np.float32))
+        if self.config.reads_run_maps:  # of the augmented clip: the same jitter as the frames
+            batch["run_maps"] = torch.from_numpy(run_maps(frames01))
         return batch
+
+
+def model_inputs(batch: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor | None, ...]:
+    """A segmentation batch's model arguments: ``(frames, aux, run_maps)``, None where the
+    config reads no such input."""
+    return batch["frames"], batch.get("aux"), batch.get("run_maps")
 
 
 def _augment(

@@ -53,7 +53,7 @@ from training.run_setup import (
     validation_evaluation,
 )
 from training.splits import CaseSplit, split_cases
-from training.torch_data import Augmentation, SegmentationDataset
+from training.torch_data import Augmentation, SegmentationDataset, model_inputs
 
 KIND = "segmentation"
 SUMMARY_FILE = "summary.json"
@@ -203,7 +203,7 @@ def train_segmentation(
             loss = F.l1_loss(learned_temporal_difference(unwrap_model(net), batch["frames"])
                              .float(), batch["fd"].float())
             return StepOutput(loss, {"temporal": float(loss.detach())}, outside_ddp=temporal_net)
-        losses = ltdnet_loss(net(batch["frames"], batch.get("aux")), batch, config,
+        losses = ltdnet_loss(net(*model_inputs(batch)), batch, config,
                              options.lambda0, options.lambda1, options.bce_weight)
         return StepOutput(losses.total, losses.as_floats())
 
@@ -274,7 +274,7 @@ def validation_dice(
     liver_scores: list[float] = []
     for batch in DataLoader(dataset, batch_size=batch_size):
         batch = prepare(batch)
-        outputs = model(batch["frames"], batch.get("aux"))
+        outputs = model(*model_inputs(batch))
         tumor_masks = (outputs.tumor_logits.float() >= 0).cpu().numpy()[:, 0]
         truth_tumor = batch["tumor"].cpu().numpy()[:, 0] > 0.5
         tumor_scores += [dice(p, g) for p, g in zip(tumor_masks, truth_tumor, strict=True)]

@@ -29,6 +29,9 @@ class SegmentationSpec:
     image_size: int  # model input side
     temporal: str  # SegmentationConfig.temporal: which aux channel to compute, if any
     has_liver: bool  # whether a liver probability map comes out
+    # Whether the model reads the run maps (dsaviewer.core.run_maps); graphs exported before
+    # that input existed do not say, and read none.
+    run_maps: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,11 @@ class ModelBackend(Protocol):
     response: ResponseSpec | None
     random_init: bool  # untrained weights: results mean nothing
 
-    def segment(self, frames: np.ndarray, aux: np.ndarray | None) -> SegmentationMaps:
-        """``frames`` ``(n_frames, S, S)`` and ``aux`` ``(S, S)`` or None, float32 [0, 1]."""
+    def segment(
+        self, frames: np.ndarray, aux: np.ndarray | None, run_maps: np.ndarray | None = None
+    ) -> SegmentationMaps:
+        """``frames`` ``(n_frames, S, S)``, ``aux`` ``(S, S)`` or None and ``run_maps``
+        ``(len(RUN_MAPS), S, S)`` or None, float32, as the spec says the model reads them."""
         ...
 
     def predict_response(

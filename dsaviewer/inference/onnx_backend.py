@@ -5,6 +5,7 @@ graph's own metadata (:data:`SPEC_METADATA_KEY`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -66,10 +67,14 @@ class OnnxBackend:
     def load(cls, weights_dir: str | Path, device: str | None = None) -> OnnxBackend:
         return cls(Path(weights_dir), device)
 
-    def segment(self, frames: np.ndarray, aux: np.ndarray | None) -> SegmentationMaps:
+    def segment(
+        self, frames: np.ndarray, aux: np.ndarray | None, run_maps: np.ndarray | None = None
+    ) -> SegmentationMaps:
         feeds = {"frames": np.ascontiguousarray(frames, np.float32)[None]}
         if aux is not None:
             feeds["aux"] = np.ascontiguousarray(aux, np.float32)[None, None]
+        if run_maps is not None:
+            feeds["run_maps"] = np.ascontiguousarray(run_maps, np.float32)[None]
         maps = dict(zip(self._outputs, self._segment.run(None, feeds), strict=True))
         return SegmentationMaps(
             tumor=maps["tumor"][0, 0],
@@ -160,9 +165,12 @@ def _spec(session: Any, role: str, folder: Path) -> dict[str, Any]:
             "with `python -m training export-onnx`",
             folder,
         ) from error
-    fields = SegmentationSpec if role == SEGMENTATION else ResponseSpec
-    wanted = [name for name in fields.__dataclass_fields__
-              if name not in ("threshold", "calibration")]  # from the manifest, not the graph
-    if not isinstance(spec, dict) or sorted(spec) != sorted(wanted):
+    fields = dataclasses.fields(SegmentationSpec if role == SEGMENTATION else ResponseSpec)
+    # threshold and calibration come from the manifest, not the graph; a field with a default
+    # was added after graphs were first exported, which do not name it.
+    names = {field.name for field in fields} - {"threshold", "calibration"}
+    required = {field.name for field in fields
+                if field.name in names and field.default is dataclasses.MISSING}
+    if not isinstance(spec, dict) or not required <= set(spec) <= names:
         raise WeightsError(f"the {role} ONNX graph's metadata is {spec!r}", folder)
     return spec

@@ -35,6 +35,7 @@ from dsaviewer.core.preprocess import (
     mask_to_model,
     to_model,
 )
+from dsaviewer.core.run_maps import run_maps
 from dsaviewer.core.scope_input import scope_input
 from dsaviewer.core.subtraction import subtract_mask
 from dsaviewer.errors import DSAViewerError, InputError
@@ -156,7 +157,8 @@ def analyze(
         difference = frame_difference(video.frames, index)
     with stages("segmentation"):
         stack = temporal_stack(frames_model, index, spec.n_frames)
-        maps = models.segment(stack, temporal_channel(spec.temporal, frames_model, index))
+        maps = models.segment(stack, temporal_channel(spec.temporal, frames_model, index),
+                              run_maps(frames_model) if spec.run_maps else None)
     with stages("scope"):
         classifier = scope_classifier()
         score = classifier.score(scope_input(frames_model, index, geometry.outside))

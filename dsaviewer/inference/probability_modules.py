@@ -11,7 +11,14 @@ from dsaviewer.models import DSALTDNet, ResponseNet, response_image
 
 
 def segmentation_input_names(model: DSALTDNet) -> list[str]:
-    return ["frames", "aux"] if model.config.needs_aux else ["frames"]
+    """The segmentation graph's inputs, in order: frames, then aux and run_maps where the
+    config reads them."""
+    names = ["frames"]
+    if model.config.needs_aux:
+        names.append("aux")
+    if model.config.reads_run_maps:
+        names.append("run_maps")
+    return names
 
 
 def segmentation_output_names(model: DSALTDNet) -> list[str]:
@@ -31,15 +38,17 @@ def response_input_names(model: ResponseNet) -> list[str]:
 
 
 class SegmentationProbabilities(nn.Module):
-    """``(frames, [aux])`` → the tuple of :func:`segmentation_output_names`, each
-    ``(B, 1, S, S)`` probabilities."""
+    """The inputs of :func:`segmentation_input_names`, in that order → the tuple of
+    :func:`segmentation_output_names`, each ``(B, 1, S, S)`` probabilities."""
 
     def __init__(self, model: DSALTDNet) -> None:
         super().__init__()
         self.model = model
+        self.input_names = segmentation_input_names(model)
 
-    def forward(self, frames: torch.Tensor, aux: torch.Tensor | None = None) -> tuple:
-        output = self.model(frames, aux)
+    def forward(self, *inputs: torch.Tensor) -> tuple:
+        named = dict(zip(self.input_names, inputs, strict=True))
+        output = self.model(named["frames"], named.get("aux"), named.get("run_maps"))
         maps = [torch.sigmoid(output.tumor_logits)]
         if output.liver_logits is not None:
             maps.append(torch.sigmoid(output.liver_logits))

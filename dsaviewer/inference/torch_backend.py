@@ -32,6 +32,7 @@ class TorchBackend:
             image_size=config.image_size,
             temporal=config.temporal,
             has_liver=config.has_liver_net,
+            run_maps=config.reads_run_maps,
         )
         # Channels-last convolutions: measured 61 -> 31 ms (segmentation) and 24 -> 18 ms
         # (response) on 2 CPU cores; MPS keeps the default layout (training/device.py does
@@ -55,11 +56,15 @@ class TorchBackend:
     def load(cls, weights_dir: str | Path, device: str | None = None) -> TorchBackend:
         return cls(load_weights(weights_dir), device)
 
-    def segment(self, frames: np.ndarray, aux: np.ndarray | None) -> SegmentationMaps:
+    def segment(
+        self, frames: np.ndarray, aux: np.ndarray | None, run_maps: np.ndarray | None = None
+    ) -> SegmentationMaps:
         with torch.inference_mode():
             inputs = [self._tensor(frames)]
             if aux is not None:
                 inputs.append(self._tensor(aux[np.newaxis]))
+            if run_maps is not None:
+                inputs.append(self._tensor(run_maps))
             maps = dict(zip(self._outputs, self._segment(*inputs), strict=True))
             return SegmentationMaps(
                 tumor=_numpy_map(maps["tumor"]),

@@ -6,8 +6,9 @@ Three sub-networks, each a backbone from one factory:
   difference, one map. Its output is a sigmoid: the frame difference it is supervised
   toward (``L1(TDL, FD)``) is an absolute difference of [0, 1] frames, so it lives in [0, 1],
   and a bounded map keeps the FFS inputs on one scale even when TDL is unsupervised.
-- LRS, ``liver_net``: the key frame (or, with ``liver_input="frames"``, the whole stack) →
-  liver logits.
+- LRS, ``liver_net``: the key frame (or, with ``liver_input="frames"``, the whole stack; with
+  ``"frames_and_run"`` the stack and the run maps of ``dsaviewer.core.run_maps``) → liver
+  logits.
 - FFS, ``tumor_net``: [key frame, temporal channel, liver probability] (the channels the
   config uses) → tumor logits. With ``cascade`` the liver probability multiplies the key
   frame and temporal channel first (Gruber et al.'s two-step network, with the soft
@@ -24,6 +25,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from dsaviewer.core.run_maps import RUN_MAPS
 from dsaviewer.models.backbones import build_backbone
 from dsaviewer.models.ltdnet_config import SegmentationConfig
 
@@ -63,14 +65,21 @@ class DSALTDNet(nn.Module):
         self.liver_net = backbone(config.liver_in_channels) if config.has_liver_net else None
         self.tumor_net = backbone(config.tumor_in_channels)
 
-    def forward(self, frames: torch.Tensor, aux: torch.Tensor | None = None) -> SegmentationOutput:
+    def forward(
+        self,
+        frames: torch.Tensor,
+        aux: torch.Tensor | None = None,
+        run_maps: torch.Tensor | None = None,
+    ) -> SegmentationOutput:
         """Segment the key frame.
 
         ``frames``: ``(B, n_frames, H, W)``, frames k−n+1..k in [0, 1], the key frame last.
         ``aux``: ``(B, 1, H, W)``, the precomputed temporal channel, given exactly when the
         config's temporal mode is fd, optical_flow or background_subtraction.
+        ``run_maps``: ``(B, len(RUN_MAPS), H, W)``, given exactly when the config's liver
+        network reads them (``config.reads_run_maps``).
         """
-        self._check_inputs(frames, aux)
+        self._check_inputs(frames, aux, run_maps)
         key_frame = frames[:, -1:]
         temporal = None
         inputs = [key_frame]
@@ -82,9 +91,7 @@ class DSALTDNet(nn.Module):
 
         liver_logits = None
         if self.liver_net is not None:
-            liver_logits = self.liver_net(
-                frames if self.config.liver_input == "frames" else key_frame
-            )
+            liver_logits = self.liver_net(self._liver_input(frames, key_frame, run_maps))
             liver_probability = torch.sigmoid(liver_logits)
             if self.config.cascade:
                 inputs = [channel * liver_probability for channel in inputs]
@@ -94,7 +101,18 @@ class DSALTDNet(nn.Module):
         tumor_logits = self.tumor_net(torch.cat(inputs, dim=1))
         return SegmentationOutput(tumor_logits, liver_logits, temporal)
 
-    def _check_inputs(self, frames: torch.Tensor, aux: torch.Tensor | None) -> None:
+    def _liver_input(
+        self, frames: torch.Tensor, key_frame: torch.Tensor, run_maps: torch.Tensor | None
+    ) -> torch.Tensor:
+        if self.config.liver_input == "key_frame":
+            return key_frame
+        if self.config.reads_run_maps:
+            return torch.cat([frames, run_maps], dim=1)
+        return frames
+
+    def _check_inputs(
+        self, frames: torch.Tensor, aux: torch.Tensor | None, run_maps: torch.Tensor | None
+    ) -> None:
         # Under tracing (ONNX export) the shapes are symbolic; the checks would only warn.
         if torch.jit.is_tracing():
             return
@@ -113,4 +131,14 @@ class DSALTDNet(nn.Module):
         elif aux is not None:
             raise ValueError(
                 f"aux given, but temporal mode {self.config.temporal!r} does not use it"
+            )
+        if self.config.reads_run_maps:
+            expected = (frames.shape[0], len(RUN_MAPS), *frames.shape[2:])
+            if run_maps is None or tuple(run_maps.shape) != expected:
+                got = None if run_maps is None else tuple(run_maps.shape)
+                raise ValueError(f"liver input {self.config.liver_input!r} needs run_maps of "
+                                 f"shape {expected}, got {got}")
+        elif run_maps is not None:
+            raise ValueError(
+                f"run_maps given, but liver input {self.config.liver_input!r} does not use them"
             )

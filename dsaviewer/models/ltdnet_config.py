@@ -14,6 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from dsaviewer.core.run_maps import RUN_MAPS
 from dsaviewer.models.backbones import BACKBONES
 from dsaviewer.models.blocks import check_architecture
 from dsaviewer.models.config_io import config_from_dict, config_to_dict
@@ -22,10 +23,12 @@ from dsaviewer.models.config_io import config_from_dict, config_to_dict
 # The other three are computed outside the network and passed in as ``aux``.
 TEMPORAL_MODES = ("none", "fd", "optical_flow", "background_subtraction", "tdl")
 AUX_TEMPORAL_MODES = ("fd", "optical_flow", "background_subtraction")
-# What the liver network reads: the key frame alone (the papers' LRS), or the whole stack
-# k-n+1..k. The liver label is the perfused territory, which the arterial tree outlines; in a
-# late key frame the tree has faded, and a low-dose key frame is noisy where the stack is not.
-LIVER_INPUTS = ("key_frame", "frames")
+# What the liver network reads: the key frame alone (the papers' LRS), the whole stack
+# k-n+1..k, or the stack and maps of the whole run (dsaviewer.core.run_maps). The liver label
+# is the perfused territory, which the arterial tree outlines; in a late key frame the tree
+# has faded, a low-dose key frame is noisy where the stack is not, and the parenchymal blush
+# can come before the stack or after the key frame.
+LIVER_INPUTS = ("key_frame", "frames", "frames_and_run")
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,16 @@ class SegmentationConfig:
         return self.use_lrs or self.cascade
 
     @property
+    def reads_run_maps(self) -> bool:
+        """Whether the model takes the run maps (``dsaviewer.core.run_maps``) as an input."""
+        return self.liver_input == "frames_and_run"
+
+    @property
     def liver_in_channels(self) -> int:
         """Input channels of the liver (LRS) network."""
-        return self.n_frames if self.liver_input == "frames" else 1
+        if self.liver_input == "key_frame":
+            return 1
+        return self.n_frames + (len(RUN_MAPS) if self.reads_run_maps else 0)
 
     @property
     def needs_aux(self) -> bool:
