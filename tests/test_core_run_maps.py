@@ -8,6 +8,7 @@ import pytest
 
 from dsaviewer.core.run_maps import RUN_MAPS, run_maps
 from dsaviewer.errors import InputError
+from dsaviewer.models import RUN_MAP_CHANNELS
 
 
 def test_a_blush_outside_the_key_frames_window_is_in_the_maps() -> None:
@@ -15,7 +16,7 @@ def test_a_blush_outside_the_key_frames_window_is_in_the_maps() -> None:
     clip[1:3, 0, 0] += np.float32(0.5)  # a blush in frames 1 and 2 only
     clip[4, 3, 3] = 0.1  # a pixel that gets darker at the end
     maximum, mean = run_maps(clip)
-    assert len(RUN_MAPS) == 2
+    assert len(RUN_MAPS) == RUN_MAP_CHANNELS == 2  # what the models read is what core makes
     assert maximum[0, 0] == pytest.approx(0.5)
     assert mean[0, 0] == pytest.approx(1.0 / 5)  # 0 + 0.5 + 0.5 + 0 + 0 over 5 frames
     assert maximum[3, 3] == 0.0  # frame 0 counts: the maximum is never below zero

@@ -14,6 +14,7 @@ from dsaviewer.models.ltdnet import DSALTDNet, SegmentationOutput
 from dsaviewer.models.ltdnet_config import (
     ABLATIONS,
     LIVER_INPUTS,
+    RUN_MAP_CHANNELS,
     TEMPORAL_MODES,
     SegmentationConfig,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "ABLATIONS",
     "BACKBONES",
     "LIVER_INPUTS",
+    "RUN_MAP_CHANNELS",
     "TEMPORAL_MODES",
     "AttentionGate",
     "AttentionUNet",

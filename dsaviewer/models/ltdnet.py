@@ -25,9 +25,8 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from dsaviewer.core.run_maps import RUN_MAPS
 from dsaviewer.models.backbones import build_backbone
-from dsaviewer.models.ltdnet_config import SegmentationConfig
+from dsaviewer.models.ltdnet_config import RUN_MAP_CHANNELS, SegmentationConfig
 
 
 class SegmentationOutput(NamedTuple):
@@ -76,8 +75,8 @@ class DSALTDNet(nn.Module):
         ``frames``: ``(B, n_frames, H, W)``, frames k−n+1..k in [0, 1], the key frame last.
         ``aux``: ``(B, 1, H, W)``, the precomputed temporal channel, given exactly when the
         config's temporal mode is fd, optical_flow or background_subtraction.
-        ``run_maps``: ``(B, len(RUN_MAPS), H, W)``, given exactly when the config's liver
-        network reads them (``config.reads_run_maps``).
+        ``run_maps``: ``(B, RUN_MAP_CHANNELS, H, W)`` (``dsaviewer.core.run_maps``), given
+        exactly when the config's liver network reads them (``config.reads_run_maps``).
         """
         self._check_inputs(frames, aux, run_maps)
         key_frame = frames[:, -1:]
@@ -133,7 +132,7 @@ class DSALTDNet(nn.Module):
                 f"aux given, but temporal mode {self.config.temporal!r} does not use it"
             )
         if self.config.reads_run_maps:
-            expected = (frames.shape[0], len(RUN_MAPS), *frames.shape[2:])
+            expected = (frames.shape[0], RUN_MAP_CHANNELS, *frames.shape[2:])
             if run_maps is None or tuple(run_maps.shape) != expected:
                 got = None if run_maps is None else tuple(run_maps.shape)
                 raise ValueError(f"liver input {self.config.liver_input!r} needs run_maps of "

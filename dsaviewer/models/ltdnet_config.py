@@ -14,7 +14,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from dsaviewer.core.run_maps import RUN_MAPS
 from dsaviewer.models.backbones import BACKBONES
 from dsaviewer.models.blocks import check_architecture
 from dsaviewer.models.config_io import config_from_dict, config_to_dict
@@ -29,6 +28,9 @@ AUX_TEMPORAL_MODES = ("fd", "optical_flow", "background_subtraction")
 # has faded, a low-dose key frame is noisy where the stack is not, and the parenchymal blush
 # can come before the stack or after the key frame.
 LIVER_INPUTS = ("key_frame", "frames", "frames_and_run")
+# The run maps' count: dsaviewer.core.run_maps.RUN_MAPS computes them (models and core do not
+# import each other; a test keeps the two in step).
+RUN_MAP_CHANNELS = 2
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class SegmentationConfig:
         """Input channels of the liver (LRS) network."""
         if self.liver_input == "key_frame":
             return 1
-        return self.n_frames + (len(RUN_MAPS) if self.reads_run_maps else 0)
+        return self.n_frames + (RUN_MAP_CHANNELS if self.reads_run_maps else 0)
 
     @property
     def needs_aux(self) -> bool:
