@@ -203,3 +203,20 @@ def test_progress_is_json_lines_and_a_stop_request_writes_no_weights(
     assert "fine-tune does not resume or overwrite one: give a new or empty output folder" in (
         refusal) and "--resume" not in refusal
     assert sorted(path.name for path in out.iterdir()) == before
+
+
+def test_a_model_whose_liver_network_reads_the_run_maps_fine_tunes(
+    dataset: Path, tmp_path: Path
+) -> None:
+    base = write_tiny_weights(tmp_path / "base", liver_input="frames_and_run")
+    export_onnx(base)
+    out = tmp_path / "run"
+    assert main(["fine-tune", str(dataset), str(out), "--from", str(base), "--minutes", "1",
+                 *FAST]) == 0
+    frames = np.random.default_rng(0).random((10, MODEL_SIZE, MODEL_SIZE), np.float32)
+    run_maps = np.random.default_rng(1).random((2, MODEL_SIZE, MODEL_SIZE), np.float32)
+    torch_maps = load_backend(out / "weights", "torch").segment(frames, None, run_maps)
+    onnx_maps = load_backend(out / "weights", "onnx").segment(frames, None, run_maps)
+    before = load_backend(base, "torch").segment(frames, None, run_maps)
+    assert np.abs(torch_maps.liver - before.liver).max() > 1e-3
+    np.testing.assert_allclose(onnx_maps.liver, torch_maps.liver, atol=1e-4)
