@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import warnings
 from collections.abc import Iterator
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import torch
 
-from dsaviewer.core.run_maps import RUN_MAPS
 from dsaviewer.inference.manifest import (
     RESPONSE,
     SEGMENTATION,
@@ -36,9 +36,11 @@ from dsaviewer.inference.probability_modules import (
     response_input_names,
     segmentation_input_names,
     segmentation_output_names,
+    segmentation_spec,
 )
 from dsaviewer.inference.weights import load_weights
 from dsaviewer.io.writers import replace_atomically
+from dsaviewer.models import RUN_MAP_CHANNELS
 
 OPSET = 17
 ONNX_FILES = {SEGMENTATION: "segmentation.onnx", RESPONSE: "response.onnx"}
@@ -65,17 +67,11 @@ def export_onnx(weights_dir: str | Path, opset: int = OPSET) -> WeightsManifest:
     examples = {
         "frames": torch.rand(1, config.n_frames, size, size),
         "aux": torch.rand(1, 1, size, size),
-        "run_maps": torch.rand(1, len(RUN_MAPS), size, size),
+        "run_maps": torch.rand(1, RUN_MAP_CHANNELS, size, size),
     }
     input_names = segmentation_input_names(weights.segmentation)
     inputs = tuple(examples[name] for name in input_names)
-    spec = {
-        "n_frames": config.n_frames,
-        "image_size": size,
-        "temporal": config.temporal,
-        "has_liver": config.has_liver_net,
-        "run_maps": config.reads_run_maps,
-    }
+    spec = dataclasses.asdict(segmentation_spec(weights.segmentation))
     manifest = _export(
         folder, weights.manifest, SEGMENTATION, SegmentationProbabilities(weights.segmentation),
         inputs, input_names,

@@ -7,7 +7,21 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from dsaviewer.inference.backend import SegmentationSpec
 from dsaviewer.models import DSALTDNet, ResponseNet, response_image
+
+
+def segmentation_spec(model: DSALTDNet) -> SegmentationSpec:
+    """What the pipeline must know of the model's inputs and outputs: the PyTorch backend
+    reads it from the model, the ONNX export stores it in the graph for the ONNX backend."""
+    config = model.config
+    return SegmentationSpec(
+        n_frames=config.n_frames,
+        image_size=config.image_size,
+        temporal=config.temporal,
+        has_liver=config.has_liver_net,
+        run_maps=config.reads_run_maps,
+    )
 
 
 def segmentation_input_names(model: DSALTDNet) -> list[str]:

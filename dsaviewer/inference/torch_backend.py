@@ -8,12 +8,13 @@ import numpy as np
 import torch
 
 from dsaviewer.core.probability_calibration import IDENTITY
-from dsaviewer.inference.backend import ResponseSpec, SegmentationMaps, SegmentationSpec
+from dsaviewer.inference.backend import ResponseSpec, SegmentationMaps
 from dsaviewer.inference.device import describe_torch_device, resolve_torch_device
 from dsaviewer.inference.probability_modules import (
     ResponseProbability,
     SegmentationProbabilities,
     segmentation_output_names,
+    segmentation_spec,
 )
 from dsaviewer.inference.weights import LoadedWeights, load_weights
 
@@ -26,14 +27,7 @@ class TorchBackend:
         self.device = describe_torch_device(self._device)
         self.weights_dir = weights.directory
         self.random_init = weights.manifest.provenance.random_init
-        config = weights.segmentation_config
-        self.segmentation = SegmentationSpec(
-            n_frames=config.n_frames,
-            image_size=config.image_size,
-            temporal=config.temporal,
-            has_liver=config.has_liver_net,
-            run_maps=config.reads_run_maps,
-        )
+        self.segmentation = segmentation_spec(weights.segmentation)
         # Channels-last convolutions: measured 61 -> 31 ms (segmentation) and 24 -> 18 ms
         # (response) on 2 CPU cores; MPS keeps the default layout (training/device.py does
         # the same).

@@ -27,6 +27,8 @@ AUX_TEMPORAL_MODES = ("fd", "optical_flow", "background_subtraction")
 # is the perfused territory, which the arterial tree outlines; in a late key frame the tree
 # has faded, a low-dose key frame is noisy where the stack is not, and the parenchymal blush
 # can come before the stack or after the key frame.
+# Each reads what the one before it reads and more: a trained model starts a run of a later
+# one (training.initial_state), never of an earlier one.
 LIVER_INPUTS = ("key_frame", "frames", "frames_and_run")
 # The run maps' count: dsaviewer.core.run_maps.RUN_MAPS computes them (models and core do not
 # import each other; a test keeps the two in step).
