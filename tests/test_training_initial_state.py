@@ -172,6 +172,19 @@ def test_train_seg_widens_a_key_frame_liver_network_to_the_frame_stack_at_anothe
     torch.testing.assert_close(stem[:, -1:], trained, atol=step, rtol=0)
 
 
+def test_a_liver_only_phase_from_trained_weights_leaves_the_other_networks_as_they_were(
+        two_cases, tmp_path) -> None:
+    weights = _weights_folder(tmp_path / "weights", STACK)
+    stored = _train_one_step(two_cases, tmp_path / "run", weights, "--image-size", "64",
+                             "--trainable", "liver")
+    assert tuple(stored["options"]["trainable"]) == ("liver_net.",)
+    start = torch.load(weights / "segmentation.pt", map_location="cpu",
+                       weights_only=True)["state_dict"]
+    moved = {name.split(".")[0] for name, value in stored["model"].items()
+             if not torch.equal(value, start[name])}
+    assert moved == {"liver_net"}
+
+
 @pytest.mark.parametrize("config", [KEY_FRAME, STACK], ids=["key_frame", "frames"])
 def test_without_liver_input_a_run_keeps_the_starting_weights_liver_input(
         two_cases, tmp_path, config) -> None:

@@ -19,6 +19,7 @@ from training.device import RuntimeOptions
 from training.loop_contract import StepReport, StopRequest
 from training.torch_data import SegmentationDataset
 from training.train_segmentation import SegmentationTrainingOptions, train_segmentation
+from training.trainable import TRAINABLE
 
 CPU = RuntimeOptions(device="cpu", threads=1)
 QUIET = dict(log=lambda message: None)
@@ -208,3 +209,22 @@ def test_fine_tuning_starts_from_given_weights_and_trains_only_the_chosen_parts(
     assert moved == {"tumor_net"}
     assert heard == [entry["epoch"] for entry in result.history if "val_tumor_dice" in entry]
     assert heard
+
+
+def test_a_liver_only_run_keeps_the_other_networks_weights_and_batchnorm_statistics(
+    records: list, tmp_path: Path
+) -> None:
+    config = tiny("full")
+    torch.manual_seed(1)
+    start = build_segmentation_model(config).state_dict()
+    result = train_segmentation(records, config, options(epochs=2, trainable=TRAINABLE["liver"]),
+                                tmp_path, CPU, initial_state=start, **QUIET)
+    after = result.model.state_dict()
+    # The state holds the BatchNorm running statistics too: a frozen network that kept
+    # normalising in training mode would have moved them.
+    moved = {name.split(".")[0] for name in start if not torch.equal(start[name], after[name])}
+    assert moved == {"liver_net"}
+    # Only the liver's term makes up the total that was optimised.
+    logged = [entry for entry in result.history if "train_total" in entry]
+    assert logged and all(entry["train_total"] == pytest.approx(entry["train_liver"])
+                          for entry in logged)

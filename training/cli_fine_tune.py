@@ -31,8 +31,9 @@ from training.cli_common import (
     runtime_from_args,
 )
 from training.ddp import init_distributed
-from training.fine_tune import TRAINABLE, FineTuneOptions, check_output_folder, fine_tune
+from training.fine_tune import FineTuneOptions, check_output_folder, fine_tune
 from training.loop_contract import StepReport, StopRequest
+from training.trainable import TRAINABLE
 
 CACHE_DIR = "cache"
 

@@ -39,6 +39,7 @@ from training.train_segmentation import (
     stored_run,
     train_segmentation,
 )
+from training.trainable import TRAINABLE
 
 # argument name -> SegmentationTrainingOptions field
 _OPTION_ARGUMENTS = {
@@ -133,6 +134,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                             "--liver-input's new channels, or a narrower one, "
                             "widened to --base-width with its outputs kept), e.g. "
                             "resources/weights")
+    train.add_argument("--trainable", choices=list(TRAINABLE), default="all",
+                       help="which sub-networks learn (all); e.g. liver: a liver-only phase "
+                            "from --init-weights, the tumor and temporal networks kept as "
+                            "they are")
     train.add_argument("--no-sync-bn", action="store_true",
                        help="keep BatchNorm per GPU under torchrun")
 
@@ -156,6 +161,7 @@ def training_options(args: argparse.Namespace) -> SegmentationTrainingOptions:
             sync_batchnorm=not args.no_sync_bn,
             held_out=tuple(parse_held_out(args.hold_out).items()),
             init_weights=str(args.init_weights) if args.init_weights else None,
+            trainable=TRAINABLE[args.trainable],
         )
     except ValueError as error:
         raise InputError(str(error), "command line") from error

@@ -54,16 +54,9 @@ from training.train_segmentation import (
     train_segmentation,
     validation_dice,
 )
+from training.trainable import TRAINABLE
 
 WEIGHTS_DIR = "weights"
-# Which parameters learn: every one, or all but the temporal network (its target, the frame
-# difference, needs no site labels), or only the decoders and heads.
-TRAINABLE = {
-    "all": None,
-    "no-temporal": ("liver_net.", "tumor_net."),
-    "decoders": ("temporal_net.ups.", "temporal_net.head.", "liver_net.ups.",
-                 "liver_net.head.", "tumor_net.ups.", "tumor_net.head."),
-}
 # Seconds kept back from the budget for writing the weights, the ONNX export and the
 # response threshold after training.
 FINISH_RESERVE_S = 45.0

@@ -54,6 +54,7 @@ from training.loop_contract import (
     TrainingTask,
 )
 from training.torch_data import ResumableSampler
+from training.trainable import train_mode
 
 WARMUP_SHARE_OF_PLAN = 5
 
@@ -180,7 +181,7 @@ class TrainingLoop:
             self._print(f"resuming at epoch {self.epoch + 1}, step {self.global_step}"
                         f"/{self.planned_steps}")
         stop_reason = "finished"
-        self.model.train()
+        train_mode(self.model)
         while self.global_step < self.planned_steps and self.epoch < settings.epochs:
             epoch = self.epoch
             sums: dict[str, float] = {}
@@ -323,7 +324,7 @@ class TrainingLoop:
             with torch.no_grad():
                 # Validating after the last warm-up step would score an untrained tumor net.
                 result = self.task.validate(plain, self.global_step <= self.warmup_steps)
-            plain.train()
+            train_mode(plain)
             if result is not None:
                 score = result.score
                 self.history[-1].update({f"val_{k}": v for k, v in result.metrics.items()})

@@ -54,6 +54,7 @@ from training.run_setup import (
 )
 from training.splits import CaseSplit, split_cases
 from training.torch_data import Augmentation, SegmentationDataset, model_inputs
+from training.trainable import learning_terms, select_trainable
 
 KIND = "segmentation"
 SUMMARY_FILE = "summary.json"
@@ -86,8 +87,8 @@ class SegmentationTrainingOptions:
     lesion_weighting: LesionWeighting = field(default_factory=LesionWeighting)
     sync_batchnorm: bool = True
     patience: int | None = None  # validations without a better tumor Dice before stopping
-    # Parameter-name prefixes that learn (e.g. "tumor_net."); None: every parameter. The
-    # others stay as initialised, which fine-tuning on a few cases uses.
+    # Parameter-name prefixes that learn (e.g. "tumor_net."; training/trainable.py names the
+    # usual choices); None: every parameter. The others stay as initialised.
     trainable: tuple[str, ...] | None = None
     # Broad mix: (family, value) pairs whose cases the run never sees (training/families.py).
     held_out: tuple[tuple[str, str], ...] = ()
@@ -195,7 +196,9 @@ def train_segmentation(
     model, wrapped = run.place_model(build, options.seed, options.sync_batchnorm)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
                                  lr=options.learning_rate)
-    warmup = options.warmup_epochs(config)
+    terms = learning_terms(unwrap_model(model))
+    # The TDL warm-up trains the temporal network alone: nothing to do when it is frozen.
+    warmup = options.warmup_epochs(config) if "temporal" in terms else 0
 
     def step(net: nn.Module, batch: dict[str, torch.Tensor], in_warmup: bool) -> StepOutput:
         if in_warmup:
@@ -204,7 +207,7 @@ def train_segmentation(
                              .float(), batch["fd"].float())
             return StepOutput(loss, {"temporal": float(loss.detach())}, outside_ddp=temporal_net)
         losses = ltdnet_loss(net(*model_inputs(batch)), batch, config,
-                             options.lambda0, options.lambda1, options.bce_weight)
+                             options.lambda0, options.lambda1, options.bce_weight, terms)
         return StepOutput(losses.total, losses.as_floats())
 
     def validate(net: nn.Module, in_warmup: bool) -> Validation | None:
@@ -240,20 +243,6 @@ def train_segmentation(
     if run.context.is_main:
         _write_summary(out / SUMMARY_FILE, summary, config, options)
     return summary
-
-
-def select_trainable(model: nn.Module, prefixes: Sequence[str] | None) -> list[nn.Parameter]:
-    """The parameters that learn; the others get ``requires_grad = False``."""
-    if prefixes is None:
-        return list(model.parameters())
-    learning = []
-    for name, parameter in model.named_parameters():
-        parameter.requires_grad_(name.startswith(tuple(prefixes)))
-        if parameter.requires_grad:
-            learning.append(parameter)
-    if not learning:
-        raise ValueError(f"no parameter name starts with any of {list(prefixes)}")
-    return learning
 
 
 def learned_temporal_difference(model: nn.Module, frames: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,65 @@
+"""Which parts of a segmentation model learn in a run, and keeping the others as they were.
+
+A frozen part keeps its weights (``requires_grad = False``), its BatchNorm statistics
+(its BatchNorm layers stay in eval mode while the rest trains) and drops out of the loss
+(``ltdnet_loss``'s ``terms``): a liver-only phase leaves the tumor network exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import nn
+
+from dsaviewer.models.losses import LOSS_TERMS
+
+# Named choices of parameter-name prefixes that learn (None: every parameter).
+TRAINABLE: dict[str, tuple[str, ...] | None] = {
+    "all": None,
+    # The liver network alone: more steps for the liver than the joint run gives it,
+    # without moving the tumor network.
+    "liver": ("liver_net.",),
+    # All but the temporal network: its target, the frame difference, needs no site labels.
+    "no-temporal": ("liver_net.", "tumor_net."),
+    "decoders": ("temporal_net.ups.", "temporal_net.head.", "liver_net.ups.",
+                 "liver_net.head.", "tumor_net.ups.", "tumor_net.head."),
+}
+
+# The sub-network whose output each loss term scores.
+_TERM_NETWORK = {"tumor": "tumor_net", "liver": "liver_net", "temporal": "temporal_net"}
+
+
+def select_trainable(model: nn.Module, prefixes: Sequence[str] | None) -> list[nn.Parameter]:
+    """The parameters that learn; the others get ``requires_grad = False``."""
+    if prefixes is None:
+        return list(model.parameters())
+    learning = []
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(tuple(prefixes)))
+        if parameter.requires_grad:
+            learning.append(parameter)
+    if not learning:
+        raise ValueError(f"no parameter name starts with any of {list(prefixes)}")
+    return learning
+
+
+def learning_terms(model: nn.Module) -> tuple[str, ...]:
+    """The loss terms whose sub-network has a parameter that learns."""
+    terms = []
+    for term in LOSS_TERMS:
+        network = getattr(model, _TERM_NETWORK[term], None)
+        if network is not None and any(p.requires_grad for p in network.parameters()):
+            terms.append(term)
+    return tuple(terms)
+
+
+def train_mode(model: nn.Module) -> nn.Module:
+    """``model.train()``, except BatchNorm layers none of whose parameters learn: they keep
+    normalising with the statistics they were trained with."""
+    model.train()
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            parameters = list(module.parameters(recurse=False))
+            if parameters and not any(p.requires_grad for p in parameters):
+                module.eval()
+    return model
