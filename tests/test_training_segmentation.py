@@ -69,7 +69,7 @@ def test_every_ablation_row_trains(records: list, tmp_path: Path, name: str) -> 
     trained = load_checkpoint(tmp_path / "last.pt")["model"]
     changed = [key for key, tensor in initial.items() if not torch.equal(tensor, trained[key])]
     assert any(key.startswith("tumor_net") for key in changed)
-    assert 0.0 <= result.best_tumor_dice <= 1.0
+    assert 0.0 <= result.best_dice <= 1.0
 
 
 def test_tdl_warmup_trains_only_the_temporal_network(records: list, tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights(records: list, tmp_path:
     actual = load_checkpoint(tmp_path / "resumed" / "last.pt")
     for key, tensor in expected["model"].items():
         assert torch.equal(tensor, actual["model"][key]), key
-    assert resumed.best_tumor_dice == straight.best_tumor_dice
+    assert resumed.best_dice == straight.best_dice
     assert [h.get("val_tumor_dice") for h in resumed.history] == [
         h.get("val_tumor_dice") for h in straight.history]
 
@@ -132,14 +132,15 @@ def test_outputs_best_model_weights_folder_and_summary(records: list, tmp_path: 
     result = train_segmentation(records, config, options(), tmp_path, CPU, command="test", **QUIET)
     best = load_checkpoint(result.best_checkpoint, "segmentation")
     assert best["split"]["validation"] == list(result.split.validation)
-    assert best["metrics"]["val_tumor_dice"] == result.best_tumor_dice
+    assert result.selected_by == "tumor"  # the tumor network learns: its Dice picks the best
+    assert best["metrics"]["val_tumor_dice"] == result.best_dice
     assert "val_liver_dice" in best["metrics"]
     loaded = load_weights(result.weights_dir)
     assert loaded.segmentation_config == config and loaded.response is None
     for key, tensor in best["model"].items():
         assert torch.equal(loaded.segmentation.state_dict()[key], tensor)
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["best_tumor_dice"] == result.best_tumor_dice
+    assert summary["best_dice"] == result.best_dice
     assert [h["epoch"] for h in summary["history"]] == [1, 2]
     assert "epoch 2 validation" in (tmp_path / "log.jsonl").read_text()
 
@@ -228,3 +229,7 @@ def test_a_liver_only_run_keeps_the_other_networks_weights_and_batchnorm_statist
     logged = [entry for entry in result.history if "train_total" in entry]
     assert logged and all(entry["train_total"] == pytest.approx(entry["train_liver"])
                           for entry in logged)
+    # ...and the liver's validation Dice picks the best model.
+    assert result.selected_by == "liver"
+    best = load_checkpoint(result.best_checkpoint)
+    assert best["metrics"]["val_liver_dice"] == result.best_dice

@@ -195,8 +195,8 @@ def run(args: argparse.Namespace) -> int:
                 resume=args.resume, stop=stop, command=shlex.join(sys.argv),
                 initial_state=initial,
             )
-    return training_exit_status(context, result, f"best tumor Dice {result.best_tumor_dice} "
-                                                 f"(epoch {result.best_epoch})")
+    return training_exit_status(context, result, f"best {result.selected_by} Dice "
+                                                 f"{result.best_dice} (epoch {result.best_epoch})")
 
 
 def _config_and_options(

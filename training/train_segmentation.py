@@ -7,7 +7,8 @@ frame difference alone for ``tdl_warmup_epochs`` (the paper initialises it that 
 the supervision it does worse than the baseline), then all sub-networks are co-trained.
 
 Validation runs after every epoch on the key frames of the held-out fold: tumor Dice (which
-picks the best model) and liver Dice, per case at threshold 0.5, averaged over cases.
+picks the best model) and liver Dice, per case at threshold 0.5, averaged over cases. A run
+whose tumor network is frozen (a liver-only phase) picks its best model by liver Dice.
 
 ``out_dir`` receives ``last.pt`` (resumable), ``best.pt`` (the best model with its config,
 split and metrics), ``log.jsonl``, ``summary.json`` and ``weights/``, a segmentation-only
@@ -133,7 +134,8 @@ class SegmentationTrainingResult:
     out_dir: Path
     best_checkpoint: Path | None
     weights_dir: Path | None
-    best_tumor_dice: float | None
+    best_dice: float | None  # the validation Dice that picked the best model: of ``selected_by``
+    selected_by: str  # "tumor" or, when the tumor network is frozen, "liver"
     best_epoch: int | None
     global_step: int
     planned_steps: int
@@ -199,6 +201,8 @@ def train_segmentation(
     terms = learning_terms(unwrap_model(model))
     # The TDL warm-up trains the temporal network alone: nothing to do when it is frozen.
     warmup = options.warmup_epochs(config) if "temporal" in terms else 0
+    # The best model is the one whose learning networks validate best.
+    selected_by = "liver" if "liver" in terms and "tumor" not in terms else "tumor"
 
     def step(net: nn.Module, batch: dict[str, torch.Tensor], in_warmup: bool) -> StepOutput:
         if in_warmup:
@@ -214,7 +218,7 @@ def train_segmentation(
         if in_warmup:
             return None
         scores = validation_dice(net, val_set, run.prepare, options.batch_size)
-        return Validation(scores["tumor_dice"], scores)
+        return Validation(scores[f"{selected_by}_dice"], scores)
 
     task = TrainingTask(
         kind=KIND, step=step, validate=validate, prepare_batch=run.prepare,
@@ -236,7 +240,8 @@ def train_segmentation(
         publish, config, out / WEIGHTS_DIR, command, len(records))
     summary = SegmentationTrainingResult(
         **run.result_fields(result, split, wrapped, weights_dir),
-        best_tumor_dice=result.best_score,
+        best_dice=result.best_score,
+        selected_by=selected_by,
         planned_steps=result.planned_steps,
         seconds_per_step=result.seconds_per_step,
     )
@@ -298,7 +303,8 @@ def _write_summary(
     write_json(path, {
         "config": config.to_dict(),
         "options": options.to_dict(),
-        "best_tumor_dice": result.best_tumor_dice,
+        "best_dice": result.best_dice,
+        "selected_by": result.selected_by,
         "best_epoch": result.best_epoch,
         "global_step": result.global_step,
         "planned_steps": result.planned_steps,
