@@ -55,7 +55,7 @@ from training.run_setup import (
 )
 from training.splits import CaseSplit, split_cases
 from training.torch_data import Augmentation, SegmentationDataset, model_inputs
-from training.trainable import learning_terms, select_trainable
+from training.trainable import learning_networks, select_trainable
 
 KIND = "segmentation"
 SUMMARY_FILE = "summary.json"
@@ -198,11 +198,11 @@ def train_segmentation(
     model, wrapped = run.place_model(build, options.seed, options.sync_batchnorm)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
                                  lr=options.learning_rate)
-    terms = learning_terms(unwrap_model(model))
+    learning = learning_networks(unwrap_model(model))
     # The TDL warm-up trains the temporal network alone: nothing to do when it is frozen.
-    warmup = options.warmup_epochs(config) if "temporal" in terms else 0
+    warmup = options.warmup_epochs(config) if "temporal" in learning else 0
     # The best model is the one whose learning networks validate best.
-    selected_by = "liver" if "liver" in terms and "tumor" not in terms else "tumor"
+    selected_by = "liver" if "liver" in learning and "tumor" not in learning else "tumor"
 
     def step(net: nn.Module, batch: dict[str, torch.Tensor], in_warmup: bool) -> StepOutput:
         if in_warmup:
@@ -211,7 +211,7 @@ def train_segmentation(
                              .float(), batch["fd"].float())
             return StepOutput(loss, {"temporal": float(loss.detach())}, outside_ddp=temporal_net)
         losses = ltdnet_loss(net(*model_inputs(batch)), batch, config,
-                             options.lambda0, options.lambda1, options.bce_weight, terms)
+                             options.lambda0, options.lambda1, options.bce_weight)
         return StepOutput(losses.total, losses.as_floats())
 
     def validate(net: nn.Module, in_warmup: bool) -> Validation | None:

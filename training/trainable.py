@@ -1,8 +1,9 @@
 """Which parts of a segmentation model learn in a run, and keeping the others as they were.
 
-A frozen part keeps its weights (``requires_grad = False``), its BatchNorm statistics
-(its BatchNorm layers stay in eval mode while the rest trains) and drops out of the loss
-(``ltdnet_loss``'s ``terms``): a liver-only phase leaves the tumor network exactly as it was.
+A frozen part keeps its weights (``requires_grad = False``) and its BatchNorm statistics (its
+BatchNorm layers stay in eval mode while the rest trains): a liver-only phase leaves the
+tumor network exactly as it was. The loss stays whole: the tumor network reads the liver's
+probability, so its loss keeps the liver network's output one it can read.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from torch import nn
-
-from dsaviewer.models.losses import LOSS_TERMS
 
 # Named choices of parameter-name prefixes that learn (None: every parameter).
 TRAINABLE: dict[str, tuple[str, ...] | None] = {
@@ -25,8 +24,8 @@ TRAINABLE: dict[str, tuple[str, ...] | None] = {
                  "liver_net.head.", "tumor_net.ups.", "tumor_net.head."),
 }
 
-# The sub-network whose output each loss term scores.
-_TERM_NETWORK = {"tumor": "tumor_net", "liver": "liver_net", "temporal": "temporal_net"}
+# The sub-networks of DSALTDNet, by the output they make.
+_NETWORKS = {"tumor": "tumor_net", "liver": "liver_net", "temporal": "temporal_net"}
 
 
 def select_trainable(model: nn.Module, prefixes: Sequence[str] | None) -> list[nn.Parameter]:
@@ -43,14 +42,14 @@ def select_trainable(model: nn.Module, prefixes: Sequence[str] | None) -> list[n
     return learning
 
 
-def learning_terms(model: nn.Module) -> tuple[str, ...]:
-    """The loss terms whose sub-network has a parameter that learns."""
-    terms = []
-    for term in LOSS_TERMS:
-        network = getattr(model, _TERM_NETWORK[term], None)
+def learning_networks(model: nn.Module) -> tuple[str, ...]:
+    """The sub-networks ("tumor", "liver", "temporal") with a parameter that learns."""
+    learning = []
+    for output, attribute in _NETWORKS.items():
+        network = getattr(model, attribute, None)
         if network is not None and any(p.requires_grad for p in network.parameters()):
-            terms.append(term)
-    return tuple(terms)
+            learning.append(output)
+    return tuple(learning)
 
 
 def train_mode(model: nn.Module) -> nn.Module:

@@ -6,7 +6,7 @@ All losses are computed in float32, so they are safe under bf16/fp16 autocast.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -45,10 +45,6 @@ def bce_dice_loss(
     return a * bce + (1 - a) * dice_loss(logits, target)
 
 
-# The parts of the total loss, one a sub-network: tumor_net, liver_net, temporal_net.
-LOSS_TERMS = ("tumor", "liver", "temporal")
-
-
 @dataclass(frozen=True)
 class LTDNetLoss:
     """The total loss and its unweighted parts; a part is None when the model lacks it."""
@@ -76,30 +72,20 @@ def ltdnet_loss(
     lambda0: float = 0.1,
     lambda1: float = 1.0,
     a: float = 0.5,
-    terms: Collection[str] = LOSS_TERMS,
 ) -> LTDNetLoss:
     """The paper's Eq. 4 for whatever sub-networks ``config`` has.
-
-    ``terms`` names the parts that make up the total (of ``LOSS_TERMS``): a run that trains
-    only some sub-networks leaves out the others' parts, so a frozen network's loss neither
-    shapes the networks before it nor costs a backward pass. Every part is still computed
-    and reported.
 
     ``batch`` holds ``(B, 1, H, W)`` targets: ``"tumor"`` always, ``"liver"`` when the model
     has a liver network, ``"fd"`` (the frame difference k−9 → k) when TDL is supervised, and
     optionally ``"tumor_weight"``, per-pixel weights of the tumor BCE.
     """
-    unknown = set(terms) - set(LOSS_TERMS)
-    if unknown or not terms:
-        raise ValueError(f"loss terms must be some of {LOSS_TERMS}, got {sorted(terms)}")
     tumor = bce_dice_loss(outputs.tumor_logits, _target(batch, "tumor", "the tumor mask"), a,
                           batch.get("tumor_weight"))
-    total = tumor if "tumor" in terms else torch.zeros((), device=tumor.device)
+    total = tumor
     liver = None
     if outputs.liver_logits is not None:
         liver = bce_dice_loss(outputs.liver_logits, _target(batch, "liver", "the liver mask"), a)
-        if "liver" in terms:
-            total = total + lambda1 * liver
+        total = total + lambda1 * liver
     temporal = None
     if config.tdl_supervised:
         if outputs.temporal is None:
@@ -107,8 +93,7 @@ def ltdnet_loss(
         fd = _target(batch, "fd", "the frame difference")
         _check_same_shape(outputs.temporal, fd)
         temporal = F.l1_loss(outputs.temporal.float(), fd.float())
-        if "temporal" in terms:
-            total = total + lambda0 * temporal
+        total = total + lambda0 * temporal
     return LTDNetLoss(total=total, tumor=tumor, liver=liver, temporal=temporal)
 
 
