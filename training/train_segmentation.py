@@ -87,7 +87,7 @@ class SegmentationTrainingOptions:
     # Small lesions weigh more in the tumor BCE (training/lesion_weights.py); off by default.
     lesion_weighting: LesionWeighting = field(default_factory=LesionWeighting)
     sync_batchnorm: bool = True
-    patience: int | None = None  # validations without a better tumor Dice before stopping
+    patience: int | None = None  # validations without a better best-picking Dice before stopping
     # Parameter-name prefixes that learn (e.g. "tumor_net."; training/trainable.py names the
     # usual choices); None: every parameter. The others stay as initialised.
     trainable: tuple[str, ...] | None = None
