@@ -22,6 +22,20 @@ def test_the_fit_recovers_a_known_miscalibration() -> None:
     np.testing.assert_allclose(platt(shown, slope, intercept), truth, atol=0.03)
 
 
+def test_a_fit_to_true_probabilities_recovers_the_miscalibration_exactly() -> None:
+    truth = np.linspace(0.02, 0.98, 200)
+    logit = np.log(truth / (1 - truth))
+    shown = 1 / (1 + np.exp(-(0.8 * logit - 0.3)))
+    slope, intercept = fit_platt(shown, truth)
+    assert slope == pytest.approx(1.25, abs=1e-6)
+    assert intercept == pytest.approx(0.375, abs=1e-6)
+
+
+def test_labels_outside_zero_to_one_are_refused() -> None:
+    with pytest.raises(ValueError, match="within"):
+        fit_platt(np.array([0.2, 0.4]), np.array([0.0, 1.5]))
+
+
 def test_the_map_keeps_the_order_and_the_identity_changes_nothing() -> None:
     p = np.array([0.01, 0.2, 0.5, 0.7, 0.99])
     mapped = platt(p, 0.6, -0.3)

@@ -4,6 +4,7 @@ ablation, and Ctrl-C followed by --resume."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -67,7 +68,8 @@ def test_evaluate_seg_reports_table_2(dataset: Path, seg_run: Path, tmp_path: Pa
     assert "| Dice |" in capsys.readouterr().out
 
 
-def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Path) -> None:
+def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
     model = ["--width", "4", "--clinical-hidden", "4", "--fusion-hidden", "4", "--epochs", "2",
              "--batch-size", "4", "--folds", "3"]
     checkpoint = str(seg_run / "best.pt")
@@ -96,6 +98,11 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
 
     _check_pooled_folders(dataset, tmp_path / "pred" / "best.pt", report, tmp_path)
     _check_calibrate_response(dataset, tmp_path / "pred" / "weights", tmp_path)
+    model_probabilities = dict(zip(report["case_ids"],
+                                   report["probabilities"]["A: predicted masks (pred)"],
+                                   strict=True))
+    _check_calibrate_response_to_truth(dataset, tmp_path / "pred" / "weights",
+                                       model_probabilities, tmp_path, capsys)
     _check_combine_weights(seg_run / "weights", tmp_path / "pred" / "weights", tmp_path)
 
 
@@ -202,6 +209,51 @@ def _check_calibrate_response(dataset: Path, weights_dir: Path, tmp_path: Path) 
         assert raw.response.shown_probability(model_probability) == model_probability
     assert main(["calibrate-response", str(out), str(dataset), "--checkpoint",
                  str(weights_dir / "response.pt"), *FAST[:4]]) == 2  # OUT is not overwritten
+    assert record["fitted_to"] == "outcomes"
+
+
+def _check_calibrate_response_to_truth(dataset: Path, weights_dir: Path,
+                                       model_probabilities: dict[str, float], tmp_path: Path,
+                                       capsys: pytest.CaptureFixture) -> None:
+    """--to-truth fits the map to truth.csv's probabilities: given true probabilities that are
+    a known Platt map of the model's own, it recovers that map; a map that would fall is
+    refused, and so is data without the true probabilities."""
+    from dsaviewer.core.probability_calibration import platt
+    from dsaviewer.inference.manifest import read_manifest
+    from training.synth.case_writer import read_truth_csv
+
+    def with_truth(name: str, slope: float, intercept: float) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(dataset, folder)
+        rows = read_truth_csv(folder / "truth.csv")
+        for row in rows:
+            row["response_probability"] = str(platt(model_probabilities[row["case_id"]],
+                                                    slope, intercept))
+        with open(folder / "truth.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        return folder
+
+    checkpoint = ["--checkpoint", str(weights_dir / "response.pt"), "--to-truth", *FAST[:4]]
+    out = tmp_path / "calibrated_to_truth"
+    assert main(["calibrate-response", str(out), str(with_truth("known", 0.5, 0.2)),
+                 *checkpoint]) == 0
+    assert read_manifest(out).response.calibration == pytest.approx((0.5, 0.2), abs=1e-4)
+    fitted = read_manifest(out).provenance.evaluation["response_calibration"]
+    assert fitted["fitted_to"] == "true probabilities"
+    assert fitted["error_to_true_probabilities_after"] == pytest.approx(0.0, abs=1e-4)
+
+    capsys.readouterr()
+    assert main(["calibrate-response", str(tmp_path / "falling_calibrated"),
+                 str(with_truth("falling", -1.0, 0.0)), *checkpoint]) == 2
+    assert "slope" in capsys.readouterr().err
+    without_truth = tmp_path / "data_without_truth"
+    shutil.copytree(dataset, without_truth)
+    (without_truth / "truth.csv").unlink()
+    assert main(["calibrate-response", str(tmp_path / "unused"), str(without_truth),
+                 *checkpoint]) == 2
+    assert "truth.csv" in capsys.readouterr().err
 
 
 def test_ablation_trains_each_row_once(dataset: Path, tmp_path: Path) -> None:

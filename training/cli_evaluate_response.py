@@ -33,7 +33,7 @@ from training.families import family_groups, held_out_groups, read_families
 from training.plots import draw_calibration, draw_roc, roc_band
 from training.report import write_json, write_text
 from training.seg_predictions import response_input_masks
-from training.synth.case_writer import TRUTH_CSV, read_truth_csv
+from training.synth.case_writer import TRUTH_CSV
 from training.torch_data import ground_truth_key_frame_masks
 from training.train_response import (
     GROUND_TRUTH,
@@ -42,6 +42,7 @@ from training.train_response import (
     response_cases,
     response_probabilities,
 )
+from training.true_probabilities import true_probabilities
 
 BAYES = "true probabilities"
 
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     records = response_cases(read_records(args.data, sizes.pop(), args, context))
     records = select_split(records, args.split, models[0].stored["split"]["validation"],
                            args.checkpoint)
-    truth = _true_probabilities(args, records)
+    truth = true_probabilities(args.data, records, args.truth)
     scored = [_score(model, records, args, runtime) for model in models]
 
     labels = scored[0][1]
@@ -145,29 +146,3 @@ def _name(model: TrainedResponse, index: int) -> str:
     clinical = "" if model.config.clinical_features else ", image only"
     # The run folder tells apart two models trained on the same kind of masks.
     return f"{chr(ord('A') + index)}: {masks}{clinical} ({model.path.parent.name})"
-
-
-def _true_probabilities(args: argparse.Namespace, records: list[CaseRecord]) -> np.ndarray | None:
-    """The generator's probabilities of ``records``: from --truth, else from the truth.csv of
-    every DATA folder (None when one of them has none: no Bayes ceiling for a real set)."""
-    if args.truth is not None:
-        if not args.truth.is_file():
-            raise InputError("truth file not found", args.truth)
-        paths = [args.truth]
-    else:
-        paths = [folder / TRUTH_CSV for folder in args.data]
-        if not all(path.is_file() for path in paths):
-            return None
-    rows: dict[str, float] = {}
-    for path in paths:
-        try:
-            rows.update({row["case_id"]: float(row["response_probability"])
-                         for row in read_truth_csv(path)})
-        except (KeyError, ValueError) as error:
-            raise InputError(f"needs case_id and response_probability columns: {error}",
-                             path) from error
-    missing = [record.case_id for record in records if record.case_id not in rows]
-    if missing:
-        where = ", ".join(str(path) for path in paths)
-        raise InputError(f"has no row for {len(missing)} case(s), e.g. {missing[0]}", where)
-    return np.array([rows[record.case_id] for record in records])

@@ -34,9 +34,13 @@ def model_scale_threshold(threshold: float, calibration: tuple[float, float] | N
 
 def fit_platt(probabilities: np.ndarray, labels: np.ndarray, iterations: int = 100
               ) -> tuple[float, float]:
-    """(slope, intercept) minimising the log loss of :func:`platt` on ``labels`` (0/1), by
-    Newton's method from the identity. ValueError unless both classes are present."""
+    """(slope, intercept) minimising the log loss of :func:`platt` on ``labels``, by Newton's
+    method from the identity. ``labels`` are outcomes (0/1) or, where they are known (the
+    generator's cases), the true probabilities in [0, 1]: a fit to those is free of the
+    outcomes' sampling noise. ValueError unless the labels differ (both classes present)."""
     y = np.asarray(labels, dtype=np.float64)
+    if y.size and not (np.isfinite(y).all() and y.min() >= 0.0 and y.max() <= 1.0):
+        raise ValueError("calibration labels must lie within [0, 1]")
     if y.size < 2 or y.min() == y.max():
         raise ValueError("calibration needs cases of both classes")
     p = np.clip(np.asarray(probabilities, dtype=np.float64), _EPSILON, 1.0 - _EPSILON)
