@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
     if args.to_truth and truth is None:
         raise InputError("--to-truth needs a truth.csv with the true probabilities in every "
                          "calibration folder", args.data[0])
+    fitted_to = "true probabilities" if args.to_truth else "outcomes"
     try:
         slope, intercept = fit_platt(probabilities, truth if args.to_truth else labels)
     except ValueError as error:
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     calibrated = platt(probabilities, slope, intercept)
     before = calibration_bins(labels, probabilities, 10).expected_calibration_error
     after = calibration_bins(labels, calibrated, 10).expected_calibration_error
-    to_truth = {} if truth is None else {
+    error_to_truth = {} if truth is None else {
         "error_to_true_probabilities_before": round(
             calibration_error_to_truth(truth, probabilities), 4),
         "error_to_true_probabilities_after": round(
@@ -102,15 +103,14 @@ def run(args: argparse.Namespace) -> int:
                                    threshold=threshold)
     evaluation = {**manifest.provenance.evaluation, "response_calibration": {
         "data": [str(folder) for folder in args.data], "cases": int(len(labels)),
-        "fitted_to": "true probabilities" if args.to_truth else "outcomes",
+        "fitted_to": fitted_to,
         "slope": round(slope, 4), "intercept": round(intercept, 4),
         "ece_before": round(float(before), 4), "ece_after_on_calibration_data":
-            round(float(after), 4), **to_truth}}
+            round(float(after), 4), **error_to_truth}}
     provenance = dataclasses.replace(manifest.provenance, evaluation=evaluation)
     shutil.copytree(folder, args.out, dirs_exist_ok=True)
     write_manifest(args.out, dataclasses.replace(manifest, response=response,
                                                  provenance=provenance))
-    fitted_to = "true probabilities" if args.to_truth else "outcomes"
     print(f"calibrate-response: {len(labels)} cases, fitted to their {fitted_to}: "
           f"slope {slope:.3f}, "
           f"intercept {intercept:.3f}; ECE {before:.3f} -> {after:.3f} (on these cases); "
