@@ -46,6 +46,16 @@ def test_a_stained_lesion_is_visible_and_a_label_on_plain_background_is_not() ->
     assert visibility.dice_ceiling == pytest.approx(2 / 3)
 
 
+def test_a_faint_lesion_is_visible_when_told_where_but_not_findable_by_searching() -> None:
+    # A gain of 2.5 over noise of SD 6 puts the disc between 3 and 5 robust SDs (3.7 here).
+    visibility = case_visibility(_record({(30, 30): 40.0, (65, 65): 2.5}))
+    stained, faint = visibility.lesions
+    assert 3 < faint.z < 5 and faint.visible and not faint.findable
+    assert stained.findable
+    assert visibility.dice_ceiling == 1.0
+    assert visibility.search_ceiling == pytest.approx(2 / 3)
+
+
 def test_a_darker_lesion_counts_too_and_a_tumor_free_case_has_ceiling_one() -> None:
     (hypo,) = case_visibility(_record({(40, 50): -40.0})).lesions
     assert hypo.z < -20 and hypo.visible
@@ -88,7 +98,7 @@ def test_the_command_reports_visibility_next_to_what_a_model_found(
     for case, truth in zip(report["cases"], scored["cases"], strict=True):
         assert [area for area, _, _ in case["lesions"]] == [
             area for area, _ in truth["lesions"]["ground_truth"]]
-        assert 0.0 <= case["dice_ceiling"] <= 1.0
+        assert 0.0 <= case["search_ceiling"] <= case["dice_ceiling"] <= 1.0
     text = (out / "visibility.md").read_text()
     assert "| abs z | lesions | median area (px) | found |" in text
     class_rows = [line.split(" | ") for line in text.splitlines()
@@ -96,6 +106,7 @@ def test_the_command_reports_visibility_next_to_what_a_model_found(
     n_lesions = sum(len(case["lesions"]) for case in report["cases"])
     assert len(class_rows) == 5 and sum(int(row[1]) for row in class_rows) == n_lesions
     assert "| all cases with tumor |" in text
+    assert "| ceiling, told where (abs z >= 3) | ceiling, searching (abs z >= 5) |" in text
 
     # An evaluation scored at another size lists other lesions: refused, and why.
     capsys.readouterr()

@@ -6,12 +6,16 @@ within 3 px) gives the contrasts that the background alone produces: vessels, pa
 blush, noise. The lesion's score ``z`` is its contrast in robust standard deviations (1.4826
 MAD) from their median, in the frame of the stack k-9..k (the frames TDL reads) where it
 stands out most. An observer who is told where to look cannot tell a lesion with
-``|z| < 3`` from background; no model should be expected to find it. Where the liver has too
-few free positions the exposed field stands in; a lesion too large to be placed anywhere
-else (``z`` infinite) counts as visible.
+``|z| < 3`` from background; no model should be expected to find it. A reader who must
+search the run for it needs more: among the thousands of places a lesion could be, noise and
+vessels alone reach 3 SDs somewhere, and Rose's criterion puts what can be found at an
+unknown place at about 5 (``|z| >= 5``: "findable"). Where the liver has too few free
+positions the exposed field stands in; a lesion too large to be placed anywhere else (``z``
+infinite) counts as visible and findable.
 
 The tumor Dice ceiling of a case is the Dice of a prediction that finds every visible lesion
-exactly and nothing else: ``2|V| / (|T| + |V|)``, V the visible lesions' pixels.
+exactly and nothing else: ``2|V| / (|T| + |V|)``, V the visible lesions' pixels; the search
+ceiling counts the findable ones only.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import numpy as np
 from dsaviewer.core.binary_masks import label_components
 from training.dataset import CaseRecord
 
-Z_VISIBLE = 3.0
+Z_VISIBLE = 3.0  # seen when told where to look
+Z_FINDABLE = 5.0  # found by searching (Rose's criterion)
 STACK = 10  # frames k-9..k, what TDL reads
 RING_PX = 3
 RING_KERNEL = np.ones((2 * RING_PX + 1,) * 2, np.uint8)
@@ -41,7 +46,14 @@ class LesionVisibility:
 
     @property
     def visible(self) -> bool:
-        return not math.isnan(self.z) and abs(self.z) >= Z_VISIBLE
+        return self.stands_out(Z_VISIBLE)
+
+    @property
+    def findable(self) -> bool:
+        return self.stands_out(Z_FINDABLE)
+
+    def stands_out(self, z_min: float) -> bool:
+        return not math.isnan(self.z) and abs(self.z) >= z_min
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,17 @@ class CaseVisibility:
 
     @property
     def dice_ceiling(self) -> float:
-        visible = sum(lesion.area_px for lesion in self.lesions if lesion.visible)
-        return 1.0 if self.tumor_px == 0 else 2 * visible / (self.tumor_px + visible)
+        """Every visible lesion found exactly (the reader told where to look)."""
+        return self.ceiling_at(Z_VISIBLE)
+
+    @property
+    def search_ceiling(self) -> float:
+        """Every findable lesion found exactly (the reader searching the run)."""
+        return self.ceiling_at(Z_FINDABLE)
+
+    def ceiling_at(self, z_min: float) -> float:
+        kept = sum(lesion.area_px for lesion in self.lesions if lesion.stands_out(z_min))
+        return 1.0 if self.tumor_px == 0 else 2 * kept / (self.tumor_px + kept)
 
 
 def case_visibility(record: CaseRecord) -> CaseVisibility:
