@@ -99,6 +99,10 @@ def test_response_per_family_matches_hand_computed_auc_and_ece():
     assert m["ece"].estimate == pytest.approx((0.1 + 0.1 + 0.6 + 0.6) / 4)
     assert m["calibration_error_to_truth"].estimate == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 4)
     assert m["ece_of_truth"].estimate == pytest.approx((0.2 + 0.2 + 0.3 + 0.3) / 4)
+    # Signed: (-0.1 + 0.1 + 0.3 - 0.3) / 4 = 0 for m; n over-predicts its one case by 0.3.
+    assert m["bias_to_truth"].estimate == pytest.approx(0.0)
+    assert m["bias_to_truth"].low < 0 < m["bias_to_truth"].high
+    assert rows["phenotype=n"].metrics["bias_to_truth"].estimate == pytest.approx(0.3)
     assert math.isnan(rows["phenotype=n"].metrics["auc"].estimate)  # one class only
 
 

@@ -76,7 +76,10 @@ def response_by_family(
     seed: int = 0,
 ) -> list[FamilyRow]:
     """AUC, Bayes AUC (when the true probabilities are known) and expected calibration
-    error (10 bins) per group; AUC needs both classes in a group, else it is NaN."""
+    error (10 bins) per group; AUC needs both classes in a group, else it is NaN. With the
+    true probabilities also the signed bias, mean predicted minus mean true probability: a
+    calibration error says how far a group's probabilities are off, the bias which way (a
+    map fitted to the whole mix can leave one phenotype over- and another under-predicted)."""
     index = {case_id: i for i, case_id in enumerate(case_ids)}
     rows = []
     for group, members in groups.items():
@@ -100,6 +103,8 @@ def response_by_family(
             against_truth = calibration_to_truth(y, true_probabilities[idx], p, 10)
             metrics["ece_of_truth"] = _estimate(against_truth.ece_of_truth)
             metrics["calibration_error_to_truth"] = _estimate(against_truth.error_to_truth)
+            metrics["bias_to_truth"] = bootstrap_ci(p - true_probabilities[idx],
+                                                    n_resamples=n_resamples, seed=seed)
         rows.append(FamilyRow(group, int(idx.size), group in held_out, metrics))
     return rows
 
@@ -120,7 +125,8 @@ SEG_COLUMNS = (("dice", "tumor Dice", False), ("liver_dice", "liver Dice", False
                ("false_positive_ratio", "FP ratio", True))
 RESPONSE_COLUMNS = (("auc", "AUC", False), ("bayes_auc", "Bayes AUC", False),
                     ("ece", "ECE", False), ("ece_of_truth", "ECE of the true probabilities", False),
-                    ("calibration_error_to_truth", "calibration error to them", False))
+                    ("calibration_error_to_truth", "calibration error to them", False),
+                    ("bias_to_truth", "bias to them (predicted - true)", False))
 
 
 def _estimate(value: float) -> ConfidenceInterval:
