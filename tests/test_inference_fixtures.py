@@ -18,6 +18,7 @@ from dsaviewer.models import (
     build_response_model,
     build_segmentation_model,
 )
+from dsaviewer.models.context_unet import ContextAggregation
 
 MODEL_SIZE = 64
 CLINICAL_FEATURES = 26  # values and presence flags of the 13 DSA-Net variables
@@ -30,8 +31,11 @@ PLATEAU_KEY_FRAME = 10
 SPACING_MM = (0.3, 0.25)
 
 
-def tiny_config(ablation: str = "full", liver_input: str | None = None):
+def tiny_config(ablation: str = "full", liver_input: str | None = None,
+                backbone: str | None = None):
     config = replace(ABLATIONS[ablation], base_width=4, depth=2, image_size=MODEL_SIZE)
+    if backbone is not None:
+        config = replace(config, backbone=backbone)
     return config if liver_input is None else replace(config, liver_input=liver_input)
 
 
@@ -43,13 +47,20 @@ def write_tiny_weights(
     liver_bias: float | None = None,
     with_response: bool = True,
     liver_input: str | None = None,
+    backbone: str | None = None,
 ) -> Path:
     """Random-initialised weights in ``folder``. ``tumor_bias`` / ``liver_bias`` make that
     network's output constant (head weights zeroed, bias = the given logit); ``liver_input``
-    replaces the ablation's."""
+    and ``backbone`` replace the ablation's. Context aggregation blocks get weights of 0.5
+    (trained ones start at 0), so that their attention shows in the outputs."""
     torch.manual_seed(seed)
-    config = tiny_config(ablation, liver_input)
+    config = tiny_config(ablation, liver_input, backbone)
     segmentation = build_segmentation_model(config)
+    with torch.no_grad():
+        for block in segmentation.modules():
+            if isinstance(block, ContextAggregation):
+                block.alpha.fill_(0.5)
+                block.beta.fill_(0.5)
     for net, bias in ((segmentation.tumor_net, tumor_bias), (segmentation.liver_net, liver_bias)):
         if bias is not None:
             with torch.no_grad():

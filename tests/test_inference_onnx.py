@@ -25,11 +25,12 @@ from training.__main__ import main as training_main  # noqa: E402
 PROBABILITY_TOLERANCE = 1e-5
 
 
-@pytest.fixture(scope="module", params=["full", "kf_fd", "full+frames_and_run"])
+@pytest.fixture(scope="module",
+                params=["full", "kf_fd", "full+frames_and_run", "full+frames_and_run+context_unet"])
 def exported(request, tmp_path_factory):
-    ablation, _, liver_input = request.param.partition("+")
+    ablation, liver_input, backbone = (request.param.split("+") + [None, None])[:3]
     folder = write_tiny_weights(tmp_path_factory.mktemp(ablation), ablation=ablation,
-                                liver_input=liver_input or None)
+                                liver_input=liver_input, backbone=backbone)
     assert training_main(["export-onnx", str(folder)]) == 0
     return folder
 
