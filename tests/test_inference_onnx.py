@@ -25,12 +25,17 @@ from training.__main__ import main as training_main  # noqa: E402
 PROBABILITY_TOLERANCE = 1e-5
 
 
+# ablation, then optionally the liver input, the backbone and "response_run_maps"; "-" keeps
+# the ablation's own.
 @pytest.fixture(scope="module",
-                params=["full", "kf_fd", "full+frames_and_run", "full+frames_and_run+context_unet"])
+                params=["full", "kf_fd", "full+frames_and_run", "full+frames_and_run+context_unet",
+                        "full+-+-+response_run_maps"])
 def exported(request, tmp_path_factory):
-    ablation, liver_input, backbone = (request.param.split("+") + [None, None])[:3]
+    ablation, liver_input, backbone, response = (request.param.split("+") + ["-"] * 3)[:4]
     folder = write_tiny_weights(tmp_path_factory.mktemp(ablation), ablation=ablation,
-                                liver_input=liver_input, backbone=backbone)
+                                liver_input=None if liver_input == "-" else liver_input,
+                                backbone=None if backbone == "-" else backbone,
+                                response_run_maps=response == "response_run_maps")
     assert training_main(["export-onnx", str(folder)]) == 0
     return folder
 
@@ -45,8 +50,9 @@ def test_export_records_the_graphs_and_checksums_in_the_manifest(exported) -> No
 
 def test_onnx_and_torch_backends_agree(exported) -> None:
     # What the graph's metadata says of its inputs is what the PyTorch model reads.
-    assert load_backend(exported, "onnx").segmentation == load_backend(
-        exported, "torch").segmentation
+    onnx_models, torch_models = load_backend(exported, "onnx"), load_backend(exported, "torch")
+    assert onnx_models.segmentation == torch_models.segmentation
+    assert onnx_models.response == torch_models.response
     video = synthetic_video()
     clinical = {"age": 58, "sex": "F", "hbv": 1, "afp": 350.0, "bclc": "B"}
     reference = analyze(video, clinical=clinical, weights=load_backend(exported, "torch"))

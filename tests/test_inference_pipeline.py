@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -192,3 +193,32 @@ def test_model_without_liver_network_keeps_tumors_and_says_so(tmp_path) -> None:
 def test_unknown_device_is_refused(tmp_path) -> None:
     with pytest.raises(InputError, match="unknown device 'tpu'"):
         load_backend(write_tiny_weights(tmp_path), device="tpu")
+
+
+def test_a_response_model_reading_the_run_sees_frames_after_the_key_frame(tmp_path) -> None:
+    """The segmentation reads frames up to the key frame; a response model that reads the
+    run maps also sees what comes after it, and says so among its inputs."""
+    reads_run = load_backend(write_tiny_weights(tmp_path / "run", response_run_maps=True))
+    key_frame_only = load_backend(write_tiny_weights(tmp_path / "kf"))
+    frames = synthetic_frames()
+    later = frames.copy()
+    # The last three frames mirrored inside the field: the same pixel values (so the same
+    # intensity window), the stain elsewhere after the key frame.
+    y0, y1, x0, x1 = FIELD
+    later[-3:, y0:y1, x0:x1] = frames[-3:, y0:y1, x0:x1][:, :, ::-1]
+    results = {}
+    for name, models in (("run", reads_run), ("kf", key_frame_only)):
+        results[name] = [
+            analyze(dataclasses.replace(synthetic_video(), frames=clip),
+                    key_frame=PLATEAU_KEY_FRAME, weights=models)
+            for clip in (frames, later)
+        ]
+    for first, second in results.values():  # the same segmentation up to float rounding
+        np.testing.assert_allclose(first.tumor_probability, second.tumor_probability, atol=1e-6)
+        np.testing.assert_array_equal(first.tumor_mask, second.tumor_mask)
+    assert "run enhancement" in results["run"][0].prediction.inputs_used
+    assert "run enhancement" not in results["kf"][0].prediction.inputs_used
+    assert results["kf"][0].prediction.probability == pytest.approx(
+        results["kf"][1].prediction.probability, abs=1e-5)
+    assert abs(results["run"][0].prediction.probability
+               - results["run"][1].prediction.probability) > 1e-4  # measured 3e-4

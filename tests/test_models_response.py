@@ -9,12 +9,14 @@ import torch
 
 from dsaviewer.errors import InputError
 from dsaviewer.models import (
+    RUN_MAP_CHANNELS,
     ResNet18,
     ResponseConfig,
     ResponseNet,
     build_response_model,
     count_parameters,
     response_image,
+    response_image_channels,
 )
 
 CLINICAL = 6
@@ -48,6 +50,29 @@ def test_response_image_stacks_key_frame_product_and_prediction() -> None:
     torch.testing.assert_close(image[:, 2], pred[:, 0])
     with pytest.raises(ValueError, match="both be"):
         response_image(key, pred[:, :, :4])
+
+
+def test_response_image_goes_on_with_the_run_maps() -> None:
+    key, pred = torch.rand(2, 1, 8, 8), torch.rand(2, 1, 8, 8)
+    maps = torch.rand(2, RUN_MAP_CHANNELS, 8, 8)
+    image = response_image(key, pred, maps)
+    assert image.shape == (2, response_image_channels(True), 8, 8)
+    torch.testing.assert_close(image[:, :3], response_image(key, pred))
+    torch.testing.assert_close(image[:, 3:], maps)
+    with pytest.raises(ValueError, match="run maps must be"):
+        response_image(key, pred, maps[:, :1])
+
+
+def test_a_run_reading_config_reads_the_run_maps_channels() -> None:
+    config = ResponseConfig(clinical_features=CLINICAL, width=8, reads_run_maps=True,
+                            image_channels=response_image_channels(True))
+    model = build_response_model(config).eval()
+    assert model(torch.rand(1, 5, 64, 64), torch.zeros(1, CLINICAL)).shape == (1,)
+    with pytest.raises(ValueError, match="reads 5 image channels"):
+        ResponseConfig(clinical_features=CLINICAL, reads_run_maps=True)
+    # Configs stored before the option existed read no run maps.
+    stored = {k: v for k, v in TINY.to_dict().items() if k != "reads_run_maps"}
+    assert ResponseConfig.from_dict(stored).reads_run_maps is False
 
 
 def test_response_net_gives_one_logit_per_case() -> None:

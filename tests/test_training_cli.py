@@ -106,6 +106,34 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
     _check_combine_weights(seg_run / "weights", tmp_path / "pred" / "weights", tmp_path)
 
 
+def test_a_response_model_reading_the_run_trains_evaluates_and_exports(
+        dataset: Path, seg_run: Path, tmp_path: Path) -> None:
+    from dsaviewer.inference.backend import load_backend
+    from training.export_onnx import export_onnx
+
+    model = ["--width", "4", "--clinical-hidden", "4", "--fusion-hidden", "4", "--epochs", "1",
+             "--batch-size", "4", "--folds", "3", "--run-maps"]
+    assert main(["train-response", str(dataset), str(tmp_path / "run"), "--seg-checkpoint",
+                 str(seg_run / "best.pt"), *model, *FAST]) == 0
+    weights = tmp_path / "run" / "weights"
+    config = load_weights(weights).response_config
+    assert config.reads_run_maps and config.image_channels == 5
+    out = tmp_path / "evaluation"
+    assert main(["evaluate-response", str(dataset), str(out), "--checkpoint",
+                 str(weights / "response.pt"), "--resamples", "20", *FAST[:4]]) == 0
+    assert len(json.loads((out / "response.json").read_text())["case_ids"]) == 12
+    export_onnx(weights)
+    rng = np.random.default_rng(0)
+    key_frame, tumor = rng.random((2, 64, 64), dtype=np.float32)
+    maps = rng.random((2, 64, 64), dtype=np.float32)
+    clinical = np.zeros(config.clinical_features, np.float32)
+    torch_models, onnx_models = (load_backend(weights, backend, "cpu")
+                                 for backend in ("torch", "onnx"))
+    assert torch_models.response.run_maps and onnx_models.response.run_maps
+    assert onnx_models.predict_response(key_frame, tumor, clinical, maps) == pytest.approx(
+        torch_models.predict_response(key_frame, tumor, clinical, maps), abs=1e-5)
+
+
 def _split_dataset(dataset: Path, out: Path) -> list[Path]:
     """``dataset`` as two dataset folders, the first half of its cases in one, the rest in the
     other, each with its own clinical.csv and truth.csv."""

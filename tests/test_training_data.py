@@ -158,6 +158,25 @@ def test_response_items_hold_the_model_2_inputs() -> None:
         ResponseDataset(records, {})
 
 
+def test_response_items_carry_the_run_maps_turned_with_the_image() -> None:
+    records = tiny_records(3)
+    masks = ground_truth_key_frame_masks(records)
+    plain = ResponseDataset(records, masks, run_maps=True)
+    record = plain.records[1]
+    np.testing.assert_allclose(plain[1]["run_maps"].numpy(), run_maps(record.frames01()))
+    assert "run_maps" not in ResponseDataset(records, masks)[1]
+    turned = ResponseDataset(records, masks, dihedral=True, seed=5, run_maps=True)
+    for epoch in range(4):
+        turned.set_epoch(epoch)
+        item = turned[1]
+        frames = _dihedral_images(plain[1]["key_frame"][0].numpy())
+        (which,) = [k for k, frame in enumerate(frames)
+                    if np.array_equal(frame, item["key_frame"][0].numpy())]
+        for channel in range(2):
+            expected = _dihedral_images(plain[1]["run_maps"][channel].numpy())[which]
+            np.testing.assert_array_equal(item["run_maps"][channel].numpy(), expected)
+
+
 def _dihedral_images(image: np.ndarray) -> list[np.ndarray]:
     turns = [np.rot90(image, k) for k in range(4)]
     return turns + [turned[:, ::-1] for turned in turns]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from dsaviewer.errors import InputError
-from dsaviewer.models import ResponseConfig
+from dsaviewer.models import ResponseConfig, response_image_channels
 from training.cli_common import (
     add_dataset_arguments,
     add_runtime_arguments,
@@ -75,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="add a linear map of the clinical vector to the logit")
     model.add_argument("--no-clinical", action="store_true",
                        help="image-only model (the paper's comparison)")
+    model.add_argument("--run-maps", action="store_true",
+                       help="the image goes on with the run's maximum and mean enhancement "
+                            "(the maps the liver network reads), so the model sees tumors "
+                            "the mask missed")
     model.add_argument("--image-size", type=int,
                        help="model size (default: the segmentation model's, else 256)")
     defaults = ResponseTrainingOptions()
@@ -152,6 +156,7 @@ def _config_and_options(
             clinical_features=0 if args.no_clinical else 1, width=args.width,
             clinical_hidden=args.clinical_hidden, fusion_hidden=args.fusion_hidden,
             dropout=args.dropout, image_size=image_size, clinical_linear=args.clinical_linear,
+            image_channels=response_image_channels(args.run_maps), reads_run_maps=args.run_maps,
         )
         options = ResponseTrainingOptions(**given,
                                           masks=GROUND_TRUTH if args.gt_masks else PREDICTED,

@@ -34,6 +34,7 @@ from dsaviewer.inference.probability_modules import (
     ResponseProbability,
     SegmentationProbabilities,
     response_input_names,
+    response_spec_fields,
     segmentation_input_names,
     segmentation_output_names,
     segmentation_spec,
@@ -78,14 +79,15 @@ def export_onnx(weights_dir: str | Path, opset: int = OPSET) -> WeightsManifest:
         segmentation_output_names(weights.segmentation), spec, opset,
     )
     if weights.response is not None:
+        response_config = weights.response_config
         image = torch.rand(1, 1, size, size)
-        inputs = (image, (image > 0.5).float())
-        if weights.response.clinical_features:
-            inputs += (torch.randn(1, weights.response.clinical_features),)
+        examples.update(key_frame=image, tumor=(image > 0.5).float(),
+                        clinical=torch.randn(1, response_config.clinical_features))
+        input_names = response_input_names(response_config)
         manifest = _export(
-            folder, manifest, RESPONSE, ResponseProbability(weights.response), inputs,
-            response_input_names(weights.response), ["probability"],
-            {"clinical_features": weights.response.clinical_features}, opset,
+            folder, manifest, RESPONSE, ResponseProbability(weights.response, response_config),
+            tuple(examples[name] for name in input_names), input_names, ["probability"],
+            response_spec_fields(response_config), opset,
         )
     write_manifest(folder, manifest)
     return read_manifest(folder)

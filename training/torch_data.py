@@ -181,7 +181,9 @@ def _augment(
 class ResponseDataset(Dataset):
     """One item per case with a known response: ``key_frame`` and ``tumor`` ``(1, S, S)``
     (the mask Model 2 reads: predicted or ground truth, see ``masks``), ``clinical``
-    (values then presence flags, as the viewer builds them) and ``label`` (1 responder).
+    (values then presence flags, as the viewer builds them) and ``label`` (1 responder);
+    with ``run_maps`` also ``run_maps`` ``(RUN_MAP_CHANNELS, S, S)`` of the whole clip, as the
+    viewer computes them.
 
     ``dihedral``: each item turned by a random multiple of 90° and maybe mirrored, image and
     mask together. What decides a response in an image (how much tumor, how many, how
@@ -196,6 +198,7 @@ class ResponseDataset(Dataset):
         masks: Mapping[str, np.ndarray],
         dihedral: bool = False,
         seed: int = 0,
+        run_maps: bool = False,
     ) -> None:
         self.records = [record for record in records if record.response is not None]
         missing = [record.case_id for record in self.records if record.case_id not in masks]
@@ -204,6 +207,7 @@ class ResponseDataset(Dataset):
         self.masks = masks
         self.dihedral = dihedral
         self.seed = seed
+        self.run_maps = run_maps
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -218,20 +222,26 @@ class ResponseDataset(Dataset):
 
     def __getitem__(self, item: int) -> dict[str, torch.Tensor]:
         record = self.records[item]
-        key_frame = record.clip[record.key_frame].astype(np.float32) * np.float32(1.0 / 255.0)
-        tumor = np.asarray(self.masks[record.case_id], np.float32)
+        scale = np.float32(1.0 / 255.0)
+        images = [record.clip[record.key_frame].astype(np.float32) * scale,
+                  np.asarray(self.masks[record.case_id], np.float32)]
+        if self.run_maps:
+            images.extend(run_maps(record.frames01()))
         if self.dihedral:
             rng = np.random.default_rng([self.seed, self.epoch, item])
             turns, mirror = int(rng.integers(4)), bool(rng.integers(2))
-            key_frame, tumor = (_dihedral(image, turns, mirror) for image in (key_frame, tumor))
+            images = [_dihedral(image, turns, mirror) for image in images]
         clinical = np.concatenate([record.clinical_values, record.clinical_present])
-        return {
-            "key_frame": torch.from_numpy(key_frame[None]),
-            "tumor": torch.from_numpy(tumor[None]),
+        result = {
+            "key_frame": torch.from_numpy(images[0][None]),
+            "tumor": torch.from_numpy(images[1][None]),
             "clinical": torch.from_numpy(clinical.astype(np.float32)),
             "label": torch.tensor(float(record.response)),
             "item": torch.tensor(item),
         }
+        if self.run_maps:
+            result["run_maps"] = torch.from_numpy(np.stack(images[2:]))
+        return result
 
 
 def _dihedral(image: np.ndarray, turns: int, mirror: bool) -> np.ndarray:

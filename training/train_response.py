@@ -1,8 +1,9 @@
 """Training DSA-Net Model 2: responder / non-responder to the first TACE from the key frame,
 the tumor mask and the clinical variables.
 
-The image is [KF, KF·Pred, Pred] (built inside the step by ``response_image``, as the viewer
-builds it), the clinical vector is values then presence flags. ``Pred`` is either the
+The image is [KF, KF·Pred, Pred], followed by the run maps for a model that reads them (built
+inside the step by ``response_image``, as the viewer builds it), the clinical vector is values
+then presence flags. ``Pred`` is either the
 segmentation model's post-processed prediction (the paper's realistic setting; see
 :func:`training.seg_predictions.response_input_masks`) or, as the paper's upper bound, the
 annotated mask (``masks="ground_truth"``).
@@ -167,8 +168,10 @@ def train_response(
                         options.split_seed, strata={r.case_id: int(r.response) for r in cases})
     by_id = {record.case_id: record for record in cases}
     train_set = ResponseDataset([by_id[c] for c in split.train], masks,
-                                dihedral=options.dihedral_augmentation, seed=options.seed)
-    val_set = ResponseDataset([by_id[c] for c in split.validation], masks)
+                                dihedral=options.dihedral_augmentation, seed=options.seed,
+                                run_maps=config.reads_run_maps)
+    val_set = ResponseDataset([by_id[c] for c in split.validation], masks,
+                              run_maps=config.reads_run_maps)
     model, wrapped = run.place_model(lambda: build_response_model(config), options.seed,
                                      sync_batchnorm=True)
     optimizer = torch.optim.Adam(_parameter_groups(model, options),
@@ -235,8 +238,9 @@ def _parameter_groups(model: nn.Module, options: ResponseTrainingOptions) -> lis
 def response_logits(
     model: nn.Module, batch: Mapping[str, torch.Tensor], use_clinical: bool
 ) -> torch.Tensor:
-    """Model 2's logits for a batch: the image [KF, KF·Pred, Pred] and the clinical vector."""
-    image = response_image(batch["key_frame"], batch["tumor"])
+    """Model 2's logits for a batch: the image [KF, KF·Pred, Pred] (then the run maps, where the
+    batch has them) and the clinical vector."""
+    image = response_image(batch["key_frame"], batch["tumor"], batch.get("run_maps"))
     return model(image, batch["clinical"] if use_clinical else None)
 
 
@@ -315,7 +319,7 @@ def response_probabilities(
     device = select_device(runtime.device)
     channels_last = runtime.use_channels_last(device)
     model = prepare_model(trained.model, device, channels_last).eval()
-    dataset = ResponseDataset(records, masks)
+    dataset = ResponseDataset(records, masks, run_maps=trained.config.reads_run_maps)
     with torch.inference_mode():
         labels, probabilities = predict_probabilities(
             model, dataset, batch_preparer(device, channels_last),

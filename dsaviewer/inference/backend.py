@@ -39,6 +39,9 @@ class ResponseSpec:
     clinical_features: int  # width of the clinical vector; 0 for an image-only model
     threshold: float  # the operating point stored with the weights (on the shown probability)
     calibration: tuple[float, float] = IDENTITY  # Platt slope, intercept on the model's logit
+    # Whether the model reads the run maps beside the key frame; graphs exported before that
+    # input existed do not say, and read none.
+    run_maps: bool = False
 
     def shown_probability(self, model_probability: float) -> float:
         """The probability people see: the model's, through the weights' calibration."""
@@ -70,10 +73,12 @@ class ModelBackend(Protocol):
         ...
 
     def predict_response(
-        self, key_frame: np.ndarray, tumor: np.ndarray, clinical: np.ndarray | None
+        self, key_frame: np.ndarray, tumor: np.ndarray, clinical: np.ndarray | None,
+        run_maps: np.ndarray | None = None,
     ) -> float:
-        """Probability of response from the model-size key frame and tumor mask ``(S, S)``
-        and the clinical vector ``(clinical_features,)`` (None for an image-only model)."""
+        """Probability of response from the model-size key frame and tumor mask ``(S, S)``,
+        the clinical vector ``(clinical_features,)`` (None for an image-only model) and the
+        run maps ``(len(RUN_MAPS), S, S)`` where the spec says the model reads them."""
         ...
 
 

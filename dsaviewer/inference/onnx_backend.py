@@ -83,7 +83,8 @@ class OnnxBackend:
         )
 
     def predict_response(
-        self, key_frame: np.ndarray, tumor: np.ndarray, clinical: np.ndarray | None
+        self, key_frame: np.ndarray, tumor: np.ndarray, clinical: np.ndarray | None,
+        run_maps: np.ndarray | None = None,
     ) -> float:
         if self._respond is None:
             raise RuntimeError("these weights hold no response model")
@@ -91,6 +92,8 @@ class OnnxBackend:
             "key_frame": np.ascontiguousarray(key_frame, np.float32)[None, None],
             "tumor": np.ascontiguousarray(tumor, np.float32)[None, None],
         }
+        if run_maps is not None:
+            feeds["run_maps"] = np.ascontiguousarray(run_maps, np.float32)[None]
         if clinical is not None:
             feeds["clinical"] = np.ascontiguousarray(clinical, np.float32)[None]
         (probability,) = self._respond.run(None, feeds)

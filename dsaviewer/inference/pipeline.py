@@ -157,8 +157,11 @@ def analyze(
         difference = frame_difference(video.frames, index)
     with stages("segmentation"):
         stack = temporal_stack(frames_model, index, spec.n_frames)
+        # Computed once for whichever model reads them.
+        maps_of_run = (run_maps(frames_model) if spec.run_maps or (
+            models.response is not None and models.response.run_maps) else None)
         maps = models.segment(stack, temporal_channel(spec.temporal, frames_model, index),
-                              run_maps(frames_model) if spec.run_maps else None)
+                              maps_of_run if spec.run_maps else None)
     with stages("scope"):
         classifier = scope_classifier()
         score = classifier.score(scope_input(frames_model, index, geometry.outside))
@@ -182,7 +185,8 @@ def analyze(
     with stages("response"):
         if models.response is not None:
             prediction = _predict_response(
-                models, frames_model[index], mask_to_model(tumor_mask, geometry), variables
+                models, frames_model[index], mask_to_model(tumor_mask, geometry), variables,
+                maps_of_run,
             )
     if models.response is None:
         notes.append("these weights hold no response model: no response prediction")
@@ -321,17 +325,21 @@ def _predict_response(
     key_frame: np.ndarray,
     tumor: np.ndarray,
     variables: ClinicalVariables,
+    maps_of_run: np.ndarray | None,
 ) -> ResponsePrediction:
     spec = models.response
     missing = tuple(variables.missing())
     clinical = None
-    inputs = ("image", "mask")
+    inputs: tuple[str, ...] = ("image", "mask")
+    if spec.run_maps:
+        inputs += ("run enhancement",)
     if spec.clinical_features:
         clinical = clinical_input(variables)
         if len(missing) < len(dataclasses.fields(variables)):
             inputs += ("clinical",)
-    probability = spec.shown_probability(
-        models.predict_response(key_frame, tumor.astype(np.float32), clinical))
+    probability = spec.shown_probability(models.predict_response(
+        key_frame, tumor.astype(np.float32), clinical,
+        maps_of_run if spec.run_maps else None))
     return ResponsePrediction(
         probability=probability,
         threshold=spec.threshold,

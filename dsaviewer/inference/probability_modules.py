@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from dsaviewer.inference.backend import SegmentationSpec
-from dsaviewer.models import DSALTDNet, ResponseNet, response_image
+from dsaviewer.models import DSALTDNet, ResponseConfig, ResponseNet, response_image
 
 
 def segmentation_spec(model: DSALTDNet) -> SegmentationSpec:
@@ -44,11 +44,21 @@ def segmentation_output_names(model: DSALTDNet) -> list[str]:
     return names
 
 
-def response_input_names(model: ResponseNet) -> list[str]:
+def response_input_names(config: ResponseConfig) -> list[str]:
+    """The response graph's inputs, in order: key frame, tumor, then run_maps and clinical
+    where the config reads them."""
     names = ["key_frame", "tumor"]
-    if model.clinical_features:
+    if config.reads_run_maps:
+        names.append("run_maps")
+    if config.clinical_features:
         names.append("clinical")
     return names
+
+
+def response_spec_fields(config: ResponseConfig) -> dict:
+    """What the pipeline must know of the response model's inputs (the ResponseSpec fields a
+    graph stores; the threshold and calibration come from the manifest)."""
+    return {"clinical_features": config.clinical_features, "run_maps": config.reads_run_maps}
 
 
 class SegmentationProbabilities(nn.Module):
@@ -72,14 +82,16 @@ class SegmentationProbabilities(nn.Module):
 
 
 class ResponseProbability(nn.Module):
-    """``(key_frame, tumor, [clinical])`` → probability of response ``(B,)``; the image is
-    [KF, KF·Pred, Pred] (DSA-Net Model 2)."""
+    """The inputs of :func:`response_input_names`, in that order → probability of response
+    ``(B,)``; the image is [KF, KF·Pred, Pred] (DSA-Net Model 2), then the run maps where
+    the model reads them."""
 
-    def __init__(self, model: ResponseNet) -> None:
+    def __init__(self, model: ResponseNet, config: ResponseConfig) -> None:
         super().__init__()
         self.model = model
+        self.input_names = response_input_names(config)
 
-    def forward(
-        self, key_frame: torch.Tensor, tumor: torch.Tensor, clinical: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        return torch.sigmoid(self.model(response_image(key_frame, tumor), clinical))
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        named = dict(zip(self.input_names, inputs, strict=True))
+        image = response_image(named["key_frame"], named["tumor"], named.get("run_maps"))
+        return torch.sigmoid(self.model(image, named.get("clinical")))

@@ -13,6 +13,7 @@ from dsaviewer.inference.device import describe_torch_device, resolve_torch_devi
 from dsaviewer.inference.probability_modules import (
     ResponseProbability,
     SegmentationProbabilities,
+    response_spec_fields,
     segmentation_output_names,
     segmentation_spec,
 )
@@ -40,11 +41,12 @@ class TorchBackend:
         self._respond = None
         if weights.response is not None:
             self.response = ResponseSpec(
-                clinical_features=weights.response.clinical_features,
                 threshold=float(weights.threshold),
                 calibration=weights.manifest.response.calibration or IDENTITY,
+                **response_spec_fields(weights.response_config),
             )
-            self._respond = self._prepared(ResponseProbability(weights.response))
+            self._respond = self._prepared(ResponseProbability(weights.response,
+                                                               weights.response_config))
 
     @classmethod
     def load(cls, weights_dir: str | Path, device: str | None = None) -> TorchBackend:
@@ -67,12 +69,15 @@ class TorchBackend:
             )
 
     def predict_response(
-        self, key_frame: np.ndarray, tumor: np.ndarray, clinical: np.ndarray | None
+        self, key_frame: np.ndarray, tumor: np.ndarray, clinical: np.ndarray | None,
+        run_maps: np.ndarray | None = None,
     ) -> float:
         if self._respond is None:
             raise RuntimeError("these weights hold no response model")
         with torch.inference_mode():
             inputs = [self._tensor(key_frame[np.newaxis]), self._tensor(tumor[np.newaxis])]
+            if run_maps is not None:
+                inputs.append(self._tensor(run_maps))
             if clinical is not None:
                 inputs.append(torch.from_numpy(np.asarray(clinical, np.float32)[None]).to(
                     self._device))

@@ -19,7 +19,12 @@ from dsaviewer.models.ltdnet_config import (
     SegmentationConfig,
 )
 from dsaviewer.models.resnet import ResNet18
-from dsaviewer.models.response import ResponseConfig, ResponseNet, response_image
+from dsaviewer.models.response import (
+    ResponseConfig,
+    ResponseNet,
+    response_image,
+    response_image_channels,
+)
 from dsaviewer.models.unet import UNet
 from dsaviewer.models.unet_plusplus import UNetPlusPlus
 
@@ -50,4 +55,5 @@ __all__ = [
     "dice_loss",
     "ltdnet_loss",
     "response_image",
+    "response_image_channels",
 ]

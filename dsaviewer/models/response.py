@@ -1,7 +1,12 @@
 """DSA-Net Model 2: responder / non-responder to the first TACE from the key frame, the
 predicted tumor mask and the clinical variables.
 
-A ResNet18 reads the image [KF, KF·Pred, Pred]; an MLP reads the clinical vector (values
+A ResNet18 reads the image [KF, KF·Pred, Pred], and optionally (``reads_run_maps``) the two
+maps of the whole run the liver network reads (``dsaviewer.core.run_maps``: the maximum and
+mean enhancement over frame 0) after them. The key frame and the mask show a tumor's
+vascularity only where the mask found it; a faint tumor the segmentation misses looks like a
+small burden, which leaves the paper's model over-predicting response in hypovascular and
+infiltrative runs (docs/evaluation/runs-after-v9.md). An MLP reads the clinical vector (values
 followed by presence indicators, built by ``dsaviewer.core.clinical_features``); their
 features are concatenated and final linear layers give one logit. Optionally
 (``clinical_linear``) a linear map of the clinical vector is added to that logit: the model
@@ -22,17 +27,35 @@ import torch
 from torch import nn
 
 from dsaviewer.models.config_io import config_from_dict, config_to_dict
+from dsaviewer.models.ltdnet_config import RUN_MAP_CHANNELS
 from dsaviewer.models.resnet import ResNet18
 
+# [KF, KF·Pred, Pred]
+KEY_FRAME_CHANNELS = 3
 
-def response_image(key_frame: torch.Tensor, tumor_probability: torch.Tensor) -> torch.Tensor:
-    """The 3-channel image Model 2 reads: [KF, KF·Pred, Pred], each ``(B, 1, H, W)``."""
+
+def response_image(
+    key_frame: torch.Tensor, tumor_probability: torch.Tensor, run_maps: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The image Model 2 reads: [KF, KF·Pred, Pred], each ``(B, 1, H, W)``, followed by the
+    ``(B, RUN_MAP_CHANNELS, H, W)`` run maps where the model reads them."""
     if key_frame.shape != tumor_probability.shape or key_frame.shape[1:2] != (1,):
         raise ValueError(
             "key frame and tumor probability must both be (B, 1, H, W), got "
             f"{tuple(key_frame.shape)} and {tuple(tumor_probability.shape)}"
         )
-    return torch.cat([key_frame, key_frame * tumor_probability, tumor_probability], dim=1)
+    channels = [key_frame, key_frame * tumor_probability, tumor_probability]
+    if run_maps is not None:
+        expected = (key_frame.shape[0], RUN_MAP_CHANNELS, *key_frame.shape[2:])
+        if tuple(run_maps.shape) != expected:
+            raise ValueError(f"run maps must be {expected}, got {tuple(run_maps.shape)}")
+        channels.append(run_maps)
+    return torch.cat(channels, dim=1)
+
+
+def response_image_channels(reads_run_maps: bool) -> int:
+    """Channels of :func:`response_image` with or without the run maps."""
+    return KEY_FRAME_CHANNELS + (RUN_MAP_CHANNELS if reads_run_maps else 0)
 
 
 class ResponseNet(nn.Module):
@@ -109,6 +132,8 @@ class ResponseConfig:
     dropout: float = 0.2
     image_size: int = 256
     clinical_linear: bool = False  # a logistic-regression path from the clinical vector
+    # Whether the image goes on with the run maps (configs stored before it existed: no).
+    reads_run_maps: bool = False
 
     def __post_init__(self) -> None:
         for name in ("image_channels", "width", "clinical_hidden", "fusion_hidden", "image_size"):
@@ -120,6 +145,10 @@ class ResponseConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         if self.clinical_linear and not self.clinical_features:
             raise ValueError("clinical_linear needs clinical features")
+        expected = response_image_channels(self.reads_run_maps)
+        if self.reads_run_maps and self.image_channels != expected:
+            raise ValueError(f"a response model reading the run maps reads {expected} image "
+                             f"channels, not {self.image_channels}")
 
     def to_dict(self) -> dict[str, Any]:
         return config_to_dict(self)
