@@ -17,6 +17,7 @@ COMMANDS = {
     "train-seg": "training.cli_train_seg",
     "train-response": "training.cli_train_response",
     "evaluate-seg": "training.cli_evaluate_seg",
+    "compare-seg": "training.cli_compare_seg",
     "evaluate-response": "training.cli_evaluate_response",
     "calibrate-response": "training.calibrate_response",
     "combine-weights": "training.combine_weights",
