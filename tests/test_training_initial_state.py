@@ -59,6 +59,29 @@ def test_a_liver_network_given_the_run_maps_starts_with_its_outputs(source) -> N
                                   before.liver_logits)
 
 
+@pytest.mark.parametrize("upsample", ["transpose", "bilinear"])
+def test_a_u_net_gains_context_blocks_and_starts_with_its_outputs(upsample) -> None:
+    unet = replace(RUN, upsample=upsample)
+    context = replace(unet, backbone="context_unet")
+    torch.manual_seed(0)
+    trained = build_segmentation_model(unet)
+    gained = build_segmentation_model(context)
+    gained.load_state_dict(initial_state(trained.state_dict(), unet, context))
+    frames = torch.rand(2, RUN.n_frames, 64, 64)
+    run_maps = torch.rand(2, len(RUN_MAPS), 64, 64)
+    for mode in ("eval", "train"):
+        getattr(trained, mode)(), getattr(gained, mode)()
+        with torch.no_grad():
+            before, after = trained(frames, None, run_maps), gained(frames, None, run_maps)
+        for name in ("tumor_logits", "liver_logits", "temporal"):
+            torch.testing.assert_close(getattr(after, name), getattr(before, name),
+                                       atol=1e-5, rtol=1e-5)
+    with torch.no_grad():  # once the attention weighs in, the outputs move
+        gained.tumor_net.bottleneck.alpha.fill_(0.5)
+        assert not torch.allclose(gained(frames, None, run_maps).tumor_logits,
+                                  before.tumor_logits)
+
+
 @pytest.mark.parametrize(
     ("source", "target", "reason"),
     [
@@ -71,6 +94,10 @@ def test_a_liver_network_given_the_run_maps_starts_with_its_outputs(source) -> N
         (replace(STACK, base_width=8), STACK, "can only start a wider one"),
         (replace(STACK, norm="group"), replace(STACK, norm="group", base_width=8),
          "group normalisation"),
+        # a context U-Net back to a U-Net would drop its trained context blocks
+        (replace(STACK, backbone="context_unet"), STACK, "a U-Net to a context U-Net"),
+        (STACK, replace(STACK, backbone="unet_plusplus"), "a U-Net to a context U-Net"),
+        (STACK, replace(STACK, backbone="context_unet", base_width=8), "at the same width"),
     ],
 )
 def test_any_other_change_of_model_is_refused(source, target, reason) -> None:

@@ -12,6 +12,11 @@ in the ways this module knows how to bridge.
   step 0 and training only has to learn what the new inputs add.
 - A wider model (a larger ``base_width``) keeps the trained channels and their outputs and
   adds new ones (see :mod:`training.wider_model`).
+- A U-Net becomes a context U-Net (``backbone`` ``"unet"`` → ``"context_unet"``): every
+  trained weight is kept and each sub-network gains Pang et al.'s context block at its deepest
+  stage, untrained. The block's weights on its attention start at zero, so it passes ``2 X``
+  on (each branch adds its input); the first up-sampling, a linear layer, gets half its
+  weights, so the decoder sees what the U-Net's saw and the outputs equal the U-Net's at step 0.
 """
 
 from __future__ import annotations
@@ -37,20 +42,42 @@ def initial_state(
     base width.
     """
     source = dataclasses.replace(source, image_size=target.image_size)
+    gains_context = (source.backbone, target.backbone) == ("unet", "context_unet")
     bridged = dataclasses.replace(source, liver_input=target.liver_input,
-                                  base_width=target.base_width)
+                                  base_width=target.base_width, backbone=target.backbone
+                                  if gains_context else source.backbone)
     if bridged != target or (LIVER_INPUTS.index(source.liver_input)
-                             > LIVER_INPUTS.index(target.liver_input)):
+                             > LIVER_INPUTS.index(target.liver_input)) or (
+            gains_context and source.base_width != target.base_width):
         raise ValueError(f"a model of {source} cannot start a run of {target}: only the "
                          "input size, the liver input (from the key frame to the frames to "
-                         "the frames and run maps) and the base width (to a wider one) may "
-                         "change")
+                         "the frames and run maps), the base width (to a wider one) and the "
+                         "backbone (a U-Net to a context U-Net, at the same width) may change")
     adapted = dict(state)
+    as_source_backbone = dataclasses.replace(target, backbone=source.backbone)
     if source.liver_input != target.liver_input:
         adapted = _liver_reads_more(
-            adapted, source, dataclasses.replace(target, base_width=source.base_width))
+            adapted, source, dataclasses.replace(as_source_backbone, base_width=source.base_width))
     if source.base_width != target.base_width:
         adapted = wider_state(adapted, source.base_width, target)
+    if gains_context:
+        adapted = _with_context_blocks(adapted, target)
+    return adapted
+
+
+def _with_context_blocks(
+    state: Mapping[str, torch.Tensor], target: SegmentationConfig
+) -> dict[str, torch.Tensor]:
+    expected = build_segmentation_model(target).state_dict()
+    adapted = dict(state)
+    networks = {name.split(".bottleneck.")[0] for name in expected if ".bottleneck." in name}
+    for network in networks:
+        for name, value in expected.items():
+            if name.startswith(f"{network}.bottleneck."):
+                adapted[name] = value  # untrained; alpha and beta are zero
+        (up_weight,) = [name for name in state if name.startswith(f"{network}.ups.0.up.")
+                        and name.endswith(".weight")]
+        adapted[up_weight] = state[up_weight] / 2
     return adapted
 
 
