@@ -28,7 +28,9 @@ def model_scale_threshold(threshold: float, calibration: tuple[float, float] | N
     """The threshold on the model's own probability whose calibrated value is ``threshold``
     (the inverse of :func:`platt`): what a stored threshold means once its calibration is
     dropped or replaced."""
-    slope, intercept = calibration or IDENTITY
+    if calibration is None or tuple(calibration) == IDENTITY:
+        return float(threshold)  # exactly as stored: the logit round trip moves the last bit
+    slope, intercept = calibration
     return float(platt(threshold, 1.0 / slope, -intercept / slope))
 
 
