@@ -70,6 +70,8 @@ def test_a_run_reading_config_reads_the_run_maps_channels() -> None:
     assert model(torch.rand(1, 5, 64, 64), torch.zeros(1, CLINICAL)).shape == (1,)
     with pytest.raises(ValueError, match="reads 5 image channels"):
         ResponseConfig(clinical_features=CLINICAL, reads_run_maps=True)
+    with pytest.raises(ValueError, match="not reading the run maps reads 3 image channels"):
+        ResponseConfig(clinical_features=CLINICAL, image_channels=5)
     # Configs stored before the option existed read no run maps.
     stored = {k: v for k, v in TINY.to_dict().items() if k != "reads_run_maps"}
     assert ResponseConfig.from_dict(stored).reads_run_maps is False

@@ -93,3 +93,7 @@ def test_reports_of_different_cases_are_refused(reports, tmp_path, capsys) -> No
     assert "1 case(s) only in the base one, e.g. c3" in capsys.readouterr().err
     (tmp_path / "broken.json").write_text("{")
     assert main(["compare-seg", str(base), str(tmp_path / "broken.json")]) == 2
+    (tmp_path / "other.json").write_text(json.dumps({"data": []}))
+    capsys.readouterr()
+    assert main(["compare-seg", str(base), str(tmp_path / "other.json")]) == 2
+    assert "other.json" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         held = {row["group"] for report in (base, new) for row in report.get("by_family", [])
                 if row.get("held_out")}
-    base_cases, new_cases = case_values(base), case_values(new)
+    base_cases, new_cases = case_values(base, args.base), case_values(new, args.new)
     groups = family_groups(base_cases, read_families(base.get("data", [])))
     unknown = sorted(held - groups.keys())
     if unknown:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -50,16 +51,17 @@ class PairedRow:
         }
 
 
-def case_values(evaluation: Mapping) -> dict[str, dict[str, float | None]]:
+def case_values(
+    evaluation: Mapping, source: str | Path = "segmentation.json"
+) -> dict[str, dict[str, float | None]]:
     """Case id -> its paired metrics, from the post-processed cases of an ``evaluate-seg``
-    report (segmentation.json), as the viewer shows masks."""
+    report (``source``, its segmentation.json), as the viewer shows masks."""
     try:
         cases = evaluation["postprocessed"]["cases"]
         return {case["case_id"]: {key: case[key] for key, _ in PAIRED_METRICS}
                 for case in cases}
     except (KeyError, TypeError) as error:
-        raise InputError(f"is not an evaluate-seg report (missing {error})",
-                         "segmentation.json") from error
+        raise InputError(f"is not an evaluate-seg report (missing {error})", source) from error
 
 
 def same_cases(base: Mapping[str, object], new: Mapping[str, object]) -> list[str]:

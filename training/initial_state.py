@@ -68,13 +68,10 @@ def initial_state(
 def _with_context_blocks(
     state: Mapping[str, torch.Tensor], target: SegmentationConfig
 ) -> dict[str, torch.Tensor]:
-    expected = build_segmentation_model(target).state_dict()
-    adapted = dict(state)
-    networks = {name.split(".bottleneck.")[0] for name in expected if ".bottleneck." in name}
-    for network in networks:
-        for name, value in expected.items():
-            if name.startswith(f"{network}.bottleneck."):
-                adapted[name] = value  # untrained; alpha and beta are zero
+    blocks = {name: value for name, value in build_segmentation_model(target).state_dict().items()
+              if ".bottleneck." in name}  # untrained; alpha and beta are zero
+    adapted = {**state, **blocks}
+    for network in {name.split(".bottleneck.")[0] for name in blocks}:
         (up_weight,) = [name for name in state if name.startswith(f"{network}.ups.0.up.")
                         and name.endswith(".weight")]
         adapted[up_weight] = state[up_weight] / 2

@@ -208,6 +208,7 @@ class ResponseDataset(Dataset):
         self.dihedral = dihedral
         self.seed = seed
         self.run_maps = run_maps
+        self._run_maps: dict[int, np.ndarray] = {}  # per item: the same every epoch
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -226,7 +227,9 @@ class ResponseDataset(Dataset):
         images = [record.clip[record.key_frame].astype(np.float32) * scale,
                   np.asarray(self.masks[record.case_id], np.float32)]
         if self.run_maps:
-            images.extend(run_maps(record.frames01()))
+            if item not in self._run_maps:
+                self._run_maps[item] = run_maps(record.frames01())
+            images.extend(self._run_maps[item])
         if self.dihedral:
             rng = np.random.default_rng([self.seed, self.epoch, item])
             turns, mirror = int(rng.integers(4)), bool(rng.integers(2))

@@ -146,8 +146,9 @@ class ResponseConfig:
         if self.clinical_linear and not self.clinical_features:
             raise ValueError("clinical_linear needs clinical features")
         expected = response_image_channels(self.reads_run_maps)
-        if self.reads_run_maps and self.image_channels != expected:
-            raise ValueError(f"a response model reading the run maps reads {expected} image "
+        if self.image_channels != expected:
+            reads = "reading" if self.reads_run_maps else "not reading"
+            raise ValueError(f"a response model {reads} the run maps reads {expected} image "
                              f"channels, not {self.image_channels}")
 
     def to_dict(self) -> dict[str, Any]:
