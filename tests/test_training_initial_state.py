@@ -212,6 +212,50 @@ def test_a_liver_only_phase_from_trained_weights_leaves_the_other_networks_as_th
     assert moved == {"liver_net"}
 
 
+def test_new_context_blocks_learn_at_their_own_rate_and_the_trained_weights_at_theirs(
+        two_cases, tmp_path) -> None:
+    weights = _weights_folder(tmp_path / "weights", STACK)
+    stored = _train_one_step(two_cases, tmp_path / "run", weights, "--image-size", "64",
+                             "--backbone", "context_unet", "--lr", "1e-6",
+                             "--lr-for", "context=1e-2")
+    assert [tuple(pair) for pair in stored["options"]["learning_rates"]] == [
+        ("temporal_net.bottleneck.", 1e-2), ("liver_net.bottleneck.", 1e-2),
+        ("tumor_net.bottleneck.", 1e-2)]
+    context = replace(STACK, backbone="context_unet")
+    start = initial_state(torch.load(weights / "segmentation.pt", map_location="cpu",
+                                     weights_only=True)["state_dict"], STACK, context)
+    model = stored["model"]
+    # Adam's first step moves each weight by at most its rate, and by about it where the
+    # gradient is not zero: the blocks' attention weights start at zero and do move.
+    block_moves = {name: float(model[name].abs().max()) for name in model
+                   if name.endswith(("bottleneck.alpha", "bottleneck.beta"))}
+    assert len(block_moves) == 6
+    assert all(0.005 < move <= 1.01e-2 for move in block_moves.values()), block_moves
+    trained_moves = [float((model[name] - start[name]).abs().max())
+                     for name, _ in build_segmentation_model(context).named_parameters()
+                     if ".bottleneck." not in name]
+    # (float32 rounding of a weight near 1 is about 6e-8)
+    assert len(trained_moves) > 50 and max(trained_moves) <= 1.1e-6
+
+
+def test_a_rate_for_parts_that_are_not_there_is_refused(two_cases, tmp_path, capsys) -> None:
+    assert training_main(["train-seg", str(two_cases), str(tmp_path / "run"),
+                          "--lr-for", "encoders=1e-3"]) == 2
+    assert "--lr-for 'encoders=1e-3'" in capsys.readouterr().err
+    assert training_main(["train-seg", str(two_cases), str(tmp_path / "run"),
+                          "--lr-for", "context=fast"]) == 2
+    assert "must be a number" in capsys.readouterr().err
+    assert training_main(["train-seg", str(two_cases), str(tmp_path / "run"),
+                          "--lr-for", "context=0"]) == 2
+    assert "must be positive" in capsys.readouterr().err
+    # A plain U-Net has no context blocks: refused before the data are read.
+    assert training_main(["train-seg", str(two_cases), str(tmp_path / "run"),
+                          "--lr-for", "context=1e-3"]) == 2
+    printed = capsys.readouterr()
+    assert "bottleneck" in printed.err and "unet model" in printed.err
+    assert "read 1/2" not in printed.out
+
+
 @pytest.mark.parametrize("config", [KEY_FRAME, STACK], ids=["key_frame", "frames"])
 def test_without_liver_input_a_run_keeps_the_starting_weights_liver_input(
         two_cases, tmp_path, config) -> None:

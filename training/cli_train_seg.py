@@ -19,7 +19,13 @@ from typing import Any
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import read_manifest
 from dsaviewer.inference.weights import load_weights
-from dsaviewer.models import ABLATIONS, BACKBONES, LIVER_INPUTS, SegmentationConfig
+from dsaviewer.models import (
+    ABLATIONS,
+    BACKBONES,
+    LIVER_INPUTS,
+    SegmentationConfig,
+    build_segmentation_model,
+)
 from training.augment import ROBUST, RobustAugmentation
 from training.cli_common import (
     add_dataset_arguments,
@@ -39,7 +45,7 @@ from training.train_segmentation import (
     stored_run,
     train_segmentation,
 )
-from training.trainable import TRAINABLE
+from training.trainable import TRAINABLE, parameter_groups, select_trainable
 
 # argument name -> SegmentationTrainingOptions field
 _OPTION_ARGUMENTS = {
@@ -138,6 +144,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                        help="which sub-networks learn (all); e.g. liver: a liver-only phase "
                             "from --init-weights, the tumor and temporal networks kept as "
                             "they are")
+    train.add_argument("--lr-for", action="append", default=[], metavar="PARTS=RATE",
+                       help="these parts (a --trainable name, e.g. context) learn at their own "
+                            "Adam rate, the rest at --lr (repeatable)")
     train.add_argument("--no-sync-bn", action="store_true",
                        help="keep BatchNorm per GPU under torchrun")
 
@@ -162,9 +171,28 @@ def training_options(args: argparse.Namespace) -> SegmentationTrainingOptions:
             held_out=tuple(parse_held_out(args.hold_out).items()),
             init_weights=str(args.init_weights) if args.init_weights else None,
             trainable=TRAINABLE[args.trainable],
+            learning_rates=parse_learning_rates(args.lr_for),
         )
     except ValueError as error:
         raise InputError(str(error), "command line") from error
+
+
+def parse_learning_rates(given: list[str]) -> tuple[tuple[str, float], ...]:
+    """``--lr-for PARTS=RATE`` values as (parameter-name prefix, rate) pairs, PARTS being a
+    named choice of :data:`TRAINABLE`."""
+    rates: list[tuple[str, float]] = []
+    for text in given:
+        parts, _, rate = text.partition("=")
+        prefixes = TRAINABLE.get(parts)
+        if prefixes is None:  # "all" names no prefixes: --lr sets that rate
+            names = sorted(name for name, value in TRAINABLE.items() if value is not None)
+            raise ValueError(f"--lr-for {text!r}: the parts must be one of {names}")
+        try:
+            value = float(rate)
+        except ValueError:
+            raise ValueError(f"--lr-for {text!r}: the rate must be a number") from None
+        rates.extend((prefix, value) for prefix in prefixes)
+    return tuple(rates)
 
 
 def config_for(preset: str, args: argparse.Namespace) -> SegmentationConfig:
@@ -181,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
     stop = StopRequest()
     with distributed_processes(args.device) as context:
         config, options = _config_and_options(args)
+        _check_learning_rates(config, options)
         records = read_records(args.data, config.image_size, args, context)
         records = without_held_out(records, args.data, dict(options.held_out))
         initial = None
@@ -214,6 +243,19 @@ def _config_and_options(
             start = SegmentationConfig.from_dict(entry.config, source=args.init_weights)
             config = dataclasses.replace(config, liver_input=start.liver_input)
     return config, training_options(args)
+
+
+def _check_learning_rates(config: SegmentationConfig,
+                          options: SegmentationTrainingOptions) -> None:
+    """Refuses, before reading the data, a rate for parts the model does not have or that
+    do not learn in this run (e.g. context blocks of a plain U-Net)."""
+    model = build_segmentation_model(config)
+    select_trainable(model, options.trainable)
+    try:
+        parameter_groups(model, options.learning_rate, options.learning_rates)
+    except ValueError as error:
+        raise InputError(f"--lr-for: {error} in a {config.backbone} model", "command line") \
+            from error
 
 
 def _initial_state(weights_dir: str, config: SegmentationConfig) -> tuple[dict, str]:

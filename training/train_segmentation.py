@@ -55,7 +55,7 @@ from training.run_setup import (
 )
 from training.splits import CaseSplit, split_cases
 from training.torch_data import Augmentation, SegmentationDataset, model_inputs
-from training.trainable import learning_networks, select_trainable
+from training.trainable import learning_networks, parameter_groups, select_trainable
 
 KIND = "segmentation"
 SUMMARY_FILE = "summary.json"
@@ -91,6 +91,9 @@ class SegmentationTrainingOptions:
     # Parameter-name prefixes that learn (e.g. "tumor_net."; training/trainable.py names the
     # usual choices); None: every parameter. The others stay as initialised.
     trainable: tuple[str, ...] | None = None
+    # (parameter-name prefix, Adam rate): these parameters learn at their own rate, the others
+    # at ``learning_rate`` (e.g. new context blocks at 1e-3 in trained weights at 1e-4).
+    learning_rates: tuple[tuple[str, float], ...] = ()
     # Broad mix: (family, value) pairs whose cases the run never sees (training/families.py).
     held_out: tuple[tuple[str, str], ...] = ()
     init_weights: str | None = None  # the weights folder the run started from (a record)
@@ -111,6 +114,9 @@ class SegmentationTrainingOptions:
             raise ValueError(f"patience must not be negative, got {self.patience}")
         if self.trainable is not None and not self.trainable:
             raise ValueError("trainable must name at least one parameter prefix")
+        for prefix, rate in self.learning_rates:
+            if not rate > 0:
+                raise ValueError(f"the learning rate of {prefix!r} must be positive, got {rate}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -123,6 +129,8 @@ class SegmentationTrainingOptions:
         if values.get("trainable") is not None:
             values["trainable"] = tuple(values["trainable"])
         values["held_out"] = tuple(tuple(pair) for pair in values.get("held_out", ()))
+        values["learning_rates"] = tuple((prefix, float(rate)) for prefix, rate
+                                         in values.get("learning_rates", ()))
         return cls(**values)
 
     def warmup_epochs(self, config: SegmentationConfig) -> int:
@@ -196,8 +204,8 @@ def train_segmentation(
         return model
 
     model, wrapped = run.place_model(build, options.seed, options.sync_batchnorm)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad],
-                                 lr=options.learning_rate)
+    optimizer = torch.optim.Adam(parameter_groups(model, options.learning_rate,
+                                                  options.learning_rates))
     learning = learning_networks(unwrap_model(model))
     # The TDL warm-up trains the temporal network alone: nothing to do when it is frozen.
     warmup = options.warmup_epochs(config) if "temporal" in learning else 0

@@ -22,6 +22,9 @@ TRAINABLE: dict[str, tuple[str, ...] | None] = {
     "no-temporal": ("liver_net.", "tumor_net."),
     "decoders": ("temporal_net.ups.", "temporal_net.head.", "liver_net.ups.",
                  "liver_net.head.", "tumor_net.ups.", "tumor_net.head."),
+    # A context U-Net's attention blocks (models/context_unet.py), e.g. newly added to trained
+    # weights: they start as the identity and need a higher rate than the rest to come in.
+    "context": ("temporal_net.bottleneck.", "liver_net.bottleneck.", "tumor_net.bottleneck."),
 }
 
 # The sub-networks of DSALTDNet, by the output they make.
@@ -40,6 +43,28 @@ def select_trainable(model: nn.Module, prefixes: Sequence[str] | None) -> list[n
     if not learning:
         raise ValueError(f"no parameter name starts with any of {list(prefixes)}")
     return learning
+
+
+def parameter_groups(
+    model: nn.Module, learning_rate: float, rates: Sequence[tuple[str, float]] = ()
+) -> list[dict]:
+    """The optimiser's groups of the learning parameters: those whose name starts with one of
+    ``rates``' prefixes learn at its rate (the first prefix that matches), the others at
+    ``learning_rate``. The default group comes first (it is the rate the log shows)."""
+    by_rate: dict[int, list[nn.Parameter]] = {index: [] for index in range(len(rates))}
+    rest: list[nn.Parameter] = []
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        index = next((i for i, (prefix, _) in enumerate(rates) if name.startswith(prefix)),
+                     None)
+        (rest if index is None else by_rate[index]).append(parameter)
+    empty = [rates[index][0] for index, parameters in by_rate.items() if not parameters]
+    if empty:
+        raise ValueError(f"no learning parameter name starts with {empty} (given a rate)")
+    groups = [{"params": rest, "lr": learning_rate}] if rest else []
+    return groups + [{"params": by_rate[index], "lr": rate}
+                     for index, (_, rate) in enumerate(rates)]
 
 
 def learning_networks(model: nn.Module) -> tuple[str, ...]:
