@@ -50,12 +50,14 @@ def write_tiny_weights(
     liver_input: str | None = None,
     backbone: str | None = None,
     response_run_maps: bool = False,
+    response_measurements: bool = False,
 ) -> Path:
     """Random-initialised weights in ``folder``. ``tumor_bias`` / ``liver_bias`` make that
     network's output constant (head weights zeroed, bias = the given logit); ``liver_input``
     and ``backbone`` replace the ablation's; ``response_run_maps``: a response model that
-    reads the run maps. Context aggregation blocks get weights of 0.5
-    (trained ones start at 0), so that their attention shows in the outputs."""
+    reads the run maps; ``response_measurements``: one with the tumor-measurement path.
+    Context aggregation blocks get weights of 0.5 (trained ones start at 0), so that their
+    attention shows in the outputs."""
     torch.manual_seed(seed)
     config = tiny_config(ablation, liver_input, backbone)
     segmentation = build_segmentation_model(config)
@@ -72,7 +74,7 @@ def write_tiny_weights(
     response_config = ResponseConfig(
         clinical_features=CLINICAL_FEATURES, width=8, clinical_hidden=8, fusion_hidden=8,
         image_size=MODEL_SIZE, image_channels=response_image_channels(response_run_maps),
-        reads_run_maps=response_run_maps,
+        reads_run_maps=response_run_maps, tumor_measurements=response_measurements,
     )
     response = build_response_model(response_config) if with_response else None
     write_weights(

@@ -25,8 +25,8 @@ from training.__main__ import main as training_main  # noqa: E402
 PROBABILITY_TOLERANCE = 1e-5
 
 
-# ablation, then optionally the liver input, the backbone and "response_run_maps"; "-" keeps
-# the ablation's own.
+# ablation, then optionally the liver input, the backbone and "response_run_maps" (a response
+# model reading the run maps and measuring the tumor); "-" keeps the ablation's own.
 @pytest.fixture(scope="module",
                 params=["full", "kf_fd", "full+frames_and_run", "full+frames_and_run+context_unet",
                         "full+-+-+response_run_maps"])
@@ -35,7 +35,8 @@ def exported(request, tmp_path_factory):
     folder = write_tiny_weights(tmp_path_factory.mktemp(ablation), ablation=ablation,
                                 liver_input=None if liver_input == "-" else liver_input,
                                 backbone=None if backbone == "-" else backbone,
-                                response_run_maps=response == "response_run_maps")
+                                response_run_maps=response == "response_run_maps",
+                                response_measurements=response == "response_run_maps")
     assert training_main(["export-onnx", str(folder)]) == 0
     return folder
 

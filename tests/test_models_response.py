@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from dsaviewer.models import (
     count_parameters,
     response_image,
     response_image_channels,
+    tumor_measurements,
 )
 
 CLINICAL = 6
@@ -172,3 +174,41 @@ def test_linear_clinical_path_adds_a_logistic_regression_to_the_logit() -> None:
     assert ResponseConfig.from_dict({"clinical_features": CLINICAL}).clinical_linear is False
     with pytest.raises(InputError, match="clinical_linear needs clinical features"):
         ResponseConfig.from_dict({"clinical_features": 0, "clinical_linear": True})
+
+
+def test_tumor_measurements_are_the_contrast_inside_the_mask_and_its_log_area() -> None:
+    key_frame, tumor = torch.full((2, 1, 64, 64), 0.2), torch.zeros(2, 1, 64, 64)
+    key_frame[0, :, 10:20, 10:20] = 0.8
+    tumor[0, :, 10:20, 10:20] = 1.0  # the second image predicts no tumor
+    run_maps = torch.zeros(2, RUN_MAP_CHANNELS, 64, 64)
+    run_maps[0, 0, 10:20, 10:20] = 0.5  # the tumor enhances in the maximum map only
+    measured = tumor_measurements(response_image(key_frame, tumor, run_maps))
+    # Inside minus outside, over the 100 tumor pixels plus one of slack (and the outside mean
+    # over its 3,996 pixels plus one).
+    outside = 0.2 * 3996 / 3997
+    expected_first = [(0.8 - outside) * 100 / 101, 0.5 * 100 / 101, 0.0,
+                      math.log(100 / 4096 + 1e-3)]
+    torch.testing.assert_close(measured[0], torch.tensor(expected_first))
+    torch.testing.assert_close(measured[1], torch.tensor([0.0, 0.0, 0.0, math.log(1e-3)]))
+    # Without the run maps: the key frame's contrast and the area.
+    alone = tumor_measurements(response_image(key_frame, tumor))
+    torch.testing.assert_close(alone, measured[:, [0, 3]])
+
+
+@pytest.mark.parametrize("run_maps", [False, True])
+def test_measurement_path_adds_a_linear_map_of_the_measurements_to_the_logit(run_maps) -> None:
+    plain_config = ResponseConfig.from_dict({
+        **TINY.to_dict(), "reads_run_maps": run_maps,
+        "image_channels": response_image_channels(run_maps)})
+    config = ResponseConfig.from_dict({**plain_config.to_dict(), "tumor_measurements": True})
+    model, plain = build_response_model(config).eval(), build_response_model(plain_config).eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items()
+                           if not k.startswith("measurement_linear.")})
+    image = torch.rand(3, config.image_channels, 64, 64)
+    clinical = torch.randn(3, CLINICAL)
+    with torch.no_grad():
+        path = model.measurement_linear(tumor_measurements(image)).squeeze(1)
+        torch.testing.assert_close(model(image, clinical), plain(image, clinical) + path)
+    measured = 4 if run_maps else 2
+    assert count_parameters(model) == count_parameters(plain) + measured + 1
+    assert ResponseConfig.from_dict({"clinical_features": CLINICAL}).tumor_measurements is False

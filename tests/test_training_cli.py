@@ -106,18 +106,18 @@ def test_response_commands_end_to_end(dataset: Path, seg_run: Path, tmp_path: Pa
     _check_combine_weights(seg_run / "weights", tmp_path / "pred" / "weights", tmp_path)
 
 
-def test_a_response_model_reading_the_run_trains_evaluates_and_exports(
+def test_a_response_model_reading_and_measuring_the_run_trains_evaluates_and_exports(
         dataset: Path, seg_run: Path, tmp_path: Path) -> None:
     from dsaviewer.inference.backend import load_backend
     from training.export_onnx import export_onnx
 
     model = ["--width", "4", "--clinical-hidden", "4", "--fusion-hidden", "4", "--epochs", "1",
-             "--batch-size", "4", "--folds", "3", "--run-maps"]
+             "--batch-size", "4", "--folds", "3", "--run-maps", "--tumor-measurements"]
     assert main(["train-response", str(dataset), str(tmp_path / "run"), "--seg-checkpoint",
                  str(seg_run / "best.pt"), *model, *FAST]) == 0
     weights = tmp_path / "run" / "weights"
     config = load_weights(weights).response_config
-    assert config.reads_run_maps and config.image_channels == 5
+    assert config.reads_run_maps and config.image_channels == 5 and config.tumor_measurements
     out = tmp_path / "evaluation"
     assert main(["evaluate-response", str(dataset), str(out), "--checkpoint",
                  str(weights / "response.pt"), "--resamples", "20", *FAST[:4]]) == 0

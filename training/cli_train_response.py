@@ -79,6 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="the image goes on with the run's maximum and mean enhancement "
                             "(the maps the liver network reads), so the model sees tumors "
                             "the mask missed")
+    model.add_argument("--tumor-measurements", action="store_true",
+                       help="add a linear map of the predicted tumor's measured contrast (key "
+                            "frame, run maps) and log area to the logit")
     model.add_argument("--image-size", type=int,
                        help="model size (default: the segmentation model's, else 256)")
     defaults = ResponseTrainingOptions()
@@ -157,6 +160,7 @@ def _config_and_options(
             clinical_hidden=args.clinical_hidden, fusion_hidden=args.fusion_hidden,
             dropout=args.dropout, image_size=image_size, clinical_linear=args.clinical_linear,
             image_channels=response_image_channels(args.run_maps), reads_run_maps=args.run_maps,
+            tumor_measurements=args.tumor_measurements,
         )
         options = ResponseTrainingOptions(**given,
                                           masks=GROUND_TRUTH if args.gt_masks else PREDICTED,

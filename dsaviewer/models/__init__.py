@@ -24,6 +24,7 @@ from dsaviewer.models.response import (
     ResponseNet,
     response_image,
     response_image_channels,
+    tumor_measurements,
 )
 from dsaviewer.models.unet import UNet
 from dsaviewer.models.unet_plusplus import UNetPlusPlus
@@ -56,4 +57,5 @@ __all__ = [
     "ltdnet_loss",
     "response_image",
     "response_image_channels",
+    "tumor_measurements",
 ]

@@ -29,6 +29,7 @@ def build_response_model(config: ResponseConfig) -> ResponseNet:
         fusion_hidden=config.fusion_hidden,
         dropout=config.dropout,
         clinical_linear=config.clinical_linear,
+        tumor_measurements=config.tumor_measurements,
     )
 
 

@@ -14,6 +14,12 @@ then contains a logistic regression on the clinical variables, which the MLP and
 refine, instead of having to rebuild it through dropout and ReLUs (measured on generated data,
 docs/evaluation.md: a logistic regression on the clinical vector alone did better than the
 network without this path).
+
+Optionally (``tumor_measurements``) a third linear path reads what the image measures of the
+predicted tumor: each intensity channel's (key frame, run maps) mean inside the tumor
+probability minus its mean outside, and the log of the tumor's area fraction. These are the
+quantities the response depends on (burden, vascularity); the ResNet can only learn them from
+pixels, and on faint tumors it did not (RK/RR in docs/evaluation/runs-after-v9.md).
 """
 
 from __future__ import annotations
@@ -53,6 +59,33 @@ def response_image(
     return torch.cat(channels, dim=1)
 
 
+# Area fractions below this count as no tumor in the log-area measurement.
+_AREA_FLOOR = 1e-3
+
+
+def tumor_measurements(image: torch.Tensor) -> torch.Tensor:
+    """``(B, M)`` measurements of the predicted tumor in a :func:`response_image`: for the key
+    frame and each run map, the mean inside the tumor probability minus the mean outside it
+    (0 where no tumor is predicted); last, ``log(area fraction + 1e-3)``."""
+    probability = image[:, 2:3]
+    intensities = torch.cat([image[:, 0:1], image[:, KEY_FRAME_CHANNELS:]], dim=1)
+    inside_weight = probability.sum(dim=(2, 3))  # (B, 1)
+    outside = probability.new_ones(()) - probability
+    outside_mean = (intensities * outside).sum(dim=(2, 3)) / (outside.sum(dim=(2, 3)) + 1.0)
+    # The contrast averaged over the tumor's pixels; one pixel of slack keeps an empty
+    # prediction at 0 rather than at minus the background.
+    contrast = ((intensities - outside_mean[:, :, None, None]) * probability).sum(dim=(2, 3)) \
+        / (inside_weight + 1.0)
+    pixels = image.shape[2] * image.shape[3]
+    area = torch.log(inside_weight / pixels + _AREA_FLOOR)
+    return torch.cat([contrast, area], dim=1)
+
+
+def tumor_measurement_count(image_channels: int) -> int:
+    """Measurements :func:`tumor_measurements` gives for an image of ``image_channels``."""
+    return image_channels - KEY_FRAME_CHANNELS + 2
+
+
 def response_image_channels(reads_run_maps: bool) -> int:
     """Channels of :func:`response_image` with or without the run maps."""
     return KEY_FRAME_CHANNELS + (RUN_MAP_CHANNELS if reads_run_maps else 0)
@@ -76,6 +109,7 @@ class ResponseNet(nn.Module):
         fusion_hidden: int = 64,
         dropout: float = 0.2,
         clinical_linear: bool = False,
+        tumor_measurements: bool = False,
     ) -> None:
         super().__init__()
         if clinical_linear and not clinical_features:
@@ -100,6 +134,8 @@ class ResponseNet(nn.Module):
             nn.Linear(fusion_hidden, 1),
         )
         self.clinical_linear = nn.Linear(clinical_features, 1) if clinical_linear else None
+        self.measurement_linear = (nn.Linear(tumor_measurement_count(image_channels), 1)
+                                   if tumor_measurements else None)
 
     def forward(self, image: torch.Tensor, clinical: torch.Tensor | None = None) -> torch.Tensor:
         features = [self.image_encoder(image)]
@@ -117,6 +153,8 @@ class ResponseNet(nn.Module):
         logits = self.classifier(torch.cat(features, dim=1))
         if self.clinical_linear is not None:
             logits = logits + self.clinical_linear(clinical)
+        if self.measurement_linear is not None:
+            logits = logits + self.measurement_linear(tumor_measurements(image))
         return logits.squeeze(1)
 
 
@@ -134,6 +172,8 @@ class ResponseConfig:
     clinical_linear: bool = False  # a logistic-regression path from the clinical vector
     # Whether the image goes on with the run maps (configs stored before it existed: no).
     reads_run_maps: bool = False
+    # A linear path from the measured tumor contrast and area (configs before it: none).
+    tumor_measurements: bool = False
 
     def __post_init__(self) -> None:
         for name in ("image_channels", "width", "clinical_hidden", "fusion_hidden", "image_size"):
