@@ -164,6 +164,18 @@ def test_a_corrupt_weights_folder_is_refused(
     assert not (tmp_path / "run" / "weights").exists()
 
 
+def test_parts_the_weights_do_not_have_are_refused_before_training(
+    dataset: Path, base: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    code = main(["fine-tune", str(dataset), str(tmp_path / "run"), "--from", str(base),
+                 "--trainable", "context", *FAST])
+    assert code == 2
+    printed = capsys.readouterr()
+    assert "'context': the unet model of these weights has no such parts" in printed.err
+    assert "site validation" not in printed.out
+    assert not (tmp_path / "run" / "weights").exists()
+
+
 def test_progress_is_json_lines_and_a_stop_request_writes_no_weights(
     dataset: Path, base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -37,6 +37,7 @@ from dsaviewer.core.metrics_classification import roc_auc, youden_threshold
 from dsaviewer.errors import InputError
 from dsaviewer.inference.manifest import MANIFEST_NAME, Provenance, sha256_of, write_manifest
 from dsaviewer.inference.weights import LoadedWeights, load_weights, write_weights
+from dsaviewer.models import build_segmentation_model
 from training.checkpoint import load_checkpoint
 from training.dataset import CaseRecord
 from training.device import (
@@ -54,7 +55,7 @@ from training.train_segmentation import (
     train_segmentation,
     validation_dice,
 )
-from training.trainable import TRAINABLE
+from training.trainable import TRAINABLE, select_trainable
 
 WEIGHTS_DIR = "weights"
 # Seconds kept back from the budget for writing the weights, the ONNX export and the
@@ -151,6 +152,11 @@ def fine_tune(
     check_output_folder(out_dir)
     base = load_weights(base_dir)
     config = base.segmentation_config
+    try:  # e.g. "context" of weights without context blocks
+        select_trainable(build_segmentation_model(config), TRAINABLE[options.trainable])
+    except ValueError as error:
+        raise InputError(f"{options.trainable!r}: the {config.backbone} model of these "
+                         f"weights has no such parts ({error})", "--trainable") from error
     wrong = [r.case_id for r in records if r.clip.shape[-1] != config.image_size]
     if wrong:
         raise InputError(f"cases {wrong[:3]} were read at another size than the weights' "
