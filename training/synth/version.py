@@ -3,9 +3,10 @@
 A dataset is reproducible from (seed, case indices, options) only while the generator draws
 and renders the same way. Every dataset's synth.json records GENERATOR_VERSION, so a set made
 again from its recipe (``python -m training datasets``) is known to hold the cases of the set
-a result was measured on, or known not to. tests/test_synth_version.py holds the digests of
-two small cases; when a change makes them fail, the generator writes other cases: set this
-to the date of that change and update the digests.
+a result was measured on, or known not to. tests/synth/fingerprints.json holds fingerprints of
+small cases (tolerant of the last-bit float differences between CPUs); when a change makes
+tests/test_synth_version.py fail, the generator writes other cases: set this to the date of
+that change and rewrite them (``python tests/test_synth_version.py``).
 """
 
 GENERATOR_VERSION = "2026-12-07"
