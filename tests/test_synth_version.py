@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.synth.case import generate_case
+from training.synth.case import SyntheticCase, generate_case
 from training.synth.options import SynthOptions, broad_options
 from training.synth.version import GENERATOR_VERSION
 
@@ -48,19 +48,26 @@ def block_means(images: np.ndarray) -> np.ndarray:
     return blocks.astype(np.float64).mean(axis=(2, 4))
 
 
-def case_fingerprint(options: SynthOptions, index: int) -> dict:
-    case = generate_case(5, index, options)
+def frame_blocks(frames: np.ndarray) -> list:
+    return np.round(block_means(frames), 3).tolist()
+
+
+def label_blocks(label: np.ndarray) -> list:
+    return np.round(block_means(label[None]), 4).tolist()
+
+
+def fingerprint(case: SyntheticCase) -> dict:
     return {
         "key_frame": int(case.key_frame),
-        "frames": np.round(block_means(case.frames), 3).tolist(),
-        "labels": [
-            {"frame_index": int(labels.frame_index),
-             "tumor": np.round(block_means(labels.tumor[None]), 4).tolist(),
-             "liver": np.round(block_means(labels.liver[None]), 4).tolist()}
-            for labels in case.labels
-        ],
+        "frames": frame_blocks(case.frames),
+        "labels": [{"frame_index": int(labels.frame_index), "tumor": label_blocks(labels.tumor),
+                    "liver": label_blocks(labels.liver)} for labels in case.labels],
         "truth": _rounded(asdict(case.truth)),
     }
+
+
+def case_fingerprint(options: SynthOptions, index: int) -> dict:
+    return fingerprint(generate_case(5, index, options))
 
 
 def _rounded(value: object) -> object:
@@ -122,24 +129,21 @@ def test_the_generator_writes_the_cases_of_its_version(mix: str) -> None:
 
 
 def test_the_fingerprint_sees_a_change_that_a_cpu_does_not_make() -> None:
-    expected = case_fingerprint(MIXES["default"], 0)
     case = generate_case(5, 0, MIXES["default"])
+    expected = fingerprint(case)
     frames = case.frames.astype(np.int16)
     # A CPU's rounding: a few pixels one grey level apart.
     rounded = frames.copy()
     rounded.reshape(-1)[::40_000] += 1
-    found = {**expected, "frames": np.round(block_means(rounded), 3).tolist()}
-    assert differences(expected, found) == []
+    assert differences(expected, {**expected, "frames": frame_blocks(rounded)}) == []
     # A generator's change: a 6 x 6-pixel spot 20 levels brighter in one frame.
     changed = frames.copy()
     changed[case.key_frame, 100:106, 100:106] += 20
-    found = {**expected, "frames": np.round(block_means(changed), 3).tolist()}
-    assert differences(expected, found) == ["frames differ by up to 0.703 grey levels"]
+    assert differences(expected, {**expected, "frames": frame_blocks(changed)}) == [
+        "frames differ by up to 0.703 grey levels"]
     tumor = case.labels[0].tumor.copy()
     tumor[50:54, 50:54] = ~tumor[50:54, 50:54]
-    moved = [{**expected["labels"][0],
-              "tumor": np.round(block_means(tumor[None]), 4).tolist()},
-             *expected["labels"][1:]]
+    moved = [{**expected["labels"][0], "tumor": label_blocks(tumor)}, *expected["labels"][1:]]
     assert differences(expected, {**expected, "labels": moved}) == [
         f"tumor label of frame {case.labels[0].frame_index} differs by 0.0156 of a block"]
 

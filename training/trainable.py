@@ -51,7 +51,7 @@ def parameter_groups(
     """The optimiser's groups of the learning parameters: those whose name starts with one of
     ``rates``' prefixes learn at its rate (the first prefix that matches), the others at
     ``learning_rate``. The default group comes first (it is the rate the log shows)."""
-    by_rate: dict[int, list[nn.Parameter]] = {index: [] for index in range(len(rates))}
+    by_rate: list[list[nn.Parameter]] = [[] for _ in rates]
     rest: list[nn.Parameter] = []
     for name, parameter in model.named_parameters():
         if not parameter.requires_grad:
@@ -59,12 +59,13 @@ def parameter_groups(
         index = next((i for i, (prefix, _) in enumerate(rates) if name.startswith(prefix)),
                      None)
         (rest if index is None else by_rate[index]).append(parameter)
-    empty = [rates[index][0] for index, parameters in by_rate.items() if not parameters]
+    empty = [prefix for (prefix, _), parameters in zip(rates, by_rate, strict=True)
+             if not parameters]
     if empty:
         raise ValueError(f"no learning parameter name starts with {empty} (given a rate)")
     groups = [{"params": rest, "lr": learning_rate}] if rest else []
-    return groups + [{"params": by_rate[index], "lr": rate}
-                     for index, (_, rate) in enumerate(rates)]
+    return groups + [{"params": parameters, "lr": rate}
+                     for (_, rate), parameters in zip(rates, by_rate, strict=True)]
 
 
 def learning_networks(model: nn.Module) -> tuple[str, ...]:

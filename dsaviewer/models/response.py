@@ -70,7 +70,7 @@ def tumor_measurements(image: torch.Tensor) -> torch.Tensor:
     probability = image[:, 2:3]
     intensities = torch.cat([image[:, 0:1], image[:, KEY_FRAME_CHANNELS:]], dim=1)
     inside_weight = probability.sum(dim=(2, 3))  # (B, 1)
-    outside = probability.new_ones(()) - probability
+    outside = 1.0 - probability
     outside_mean = (intensities * outside).sum(dim=(2, 3)) / (outside.sum(dim=(2, 3)) + 1.0)
     # The contrast averaged over the tumor's pixels; one pixel of slack keeps an empty
     # prediction at 0 rather than at minus the background.
