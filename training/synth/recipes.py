@@ -38,6 +38,9 @@ RECIPES: tuple[DatasetRecipe, ...] = (
     DatasetRecipe("calib_default", "--n 200 --seed 31", "response calibration, the papers' mix"),
     DatasetRecipe("calib_broad", f"--mix broad --n 200 --seed 32 --sizes {BROAD_SIZES}",
                   "response calibration, the broad mix"),
+    DatasetRecipe("presence_free", "--mix broad --n 200 --seed 71 --family phenotype=none "
+                  f"--sizes {BROAD_SIZES}",
+                  "fitting a tumor-presence decision: tumor-free broad runs (runs-after-v9.md)"),
     # Test sets: never trained, calibrated or chosen on.
     DatasetRecipe("test300", "--n 300 --seed 777", "internal test set (300)"),
     DatasetRecipe("test_internal", "--n 100 --seed 777",
