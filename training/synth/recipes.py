@@ -50,6 +50,9 @@ RECIPES: tuple[DatasetRecipe, ...] = (
     DatasetRecipe("fresh_broad5", f"--mix broad --n 300 --seed 55 --sizes {BROAD_SIZES}",
                   "fresh broad 300 (run comparisons)"),
     DatasetRecipe("resp_default3", "--n 500 --seed 51", "fresh default 500 (response tests)"),
+    DatasetRecipe("presence_test", "--mix broad --n 400 --seed 72 --family phenotype=none "
+                  f"--sizes {BROAD_SIZES}",
+                  "tumor-presence specificity test: tumor-free broad runs (runs-after-v9.md)"),
     DatasetRecipe("resp_broad3", f"--mix broad --n 500 --seed 52 --sizes {BROAD_SIZES}",
                   "fresh broad 500 (response and segmentation tests)"),
 )
