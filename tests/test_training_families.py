@@ -135,9 +135,10 @@ def test_a_held_out_run_never_sees_the_held_out_cases_and_starts_from_weights(da
     stored = _assert_run_held_out(out, families, first, held)
     assert stored["options"]["init_weights"] == str(WEIGHTS.parent)
     shipped_manifest = json.loads((WEIGHTS.parent / "manifest.json").read_text())
-    # No --liver-input: the run's liver network reads what the shipped one reads.
+    # No --liver-input nor --backbone: the run continues the shipped network as it is.
     assert (stored["config"]["liver_input"]
             == shipped_manifest["segmentation"]["config"].get("liver_input", "key_frame"))
+    assert stored["config"]["backbone"] == shipped_manifest["segmentation"]["config"]["backbone"]
     assert (stored["options"]["init_segmentation_sha256"]
             == shipped_manifest["segmentation"]["sha256"])
     # One Adam step from the shipped weights leaves the convolutions close to them.

@@ -236,13 +236,25 @@ def _config_and_options(
         run_control = {k: v for k, v in given_options(args).items() if k in options.RUN_CONTROL}
         return config, dataclasses.replace(options, **run_control)
     config = config_for(args.config, args)
-    if args.init_weights and args.liver_input is None:
-        # A run started from trained weights continues their liver network as it was.
-        entry = read_manifest(args.init_weights).segmentation
-        if entry is not None:
-            start = SegmentationConfig.from_dict(entry.config, source=args.init_weights)
-            config = dataclasses.replace(config, liver_input=start.liver_input)
+    if args.init_weights:
+        config = _continuing(config, args)
     return config, training_options(args)
+
+
+def _continuing(config: SegmentationConfig, args: argparse.Namespace) -> SegmentationConfig:
+    """A run started from trained weights continues their liver network as it was, and their
+    backbone where the command line names none and the preset is the plain U-Net (a context
+    U-Net's weights cannot start a U-Net: the shipped weights are a context U-Net)."""
+    entry = read_manifest(args.init_weights).segmentation
+    if entry is None:
+        return config
+    start = SegmentationConfig.from_dict(entry.config, source=args.init_weights)
+    kept: dict[str, Any] = {}
+    if args.liver_input is None:
+        kept["liver_input"] = start.liver_input
+    if args.backbone is None and config.backbone == "unet":
+        kept["backbone"] = start.backbone
+    return dataclasses.replace(config, **kept)
 
 
 def _check_learning_rates(config: SegmentationConfig,
