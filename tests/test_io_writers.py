@@ -10,6 +10,7 @@ import pydicom
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage
 
+from dsaviewer.io import avi_mjpeg
 from dsaviewer.io.video import load_video
 from dsaviewer.io.writers import write_avi, write_dicom_xa, write_frame_folder
 
@@ -41,6 +42,41 @@ def test_write_avi_round_trip_is_close_and_keeps_odd_size_and_fractional_fps(
     difference = np.abs(video.frames.astype(int) - frames.astype(int))
     assert difference.max() <= 6
     assert difference.mean() < 1.0
+
+
+def test_write_avi_is_a_standard_mjpeg_avi_that_a_second_reader_opens(tmp_path: Path) -> None:
+    """FFmpeg reads the viewer's AVIs; OpenCV's own MJPEG reader, a separate parser of the
+    RIFF headers and index, must find the same frames and the exact rate."""
+    frames = smooth_frames(5, 40, 61)
+    written = write_avi(tmp_path / "run.avi", frames, fps=7.5)
+
+    capture = cv2.VideoCapture(str(written), cv2.CAP_OPENCV_MJPEG)
+    assert capture.isOpened()
+    assert capture.get(cv2.CAP_PROP_FRAME_COUNT) == 5
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(7.5)
+    decoded = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        decoded.append(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    capture.release()
+    assert np.array(decoded).shape == frames.shape
+    assert np.abs(np.array(decoded).astype(int) - frames).max() <= 6
+    header = written.read_bytes()[:12]
+    assert header[:4] == b"RIFF" and header[8:] == b"AVI "
+    assert int.from_bytes(header[4:8], "little") == written.stat().st_size - 8
+
+
+def test_write_avi_refuses_a_run_too_large_for_an_avi_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(avi_mjpeg, "MAX_FILE_BYTES", 2_000)
+    target = tmp_path / "video.avi"
+    target.write_bytes(b"previous file")
+
+    with pytest.raises(ValueError, match="more than an AVI file can hold"):
+        write_avi(target, smooth_frames(8, 64, 64), fps=10)
+
+    assert target.read_bytes() == b"previous file"
 
 
 def test_write_avi_leaves_no_temporary_file_and_replaces_an_existing_one(tmp_path: Path) -> None:

@@ -10,10 +10,8 @@ import contextlib
 import datetime
 import os
 import shutil
-import struct
 import uuid
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -21,6 +19,8 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, XRayAngiographicImageStorage, generate_uid
+
+from dsaviewer.io.avi_mjpeg import write_mjpeg_avi
 
 FRAME_FILE_DIGITS = 4
 _MONOCHROME = ("MONOCHROME1", "MONOCHROME2")
@@ -46,34 +46,17 @@ def replace_atomically(path: str | Path) -> Iterator[Path]:
 
 
 def write_avi(path: str | Path, frames: np.ndarray, fps: float) -> Path:
-    """Write ``(T, H, W)`` uint8 grey frames as a Motion-JPEG AVI at ``fps``; return the path.
+    """Write ``(T, H, W)`` uint8 grey frames as a Motion-JPEG AVI at exactly ``fps``; return
+    the path.
 
-    MJPEG is lossy: frames read back within a few grey levels (JPEG quality 95), not exactly.
+    MJPEG is lossy: frames read back within a few grey levels (JPEG quality 96), not exactly.
+    ValueError for frames that would make a file over 2 GiB.
     """
     frames = _checked_frames(frames, allowed=(np.uint8,))
     fps = _checked_fps(fps)
-    count, height, width = frames.shape
     target = Path(path)
     with replace_atomically(target) as temporary:
-        # OpenCV's own MJPEG writer, not FFmpeg's: FFmpeg crops odd frame sizes to even ones.
-        # Its grey mode does not read back correctly, so frames go in as BGR.
-        writer = cv2.VideoWriter(
-            str(temporary),
-            cv2.CAP_OPENCV_MJPEG,
-            cv2.VideoWriter_fourcc(*"MJPG"),
-            max(fps, 1.0),  # the encoder refuses slower rates; the true one is patched in below
-            (width, height),
-            isColor=True,
-        )
-        if not writer.isOpened():
-            raise OSError(f"OpenCV cannot open an MJPEG AVI writer for {target}")
-        writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
-        try:
-            for index in range(count):
-                writer.write(cv2.cvtColor(frames[index], cv2.COLOR_GRAY2BGR))
-        finally:
-            writer.release()
-        _set_avi_frame_rate(temporary, fps)
+        write_mjpeg_avi(temporary, frames, fps)
     return target
 
 
@@ -148,22 +131,6 @@ def write_frame_folder(folder: str | Path, frames: np.ndarray) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
-
-
-def _set_avi_frame_rate(path: Path, fps: float) -> None:
-    """Store ``fps`` exactly in the AVI headers: OpenCV's MJPEG writer rounds it to an integer,
-    which would turn the common 7.5 frames/s of DSA into 8."""
-    rate = Fraction(fps).limit_denominator(10_000)
-    with path.open("r+b") as avi:
-        header = avi.read(4096)
-        main_header = header.find(b"avih")
-        stream_header = header.find(b"strh")
-        if main_header < 0 or header[stream_header + 8 : stream_header + 12] != b"vids":
-            raise OSError(f"OpenCV wrote an AVI without the expected headers: {path}")
-        avi.seek(main_header + 8)  # dwMicroSecPerFrame
-        avi.write(struct.pack("<I", round(1e6 / fps)))
-        avi.seek(stream_header + 8 + 20)  # dwScale, dwRate: rate = dwRate / dwScale
-        avi.write(struct.pack("<II", rate.denominator, rate.numerator))
 
 
 def _checked_frames(frames: np.ndarray, allowed: tuple[type, ...]) -> np.ndarray:
