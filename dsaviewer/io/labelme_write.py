@@ -63,14 +63,18 @@ def component_shapes(
 ) -> list[dict]:
     """The shapes of one label's ``mask``, one per connected component (see
     :func:`masks_to_shapes`)."""
-    count, components, stats, _ = cv2.connectedComponentsWithStats(
-        mask.astype(np.uint8), connectivity=8
-    )
+    pixels = mask.astype(np.uint8)
+    # Labelling only the box around the mask: a tumor mask is a small part of the frame.
+    x0, y0, box_width, box_height = cv2.boundingRect(pixels)
+    if box_width == 0:
+        return []  # nothing labelled (and OpenCV crashes on an empty image)
+    box = pixels[y0 : y0 + box_height, x0 : x0 + box_width]
+    count, components, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8)
     shapes = []
     for index in range(1, count):
         left, top, width, height = (int(v) for v in stats[index, :4])
         crop = components[top : top + height, left : left + width] == index
-        shapes.append(_component_shape(label, crop, (left, top), tolerance_px))
+        shapes.append(_component_shape(label, crop, (x0 + left, y0 + top), tolerance_px))
     return shapes
 
 
