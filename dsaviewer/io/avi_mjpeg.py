@@ -75,7 +75,7 @@ def mjpeg_avi_bytes(jpegs: list[bytes], width: int, height: int, fps: float) -> 
 
 def write_mjpeg_avi(path: Path, frames: np.ndarray, fps: float) -> None:
     """Write ``(T, H, W)`` uint8 ``frames`` to ``path`` (not atomically: see ``write_avi``)."""
-    count, height, width = frames.shape
+    _, height, width = frames.shape
     path.write_bytes(mjpeg_avi_bytes(encode_jpeg_frames(frames), width, height, fps))
 
 
