@@ -267,7 +267,6 @@ def _check_rendering(report: SelftestReport, viewer: SelftestWindow,
 def _check_dicom_decoders(report: SelftestReport, scratch: Path) -> None:
     """pylibjpeg must decode the JPEG transfer syntaxes angiography systems write (JPEG
     lossless above all); openjpeg and libjpeg are each checked by a real round trip."""
-    import cv2
     import pydicom
     from pydicom.encaps import encapsulate
     from pydicom.pixels import get_decoder, pixel_array
@@ -278,6 +277,7 @@ def _check_dicom_decoders(report: SelftestReport, scratch: Path) -> None:
         JPEGLSLossless,
     )
 
+    from dsaviewer.io.avi_mjpeg import encode_jpeg_frames
     from dsaviewer.io.video import load_video
     from dsaviewer.io.writers import write_dicom_xa
 
@@ -299,9 +299,7 @@ def _check_dicom_decoders(report: SelftestReport, scratch: Path) -> None:
                  f"{decoded.shape} read back")
 
     dataset = pydicom.dcmread(raw)
-    jpegs = [cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY])[1].tobytes()
-             for frame in frames]
-    dataset.PixelData = encapsulate(jpegs)
+    dataset.PixelData = encapsulate(encode_jpeg_frames(frames, _JPEG_QUALITY))
     dataset["PixelData"].VR = "OB"
     dataset.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
     decoded = pixel_array(dataset, decoding_plugin="pylibjpeg")
